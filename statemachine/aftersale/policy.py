@@ -1,0 +1,32 @@
+"""The configurable rules: timer durations (SPEC §6) and limits (SPEC §4, §8)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
+
+
+@dataclass(frozen=True, slots=True)
+class TimerDurations:
+    merchant_handling_ms: int = 48 * HOUR_MS
+    negotiation_reply_ms: int = 48 * HOUR_MS  # inferred
+    merchant_after_negotiation_ms: int = 48 * HOUR_MS  # inferred: a fresh 48 h
+    return_ship_ms: int = 7 * DAY_MS
+    receipt_ms: int = 10 * DAY_MS
+    escalation_window_ms: int = 7 * DAY_MS
+    proof_deadline_ms: int = 3 * DAY_MS  # inferred
+    offline_refund_ms: int = 3 * DAY_MS  # inferred
+    offline_refund_confirm_ms: int = 7 * DAY_MS  # inferred
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    durations: TimerDurations = field(default_factory=TimerDurations)
+    max_negotiation_rounds: int = 3  # inferred: stops stalling by endless evidence requests
+    max_attempts_per_line: int = 5  # applications + modifications per order line
+    max_text_chars: int = 500
+    max_images: int = 9
+    max_dispute_proof_images: int = 20
+    max_media_ref_chars: int = 512
