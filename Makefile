@@ -18,6 +18,18 @@ install: $(STAMP)
 proto: $(STAMP)
 	$(PY) -m service.gen.build
 
+# buf is a Node tool, installed into .tools/ on first use; `make test` does not depend on it.
+BUF_VERSION ?= 1.75.0
+BUF := .tools/node_modules/.bin/buf
+
+.PHONY: lint-proto
+lint-proto: $(BUF)
+	$(BUF) lint proto
+	$(BUF) format --diff --exit-code proto
+
+$(BUF):
+	npm install --prefix .tools --no-audit --no-fund --loglevel=error @bufbuild/buf@$(BUF_VERSION)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
