@@ -1,0 +1,86 @@
+"""The asyncio Redis client, built in one place from `Settings`.
+
+Every timeout, retry and pool setting is explicit. Retries cover connection errors and
+timeouts, so a command can run twice; the commit scripts are safe to replay (their version
+check makes a replay a no-op), and blocking reads must stay below `redis_socket_timeout_s`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TypeAlias
+
+from redis import exceptions
+from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+
+from service.config import Settings
+
+RedisClient: TypeAlias = Redis | RedisCluster
+RETRIED = (exceptions.ConnectionError, exceptions.TimeoutError)
+
+
+def connect(settings: Settings, url: str | None = None) -> RedisClient:
+    """A client for `url` (default `settings.redis_url`); it connects on first use.
+
+    The cluster client is used when `settings.redis_cluster` is set. With the embedded
+    server, pass `EmbeddedRedis.url`. Close the client with `await client.aclose()`.
+    """
+    target = url if url is not None else settings.redis_url
+    if target is None:
+        raise ValueError("no Redis URL: start the embedded server and pass its url")
+    retry = Retry(
+        ExponentialBackoff(
+            cap=settings.redis_retry_backoff_cap_s, base=settings.redis_retry_backoff_base_s
+        ),
+        settings.redis_retry_attempts,
+    )
+    if settings.redis_cluster:
+        # The cluster client keeps one pool per node, capped at max_connections (no queueing).
+        return RedisCluster.from_url(
+            target,
+            retry=retry,
+            retry_on_error=list(RETRIED),
+            max_connections=settings.redis_max_connections,
+            socket_timeout=settings.redis_socket_timeout_s,
+            socket_connect_timeout=settings.redis_socket_connect_timeout_s,
+            health_check_interval=settings.redis_health_check_interval_s,
+            decode_responses=True,
+        )
+    # A blocking pool queues a command for a free connection instead of failing at the cap.
+    pool = BlockingConnectionPool.from_url(
+        target,
+        max_connections=settings.redis_max_connections,
+        timeout=settings.redis_socket_timeout_s,
+        retry=retry,
+        retry_on_error=list(RETRIED),
+        socket_timeout=settings.redis_socket_timeout_s,
+        socket_connect_timeout=settings.redis_socket_connect_timeout_s,
+        health_check_interval=settings.redis_health_check_interval_s,
+        decode_responses=True,
+    )
+    return Redis.from_pool(pool)
+
+
+async def wait_ready(client: RedisClient, timeout_s: float = 30.0) -> None:
+    """Wait until Redis answers PING (a cluster: every primary, all slots covered).
+
+    Connection errors, LOADING (a server reading its AOF) and an incomplete cluster are
+    retried until `timeout_s`; then the last error is raised.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while True:
+        try:
+            if isinstance(client, RedisCluster):
+                await client.initialize()
+                await client.ping(target_nodes=RedisCluster.PRIMARIES)
+            else:
+                await client.ping()
+        except (exceptions.RedisError, exceptions.RedisClusterException):
+            if loop.time() >= deadline:
+                raise
+            await asyncio.sleep(0.05)
+        else:
+            return

