@@ -9,10 +9,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aftersale.commands import Command
-from aftersale.events import TransitionEvent
+from aftersale import machine, rules
+from aftersale.commands import Apply, Command, FireTimer, RefundSucceeded, action_of
+from aftersale.events import TransitionEvent, transition_event
+from aftersale.exceptions import NotFound, PermissionDenied, StaleTimer
 from aftersale.model import Actor, AfterSale, PendingTimer
 from aftersale.policy import Policy
+from aftersale.refusals import refusal
+from aftersale.step import Step
+from aftersale.timers import timer_after
+from aftersale.validation import validate
+from aftersale.vocabulary import SUCCESS_STATES, Action
+
+# Applications and modifications count toward the per-order-line cap (SPEC §8), which storage
+# enforces because only it sees every request of the line.
+ATTEMPT_ACTIONS: frozenset[Action] = frozenset({Action.APPLY, Action.MODIFY_APPLICATION})
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,9 +36,55 @@ class Decision:
     def timer(self) -> PendingTimer | None:
         return self.record.timer
 
+    @property
+    def counts_as_attempt(self) -> bool:
+        """Whether this step counts toward the order line's application cap."""
+        return self.event is not None and Action(self.event.action) in ATTEMPT_ACTIONS
+
 
 def decide(
     record: AfterSale | None, command: Command, actor: Actor, now_ms: int, policy: Policy
 ) -> Decision:
-    """Run ``command`` by ``actor`` at ``now_ms`` over ``record`` (None only for ``Apply``)."""
-    raise NotImplementedError
+    """Run ``command`` by ``actor`` at ``now_ms`` over ``record`` (None only for ``Apply``).
+
+    Raises ``InvalidInput`` (a field), ``NotFound`` (no record for a non-apply command),
+    ``PermissionDenied`` (role or ownership), ``StaleTimer`` (a timer that no longer
+    matches) or another ``ActionRefused`` (a guard or the state)."""
+    validate(command, record, now_ms, policy)
+    if record is None and not isinstance(command, Apply):
+        raise NotFound("")
+    why = rules.ownership_violation(record, command, actor)
+    if why:
+        request_id = record.request_id if record else getattr(command, "request_id", "")
+        raise PermissionDenied(request_id, f"{actor.role.value}:{actor.id}", why)
+    if record is not None and isinstance(command, FireTimer):
+        _check_timer(record, command)
+    if record is not None and _already_reported(record, command):
+        return Decision(record, None, record.timer)
+
+    action = action_of(command)
+    step = Step(command, actor, now_ms, policy, record=record.copy() if record else None)
+    after = machine.run(step)
+    after.version = (record.version if record else 0) + 1
+    after.updated_at_ms = now_ms
+    after.timer = timer_after(record, after, action, now_ms, policy)
+    event = transition_event(record, after, action, actor, now_ms, tuple(step.signals))
+    return Decision(after, event, record.timer if record else None)
+
+
+def _check_timer(record: AfterSale, command: FireTimer) -> None:
+    timer = record.timer
+    if command.version != record.version or timer is None or timer.action != command.timer_action:
+        refused = refusal("STALE_TIMER", action=command.timer_action.value)
+        raise StaleTimer(record.request_id, record.state, command.timer_action, refused)
+
+
+def _already_reported(record: AfterSale, command: Command) -> bool:
+    """A success report repeated after it took effect (the payment service retries)."""
+    refund = record.refund
+    return (
+        isinstance(command, RefundSucceeded)
+        and refund is not None
+        and command.refund_id == refund.refund_id
+        and record.state in SUCCESS_STATES
+    )

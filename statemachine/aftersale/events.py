@@ -4,10 +4,10 @@ read back. The stream position (event id) is assigned by storage, not here."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
-from aftersale.model import Actor, AfterSale
+from aftersale.model import Actor, AfterSale, Negotiation
 from aftersale.vocabulary import Action, Role
 
 
@@ -65,6 +65,8 @@ class TransitionEvent:
         kwargs: dict[str, Any] = {}
         for f in fields(cls):
             if f.name not in flat:
+                if f.default is MISSING and f.default_factory is MISSING:
+                    kwargs[f.name] = ""  # to_flat leaves out an empty text (from_state of apply)
                 continue
             raw = flat[f.name]
             if f.name in ints:
@@ -97,6 +99,7 @@ def transition_event(
             Action.NEGOTIATION_TIMEOUT,
             Action.MODIFY_APPLICATION,
             Action.CANCEL,
+            Action.INTERVENE,
         )
     )
     negotiation: dict[str, Any] = {}
@@ -148,6 +151,14 @@ def transition_event(
     )
 
 
-def _changed(before: AfterSale, neg: Any) -> bool:
-    old = before.negotiation
-    return old is None or old.round != neg.round or old.outcome != neg.outcome
+def _changed(before: AfterSale, neg: Negotiation) -> bool:
+    """Whether this step sent or ended ``neg`` (not merely left an old round in history)."""
+    old = next(
+        (
+            n
+            for n in (before.negotiation, *reversed(before.negotiations))
+            if n and n.round == neg.round
+        ),
+        None,
+    )
+    return old is None or old.outcome != neg.outcome

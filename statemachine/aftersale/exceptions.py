@@ -9,7 +9,8 @@
     │   ├── NegotiationRequired     reject before a matching failed negotiation
     │   ├── EvidenceRequired        images missing where the rules ask for them
     │   ├── RejectionForbidden      a reject reason that is never allowed
-    │   └── LimitExceeded           a per-request or per-order-line limit (SPEC §8)
+    │   ├── LimitExceeded           a per-request or per-order-line limit (SPEC §8)
+    │   └── StaleTimer              a timer whose request moved on (storage drops it)
     └── Conflict
         ├── VersionConflict         stale expected_version / lost a race    → ABORTED
         └── IdempotencyKeyReused    same key, different body                → ALREADY_EXISTS
@@ -117,6 +118,11 @@ class RejectionForbidden(ActionRefused):
 
 class LimitExceeded(ActionRefused):
     """A per-request or per-order-line limit of SPEC §8."""
+
+
+class StaleTimer(ActionRefused):
+    """A fired timer no longer matches the request (version or action moved on): it does
+    nothing, and storage drops it. Reason ``STALE_TIMER``."""
 
 
 class Conflict(AfterSaleError):

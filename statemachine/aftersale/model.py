@@ -84,6 +84,18 @@ class ProofRequest:
     deadline_ms: int
     note: str
     requested_at_ms: int
+    submitted: list[Role] = field(default_factory=list)  # parties that answered it
+    missed: list[Role] = field(default_factory=list)  # parties that let its deadline pass
+
+    @property
+    def asked_parties(self) -> list[Role]:
+        """The roles this request asks for proof."""
+        return [Role.BUYER, Role.MERCHANT] if self.party == ProofParty.BOTH else [Role(self.party)]
+
+    @property
+    def open_parties(self) -> list[Role]:
+        """The asked parties that have neither answered nor missed the deadline yet."""
+        return [r for r in self.asked_parties if r not in self.submitted and r not in self.missed]
 
 
 @dataclass(slots=True)
@@ -123,6 +135,7 @@ class Refund:
     offline_proof_images: list[str] = field(default_factory=list)
     offline_proof_message: str = ""
     succeeded_at_ms: int | None = None
+    failed_at_ms: int | None = None  # when the payment service reported a failure
 
 
 @dataclass(slots=True)
@@ -316,6 +329,8 @@ def _dispute(d: dict[str, Any]) -> Dispute:
                 deadline_ms=p["deadline_ms"],
                 note=p.get("note", ""),
                 requested_at_ms=p["requested_at_ms"],
+                submitted=[Role(r) for r in p.get("submitted", [])],
+                missed=[Role(r) for r in p.get("missed", [])],
             )
             for p in d.get("proof_requests", [])
         ],
@@ -346,6 +361,7 @@ def _refund(d: dict[str, Any]) -> Refund:
         offline_proof_images=d.get("offline_proof_images", []),
         offline_proof_message=d.get("offline_proof_message", ""),
         succeeded_at_ms=d.get("succeeded_at_ms"),
+        failed_at_ms=d.get("failed_at_ms"),
     )
 
 

@@ -1,0 +1,220 @@
+"""Every Redis key name the service uses, built in one place (DESIGN §3, STYLE habit 9).
+
+Data is split into a fixed number of logical shards; an order and everything about it live in
+shard ``crc32(order_id) % shards``. Each key starts with the shard's hash tag ``{as:NN}``, so
+all keys of one order share one Redis Cluster slot and a commit is a single-slot script. A
+request id embeds its shard (``AS07-…``), so every key can be derived from the id alone.
+
+Per shard ``{as:NN}``:
+
+=======================================  ==============================================
+``{as:NN}:req:<request_id>``             request record (hash, ``AfterSale.to_flat``)
+``{as:NN}:hist:<request_id>``            history (list of event JSON incl. ``event_id``)
+``{as:NN}:events``                       transition stream (the outbox)
+``{as:NN}:timers``                       pending timers (zset, score = due ms)
+``{as:NN}:timers:leased``                claimed timers (zset, score = lease deadline ms)
+``{as:NN}:line:<order_id>:<sku_id>``     order-line index (hash: active, attempts, succeeded)
+``{as:NN}:idem:<caller>:<key>``          idempotency result (hash, with TTL)
+``{as:NN}:shop:<shop_id>``               shop listing (zset, score = created ms)
+``{as:NN}:buyer:<buyer_id>``             buyer listing (zset, score = created ms)
+``{as:NN}:order:<order_id>``             order listing (zset, score = created ms)
+``{as:NN}:requests``                     every request of the shard (zset, score = created ms)
+``{as:NN}:stats:<shop_id>``              shop counters (hash, SPEC §10)
+``{as:NN}:seen:<group>:<rid>:<version>`` subscriber dedupe marks (string, with TTL)
+=======================================  ==============================================
+
+The shard count is fixed for the life of a data set: changing it moves every order.
+
+Timer members (``{as:NN}:timers``) are ``<request_id>|<version>|<action>``: see
+``timer_member`` / ``parse_timer_member``.
+
+Adapters take a ``Keys`` instance. The module-level functions (``shard_of_order``,
+``new_request_id``, ``shard_of_request``, ``parse_timer_member`` …) use the process-wide
+default, 64 shards under ``as``; the composition root calls ``configure(settings.shards)`` once
+at start, before anything else uses them.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+import zlib
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from aftersale.exceptions import NotFound
+from aftersale.vocabulary import Action
+
+# Crockford base32: sorts like the numbers it encodes, no I/L/O/U.
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_TIME_CHARS = 10  # 50 bits of milliseconds: far beyond any lifetime of this data
+_RANDOM_CHARS = 10  # 50 random bits per millisecond
+REQUEST_ID_MAX = 64
+
+
+class MalformedRequestId(NotFound, ValueError):
+    """A request id that this service cannot have issued (bad shape or shard out of range).
+
+    It is a ``NotFound``: no request has that id. The API may also treat it as bad input.
+    """
+
+    def __init__(self, request_id: str, why: str) -> None:
+        super().__init__(request_id)
+        self.message = f"malformed after-sale request id {request_id!r}: {why}"
+        self.args = (self.message,)
+        self.why = why
+
+
+def _base32(value: int, width: int) -> str:
+    chars = []
+    for _ in range(width):
+        value, digit = divmod(value, 32)
+        chars.append(_ALPHABET[digit])
+    return "".join(reversed(chars))
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """Key names for ``shards`` logical shards under ``prefix`` (``as``)."""
+
+    shards: int = 64
+    prefix: str = "as"
+    width: int = field(init=False)
+    _id_pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.shards < 1:
+            raise ValueError(f"shards must be >= 1, got {self.shards}")
+        if not self.prefix or any(c in self.prefix for c in "{}:| "):
+            raise ValueError(f"key prefix {self.prefix!r} must be non-empty, without {{}}:| ")
+        width = max(2, len(str(self.shards - 1)))
+        object.__setattr__(self, "width", width)
+        pattern = re.compile(rf"AS(\d{{{width}}})-[A-Za-z0-9_-]+")
+        object.__setattr__(self, "_id_pattern", pattern)
+
+    # -- shards and ids ------------------------------------------------------------------
+
+    def shard_of_order(self, order_id: str) -> int:
+        """The shard every key of ``order_id`` lives in."""
+        return zlib.crc32(order_id.encode()) % self.shards
+
+    def new_request_id(self, order_id: str, now_ms: int | None = None) -> str:
+        """A fresh id for a request on ``order_id``: ``AS<shard>-`` + a time-ordered token."""
+        ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+        token = _base32(ms, _TIME_CHARS) + _base32(secrets.randbits(50), _RANDOM_CHARS)
+        return f"AS{self.shard_of_order(order_id):0{self.width}d}-{token}"
+
+    def shard_of_request(self, request_id: str) -> int:
+        """The shard embedded in ``request_id``; ``MalformedRequestId`` if it has none."""
+        if len(request_id) > REQUEST_ID_MAX:
+            raise MalformedRequestId(request_id[:80], f"longer than {REQUEST_ID_MAX} chars")
+        match = self._id_pattern.fullmatch(request_id)
+        if match is None:
+            shape = f"expected AS<{self.width} digits>-<token>"
+            raise MalformedRequestId(request_id, shape)
+        shard = int(match.group(1))
+        if shard >= self.shards:
+            raise MalformedRequestId(request_id, f"shard {shard} >= {self.shards}")
+        return shard
+
+    def all_shards(self) -> range:
+        return range(self.shards)
+
+    # -- key names -------------------------------------------------------------------------
+
+    def tag(self, shard: int) -> str:
+        """The hash tag of ``shard``: ``{as:07}``."""
+        return f"{{{self.prefix}:{shard:0{self.width}d}}}"
+
+    def record(self, request_id: str) -> str:
+        return f"{self.tag(self.shard_of_request(request_id))}:req:{request_id}"
+
+    def history(self, request_id: str) -> str:
+        return f"{self.tag(self.shard_of_request(request_id))}:hist:{request_id}"
+
+    def events(self, shard: int) -> str:
+        return f"{self.tag(shard)}:events"
+
+    def timers(self, shard: int) -> str:
+        return f"{self.tag(shard)}:timers"
+
+    def leased(self, shard: int) -> str:
+        return f"{self.tag(shard)}:timers:leased"
+
+    def line(self, order_id: str, sku_id: str) -> str:
+        return f"{self.tag(self.shard_of_order(order_id))}:line:{order_id}:{sku_id}"
+
+    def idempotency(self, shard: int, caller: str, key: str) -> str:
+        return f"{self.tag(shard)}:idem:{caller}:{key}"
+
+    def shop(self, shard: int, shop_id: str) -> str:
+        return f"{self.tag(shard)}:shop:{shop_id}"
+
+    def buyer(self, shard: int, buyer_id: str) -> str:
+        return f"{self.tag(shard)}:buyer:{buyer_id}"
+
+    def order(self, order_id: str) -> str:
+        return f"{self.tag(self.shard_of_order(order_id))}:order:{order_id}"
+
+    def stats(self, shard: int, shop_id: str) -> str:
+        return f"{self.tag(shard)}:stats:{shop_id}"
+
+    def all_requests(self, shard: int) -> str:
+        return f"{self.tag(shard)}:requests"
+
+    def seen(self, shard: int, group: str, request_id: str, version: int) -> str:
+        return f"{self.tag(shard)}:seen:{group}:{request_id}:{version}"
+
+
+class TimerMember(NamedTuple):
+    """A timer zset member: fire ``action`` if the record is still at ``version``.
+
+    Every commit registers the record's pending timer under the record's new version (and
+    removes the previous member), so a member is current exactly while the record is at it.
+    """
+
+    request_id: str
+    version: int
+    action: Action
+
+
+def timer_member(request_id: str, version: int, action: Action) -> str:
+    """The zset member ``<request_id>|<version>|<action>``."""
+    return f"{request_id}|{version}|{action.value}"
+
+
+def parse_timer_member(raw: str) -> TimerMember:
+    """Inverse of ``timer_member``; ValueError if ``raw`` is not one."""
+    parts = raw.split("|")
+    if len(parts) != 3 or not parts[0] or not parts[1].isdigit():
+        raise ValueError(f"malformed timer member {raw!r}")
+    return TimerMember(parts[0], int(parts[1]), Action(parts[2]))
+
+
+# -- the process-wide default ---------------------------------------------------------------
+
+_default = Keys()
+
+
+def configure(shards: int = 64, prefix: str = "as") -> Keys:
+    """Set (and return) the process-wide ``Keys``; call once at start."""
+    global _default  # noqa: PLW0603 - one composition-root setting, read everywhere
+    _default = Keys(shards, prefix)
+    return _default
+
+
+def default_keys() -> Keys:
+    return _default
+
+
+def shard_of_order(order_id: str) -> int:
+    return _default.shard_of_order(order_id)
+
+
+def shard_of_request(request_id: str) -> int:
+    return _default.shard_of_request(request_id)
+
+
+def new_request_id(order_id: str, now_ms: int | None = None) -> str:
+    return _default.new_request_id(order_id, now_ms)

@@ -1,0 +1,141 @@
+"""The storage ports the handlers, the timer worker and the API depend on (STYLE habit 5).
+
+``RedisRepository`` and ``RedisTimerStore`` implement them; an in-memory fake may implement
+the same Protocols for unit tests where I/O is beside the point.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import NamedTuple, Protocol
+
+from aftersale.decide import Decision
+from aftersale.events import TransitionEvent
+from aftersale.model import AfterSale
+from aftersale.vocabulary import State
+
+
+@dataclass(frozen=True, slots=True)
+class CommitResult:
+    """What a commit stored: its stream id and the result to return to the caller.
+
+    ``replayed``: the idempotency key had been used with the same body; nothing was written
+    and ``event_id`` / ``result_json`` are those of the first call.
+    """
+
+    event_id: str
+    replayed: bool
+    result_json: str
+
+
+class IdempotentResult(NamedTuple):
+    """A stored first result: compare ``body_hash`` with the retry's before replaying it."""
+
+    body_hash: str
+    result_json: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """A transition event with its stream id (the history's and the stream's entries)."""
+
+    event_id: str
+    event: TransitionEvent
+
+
+class RequestPage(NamedTuple):
+    records: list[AfterSale]
+    next_page_token: str  # "" = no more
+
+
+@dataclass(frozen=True, slots=True)
+class TimerStatus:
+    """Where a request's timer member is: pending (due then) and/or leased (until then)."""
+
+    member: str
+    due_ms: int | None
+    lease_until_ms: int | None
+
+
+class AfterSaleRepository(Protocol):
+    """Records, their commits, and the reads that never build a machine."""
+
+    async def load(self, request_id: str) -> AfterSale | None:
+        """The stored record, or None (one round trip). Malformed ids raise NotFound."""
+        ...
+
+    async def idempotent_result(self, caller: str, key: str, shard: int) -> IdempotentResult | None:
+        """The first result stored for ``caller``'s idempotency ``key`` in ``shard``."""
+        ...
+
+    async def commit(
+        self,
+        decision: Decision,
+        *,
+        read_version: int,
+        caller: str | None = None,
+        idempotency_key: str | None = None,
+        body_hash: str = "",
+        result_json: str = "",
+        leased_timer_member: str | None = None,
+    ) -> CommitResult:
+        """Store ``decision`` atomically if the record is still at ``read_version``.
+
+        Raises VersionConflict, IdempotencyKeyReused or LimitExceeded; nothing is written then.
+        """
+        ...
+
+    async def list_requests(
+        self,
+        *,
+        shop_id: str | None = None,
+        buyer_id: str | None = None,
+        order_id: str | None = None,
+        states: Collection[State] = (),
+        page_size: int = 50,
+        page_token: str = "",
+    ) -> RequestPage:
+        """Requests matching the filters, newest first; no id filter lists every request."""
+        ...
+
+    async def history(
+        self, request_id: str, offset: int = 0, limit: int = 100
+    ) -> list[StoredEvent]:
+        """The request's transition events, oldest first, from ``offset``."""
+        ...
+
+    async def shop_stats(self, shop_id: str) -> dict[str, int]:
+        """The shop's counters (``service.storage.counters``), summed over all shards."""
+        ...
+
+
+class TimerStore(Protocol):
+    """Durable timers: what the timer worker and the ops RPCs need. Members are
+    ``keys.timer_member`` strings."""
+
+    async def reclaim_expired(self, now_ms: int) -> int:
+        """Move leases that expired by ``now_ms`` back to due (now); returns how many."""
+        ...
+
+    async def claim_due(
+        self, now_ms: int, lease_ms: int | None = None, batch: int = 200
+    ) -> list[str]:
+        """Lease up to ``batch`` members per shard due by ``now_ms``, until now + lease."""
+        ...
+
+    async def next_due_ms(self) -> int | None:
+        """The earliest due time or lease deadline; None if there is none."""
+        ...
+
+    async def drop(self, member: str) -> None:
+        """Forget a member (pending or leased): stale, or its request is gone."""
+        ...
+
+    async def release(self, member: str, due_ms: int) -> bool:
+        """Give a leased member back as due at ``due_ms``."""
+        ...
+
+    async def fire_now(self, request_id: str, now_ms: int) -> str:
+        """Make the request's pending timer due now; returns the FIRE_NOW status."""
+        ...

@@ -1,0 +1,309 @@
+"""``RedisRepository``: the after-sale records in Redis (DESIGN §2 step 4, §3).
+
+A write is one EVALSHA of ``scripts.COMMIT`` in the request's shard slot. Reads are single
+round trips or one pipeline over the shards (a cluster pipeline fans out per node).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from typing import Any
+
+from redis.asyncio import Redis, RedisCluster
+
+from aftersale.decide import Decision
+from aftersale.events import TransitionEvent
+from aftersale.exceptions import (
+    IdempotencyKeyReused,
+    InvalidInput,
+    LimitExceeded,
+    Refusal,
+    VersionConflict,
+)
+from aftersale.model import AfterSale
+from aftersale.vocabulary import SUCCESS_STATES, TERMINAL_STATES, Action, State
+from service.config import Settings
+from service.storage.counters import shop_counter_increments, sum_stats
+from service.storage.keys import Keys, default_keys, timer_member
+from service.storage.listing import ListingMerge, collect_page, decode_page_token
+from service.storage.ports import (
+    AfterSaleRepository,
+    CommitResult,
+    IdempotentResult,
+    RequestPage,
+    StoredEvent,
+)
+from service.storage.scripts import Scripts
+
+NO_IDEMPOTENCY = "-"  # caller/key of the unused idempotency KEYS slot (never touched)
+
+
+def _pairs(flat: dict[str, str]) -> str:
+    return json.dumps([x for kv in flat.items() for x in kv], ensure_ascii=False)
+
+
+def line_refusal(reason: str, detail: str, max_attempts: int) -> Refusal:
+    """The zh/en explanation of an order-line limit (SPEC §8)."""
+    if reason == "LINE_HAS_OPEN_REQUEST":
+        return Refusal(
+            reason,
+            f"This order line already has an open after-sale request ({detail}).",
+            f"该订单商品已有进行中的售后单({detail})。",
+            "Continue with the open request, or cancel it before applying again.",
+            "请继续处理进行中的售后单,或撤销后再重新申请。",
+            {"open_request_id": detail},
+        )
+    if reason == "LINE_ALREADY_REFUNDED":
+        return Refusal(
+            reason,
+            f"This order line was already refunded by after-sale request {detail}.",
+            f"该订单商品已通过售后单 {detail} 完成退款,不能再次申请售后。",
+            "No further after-sale request is possible for this order line.",
+            "该订单商品不能再申请售后。",
+            {"refunded_request_id": detail},
+        )
+    return Refusal(
+        "LINE_ATTEMPT_LIMIT",
+        f"This order line reached the limit of {max_attempts} after-sale applications "
+        "and modifications.",
+        f"该订单商品的售后申请与修改次数已达上限({max_attempts} 次)。",
+        "Contact platform customer service if the buyer still needs help.",
+        "如仍需帮助,请联系平台客服。",
+        {"max_attempts": str(max_attempts), "attempts": detail},
+    )
+
+
+class RedisRepository:
+    """The Redis adapter of ``AfterSaleRepository``."""
+
+    def __init__(
+        self,
+        client: Redis | RedisCluster,
+        keys: Keys | None = None,
+        *,
+        stream_maxlen: int = 100_000,
+        idempotency_ttl_s: int = 86_400,
+        max_attempts_per_line: int = 5,
+        scripts: Scripts | None = None,
+    ) -> None:
+        self.client = client
+        self.keys = keys or default_keys()
+        self.stream_maxlen = stream_maxlen
+        self.idempotency_ttl_s = idempotency_ttl_s
+        self.max_attempts_per_line = max_attempts_per_line
+        self.scripts = scripts or Scripts(client)
+
+    @classmethod
+    def from_settings(
+        cls, client: Redis | RedisCluster, settings: Settings, keys: Keys | None = None
+    ) -> RedisRepository:
+        return cls(
+            client,
+            keys if keys is not None else Keys(settings.shards),
+            stream_maxlen=settings.stream_maxlen,
+            idempotency_ttl_s=settings.idempotency_ttl_s,
+            max_attempts_per_line=settings.max_attempts_per_line,
+        )
+
+    # -- one request ---------------------------------------------------------------------
+
+    async def load(self, request_id: str) -> AfterSale | None:
+        """The stored record, or None. A malformed id raises ``MalformedRequestId``."""
+        flat = await self.client.hgetall(self.keys.record(request_id))
+        return AfterSale.from_flat(_text(flat)) if flat else None
+
+    async def load_many(self, request_ids: list[str]) -> list[AfterSale | None]:
+        """Records in the order asked, None where missing; one pipeline."""
+        if not request_ids:
+            return []
+        pipe = self.client.pipeline(transaction=False)
+        for request_id in request_ids:
+            pipe.hgetall(self.keys.record(request_id))
+        rows: list[dict[str, str]] = await pipe.execute()
+        return [AfterSale.from_flat(row) if row else None for row in rows]
+
+    async def idempotent_result(self, caller: str, key: str, shard: int) -> IdempotentResult | None:
+        """The first result stored under ``caller``/``key`` in ``shard``, if any."""
+        stored = await self.client.hmget(self.keys.idempotency(shard, caller, key), ["h", "r"])
+        body_hash, result = stored
+        if body_hash is None:
+            return None
+        return IdempotentResult(str(body_hash), str(result or ""))
+
+    async def commit(
+        self,
+        decision: Decision,
+        *,
+        read_version: int,
+        caller: str | None = None,
+        idempotency_key: str | None = None,
+        body_hash: str = "",
+        result_json: str = "",
+        leased_timer_member: str | None = None,
+    ) -> CommitResult:
+        """Store ``decision`` in one script if the record is still at ``read_version``.
+
+        Raises ``VersionConflict``, ``IdempotencyKeyReused`` or ``LimitExceeded`` (order-line
+        rules); nothing is written then. With a used idempotency key and the same
+        ``body_hash`` nothing is written and the first result comes back (``replayed``).
+        """
+        record, event = decision.record, decision.event
+        if event is None:
+            raise ValueError("a no-op decision (event None) has nothing to commit")
+        if record.version != read_version + 1 or event.version != record.version:
+            raise ValueError(
+                f"{record.request_id}: read version {read_version}, new record version "
+                f"{record.version}, event version {event.version}: not a single step"
+            )
+        keys = self.keys
+        shard = keys.shard_of_request(record.request_id)
+        if shard != keys.shard_of_order(record.order_id):
+            raise ValueError(f"{record.request_id} is not in the shard of order {record.order_id}")
+        action = Action(event.action)
+        line_op = {Action.APPLY: "apply", Action.MODIFY_APPLICATION: "modify"}.get(action, "")
+        timer = record.timer
+        use_idem = bool(caller and idempotency_key)
+        idem_key = keys.idempotency(
+            shard,
+            caller if use_idem and caller else NO_IDEMPOTENCY,
+            idempotency_key if use_idem and idempotency_key else NO_IDEMPOTENCY,
+        )
+        counters = shop_counter_increments(event, record)
+        reply: list[str] = await self.scripts.commit(
+            keys=[
+                keys.record(record.request_id),
+                keys.history(record.request_id),
+                keys.events(shard),
+                keys.timers(shard),
+                keys.leased(shard),
+                keys.line(record.order_id, record.sku_id),
+                idem_key,
+                keys.shop(shard, record.shop_id),
+                keys.buyer(shard, record.buyer_id),
+                keys.order(record.order_id),
+                keys.stats(shard, record.shop_id),
+                keys.all_requests(shard),
+            ],
+            args=[
+                record.request_id,
+                read_version,
+                record.version,
+                _pairs(record.to_flat()),
+                _pairs(event.to_flat()),
+                self.stream_maxlen,
+                timer_member(record.request_id, record.version, timer.action) if timer else "",
+                timer.due_ms if timer else 0,
+                leased_timer_member or "",
+                line_op,
+                self.max_attempts_per_line,
+                "1" if record.state in TERMINAL_STATES else "0",
+                "1" if record.state in SUCCESS_STATES else "0",
+                record.created_at_ms,
+                "1" if use_idem else "0",
+                body_hash,
+                result_json,
+                self.idempotency_ttl_s,
+                json.dumps([x for kv in counters.items() for x in (kv[0], str(kv[1]))]),
+            ],
+        )
+        return self._result(reply, decision, read_version, idempotency_key or "")
+
+    def _result(
+        self, reply: list[str], decision: Decision, read_version: int, idempotency_key: str
+    ) -> CommitResult:
+        status = reply[0]
+        record, event = decision.record, decision.event
+        assert event is not None
+        if status == "OK":
+            return CommitResult(reply[1], False, reply[2])
+        if status == "REPLAY":
+            return CommitResult(reply[1], True, reply[2])
+        if status == "VERSION":
+            raise VersionConflict(record.request_id, read_version, int(reply[1]))
+        if status == "IDEMPOTENCY_MISMATCH":
+            raise IdempotencyKeyReused(idempotency_key)
+        if status == "LIMIT":
+            refusal = line_refusal(reply[1], reply[2] or "0", self.max_attempts_per_line)
+            refusal.metadata.update({"order_id": record.order_id, "sku_id": record.sku_id})
+            state = State(event.from_state) if event.from_state else None
+            raise LimitExceeded(record.request_id, state, Action(event.action), refusal)
+        raise RuntimeError(f"unexpected commit script reply {reply!r}")
+
+    # -- reads ---------------------------------------------------------------------------
+
+    async def history(
+        self, request_id: str, offset: int = 0, limit: int = 100
+    ) -> list[StoredEvent]:
+        """``limit`` events from ``offset``, oldest first (entry i is version i + 1)."""
+        if offset < 0 or limit < 1:
+            raise InvalidInput("offset" if offset < 0 else "limit", "out of range")
+        rows = await self.client.lrange(self.keys.history(request_id), offset, offset + limit - 1)
+        return [_stored_event(str(row)) for row in rows]
+
+    async def history_length(self, request_id: str) -> int:
+        return int(await self.client.llen(self.keys.history(request_id)))
+
+    async def shop_stats(self, shop_id: str) -> dict[str, int]:
+        """The shop's counters summed over all shards (one pipeline)."""
+        pipe = self.client.pipeline(transaction=False)
+        for shard in self.keys.all_shards():
+            pipe.hgetall(self.keys.stats(shard, shop_id))
+        return sum_stats(await pipe.execute())
+
+    async def list_requests(
+        self,
+        *,
+        shop_id: str | None = None,
+        buyer_id: str | None = None,
+        order_id: str | None = None,
+        states: Collection[State] = (),
+        page_size: int = 50,
+        page_token: str = "",
+    ) -> RequestPage:
+        """Requests newest first, by the most selective id filter given (order, buyer, shop,
+        else all); the other filters and ``states`` are applied to the records. A page may
+        come back short with a next token when a state filter is sparse."""
+        keys = self.keys
+        if order_id:
+            listing = [keys.order(order_id)]
+        elif buyer_id:
+            listing = [keys.buyer(shard, buyer_id) for shard in keys.all_shards()]
+        elif shop_id:
+            listing = [keys.shop(shard, shop_id) for shard in keys.all_shards()]
+        else:  # ops: every request
+            listing = [keys.all_requests(shard) for shard in keys.all_shards()]
+        if page_size < 1:
+            raise InvalidInput("page_size", "must be >= 1")
+        wanted = set(states)
+
+        def keep(record: AfterSale) -> bool:
+            return (
+                (not wanted or record.state in wanted)
+                and (not shop_id or record.shop_id == shop_id)
+                and (not buyer_id or record.buyer_id == buyer_id)
+            )
+
+        merge = ListingMerge(self.client, listing, decode_page_token(page_token))
+        return RequestPage(*await collect_page(merge, self.load_many, page_size, keep))
+
+
+def _text(flat: dict[Any, Any]) -> dict[str, str]:
+    """A hash reply as text (the client decodes responses; this keeps mypy honest)."""
+    return {str(k): str(v) for k, v in flat.items()}
+
+
+def _stored_event(row: str) -> StoredEvent:
+    flat: dict[str, Any] = json.loads(row)
+    event_id = str(flat.pop("event_id"))
+    return StoredEvent(event_id, TransitionEvent.from_flat(flat))
+
+
+__all__ = [
+    "AfterSaleRepository",
+    "CommitResult",
+    "IdempotentResult",
+    "RedisRepository",
+    "RequestPage",
+    "StoredEvent",
+]

@@ -1,0 +1,140 @@
+"""Durable timers (DESIGN §4, SPEC §6): one zset per shard, claimed with a lease.
+
+Member ``<request_id>|<version>|<action>`` (``keys.timer_member``), score = due ms. Every
+commit registers the record's pending timer under the record's new version and removes the
+previous member from both sets, so a member is current exactly while its record is at that
+version, and a member whose request moved on is already gone from both sets.
+
+A worker round: ``reclaim_expired(now)`` hands expired leases back as due; ``claim_due``
+moves due members to ``{as:NN}:timers:leased`` (score = lease deadline) and returns them; the
+worker fires each through the handler path (``FireTimer(action, version)``) and the commit,
+given ``leased_timer_member``, removes the lease. A member that turns out stale is
+``drop``-ped. ``next_due_ms`` (the earliest due time or lease deadline) bounds the sleep.
+Every call is one pipeline of per-shard scripts or reads (fanned out per node on a cluster).
+"""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis, RedisCluster
+
+from service.storage.keys import Keys, default_keys, parse_timer_member
+from service.storage.ports import TimerStatus, TimerStore
+from service.storage.scripts import Scripts
+
+
+class RedisTimerStore:
+    """The Redis adapter of ``TimerStore``."""
+
+    def __init__(
+        self,
+        client: Redis | RedisCluster,
+        keys: Keys | None = None,
+        *,
+        lease_ms: int = 30_000,
+        scripts: Scripts | None = None,
+        reclaim_batch: int = 1_000,
+    ) -> None:
+        self.client = client
+        self.keys = keys or default_keys()
+        self.lease_ms = lease_ms  # claim_due's default lease
+        self.scripts = scripts or Scripts(client)
+        self.reclaim_batch = reclaim_batch
+
+    async def reclaim_expired(self, now_ms: int) -> int:
+        """Move leases that expired by ``now_ms`` back to the due set (score now)."""
+        calls = [
+            ([self.keys.timers(s), self.keys.leased(s)], [now_ms, self.reclaim_batch])
+            for s in self.keys.all_shards()
+        ]
+        return sum(int(n) for n in await self.scripts.run_many(self.scripts.reclaim, calls))
+
+    async def claim_due(
+        self, now_ms: int, lease_ms: int | None = None, batch: int = 200
+    ) -> list[str]:
+        """Lease up to ``batch`` members per shard due by ``now_ms`` until ``now + lease_ms``;
+        earliest due first. Each member is claimed by one caller until its lease expires."""
+        lease_until = now_ms + (self.lease_ms if lease_ms is None else lease_ms)
+        calls = [
+            ([self.keys.timers(s), self.keys.leased(s)], [now_ms, batch, lease_until])
+            for s in self.keys.all_shards()
+        ]
+        claimed: list[tuple[float, str]] = []
+        for reply in await self.scripts.run_many(self.scripts.claim, calls):
+            claimed.extend((float(reply[i + 1]), str(reply[i])) for i in range(0, len(reply), 2))
+        claimed.sort()
+        members = []
+        for _, member in claimed:
+            try:
+                parse_timer_member(member)
+                self.keys.shard_of_request(member.split("|", 1)[0])
+            except ValueError:
+                await self.drop(member)  # not a member this service wrote: never fire it
+                continue
+            members.append(member)
+        return members
+
+    async def next_due_ms(self) -> int | None:
+        """The earliest due time or lease deadline over all shards; None when all are empty."""
+        pipe = self.client.pipeline(transaction=False)
+        for shard in self.keys.all_shards():
+            pipe.zrange(self.keys.timers(shard), 0, 0, withscores=True)
+            pipe.zrange(self.keys.leased(shard), 0, 0, withscores=True)
+        heads: list[list[tuple[str, float]]] = await pipe.execute()
+        scores = [int(rows[0][1]) for rows in heads if rows]
+        return min(scores) if scores else None
+
+    def _shard_of_member(self, member: str) -> int | None:
+        try:
+            return self.keys.shard_of_request(member.split("|", 1)[0])
+        except ValueError:
+            return None
+
+    async def drop(self, member: str) -> None:
+        """Remove ``member`` from the due and the leased set (stale, or not ours)."""
+        shard = self._shard_of_member(member)
+        shards = self.keys.all_shards() if shard is None else [shard]
+        pipe = self.client.pipeline(transaction=False)
+        for s in shards:
+            pipe.zrem(self.keys.timers(s), member)
+            pipe.zrem(self.keys.leased(s), member)
+        await pipe.execute()
+
+    async def release(self, member: str, due_ms: int) -> bool:
+        """Give a leased member back as due at ``due_ms`` (e.g. after a transient failure)."""
+        shard = self._shard_of_member(member)
+        if shard is None:
+            return False
+        keys = [self.keys.timers(shard), self.keys.leased(shard)]
+        return bool(await self.scripts.release(keys=keys, args=[member, due_ms]))
+
+    async def fire_now(self, request_id: str, now_ms: int) -> str:
+        """Make the request's pending timer due at ``now_ms``, for the worker to fire. Returns
+        ``DUE``, ``RESTORED`` (it was in neither set; due again), ``LEASED`` (a worker is
+        firing it) or ``NONE`` (no timer pending)."""
+        shard = self.keys.shard_of_request(request_id)
+        keys = [self.keys.record(request_id), self.keys.timers(shard), self.keys.leased(shard)]
+        status, _ = await self.scripts.fire_now(keys=keys, args=[now_ms])
+        return str(status)
+
+    async def status(self, request_id: str) -> TimerStatus | None:
+        """The request's timer member and where it is, or None without a pending timer."""
+        shard = self.keys.shard_of_request(request_id)
+        keys = [self.keys.record(request_id), self.keys.timers(shard), self.keys.leased(shard)]
+        member, due, lease = await self.scripts.timer_status(keys=keys, args=[])
+        if not member:
+            return None
+        return TimerStatus(
+            str(member), int(float(due)) if due else None, int(float(lease)) if lease else None
+        )
+
+    async def pending(self, limit: int = 100) -> list[tuple[str, int]]:
+        """The ``limit`` earliest due members over all shards, with their due ms (ops)."""
+        pipe = self.client.pipeline(transaction=False)
+        for shard in self.keys.all_shards():
+            pipe.zrange(self.keys.timers(shard), 0, limit - 1, withscores=True)
+        rows: list[list[tuple[str, float]]] = await pipe.execute()
+        merged = sorted((int(score), member) for part in rows for member, score in part)
+        return [(member, due) for due, member in merged[:limit]]
+
+
+__all__ = ["RedisTimerStore", "TimerStore", "parse_timer_member"]

@@ -1,0 +1,100 @@
+"""The durable timer worker (DESIGN §4).
+
+Runs inside every service process by default (or alone: ``python -m service timers``). Each
+round it hands expired leases back, claims a batch of due timers with a lease, fires each one
+through the same handler path as an API call, and sleeps until the next due time (bounded,
+so a timer set by another process is picked up within ``max_sleep_s``). Exactly-once *in
+effect*: the commit's version check makes a second firing of the same timer a no-op, and a
+worker that dies after claiming leaves its lease to expire and be reclaimed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+from aftersale.clock import Clock
+from service.handlers import AfterSaleHandlers
+from service.storage.timer_store import TimerStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class TimerWorkerSettings:
+    lease_ms: int = 30_000
+    batch: int = 200
+    max_sleep_s: float = 0.5
+    concurrency: int = 32  # timers fired at once within a batch
+
+
+class TimerWorker:
+    def __init__(
+        self,
+        store: TimerStore,
+        handlers: AfterSaleHandlers,
+        clock: Clock,
+        settings: TimerWorkerSettings,
+    ) -> None:
+        self._store = store
+        self._handlers = handlers
+        self._clock = clock
+        self._settings = settings
+        self._stopping = asyncio.Event()
+        self.fired = 0
+        self.dropped = 0
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Fire timers until ``stop()``; errors are logged, never fatal to the loop."""
+        log.info("timer worker started")
+        while not self._stopping.is_set():
+            try:
+                fired = await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("timer round failed; retrying")
+                fired = 0
+            if fired:
+                continue  # more may be due: go again at once
+            await self._sleep_until_next_due()
+        log.info("timer worker stopped")
+
+    async def run_once(self) -> int:
+        """One round: reclaim, claim a batch, fire it. Returns how many timers were handled."""
+        now = self._clock.now_ms()
+        await self._store.reclaim_expired(now)
+        members = await self._store.claim_due(now, self._settings.lease_ms, self._settings.batch)
+        if not members:
+            return 0
+        gate = asyncio.Semaphore(self._settings.concurrency)
+
+        async def fire(member: str) -> None:
+            async with gate:
+                try:
+                    if await self._handlers.fire_timer(member):
+                        self.fired += 1
+                    else:
+                        # Stale (the request moved on) or gone: never fire it again.
+                        await self._store.drop(member)
+                        self.dropped += 1
+                except Exception:
+                    # The lease stays: the timer is retried after it expires.
+                    log.exception("timer %s failed; it will be retried after its lease", member)
+
+        await asyncio.gather(*(fire(m) for m in members))
+        return len(members)
+
+    async def _sleep_until_next_due(self) -> None:
+        next_due = await self._store.next_due_ms()
+        max_sleep = self._settings.max_sleep_s
+        delay = max_sleep
+        if next_due is not None:
+            delay = min(max_sleep, max(0.0, (next_due - self._clock.now_ms()) / 1000))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=delay)

@@ -1,0 +1,216 @@
+"""The refusals the rules give: one stable reason code each, explained in en and zh with the
+recommended next step, and the exception class a refused command raises."""
+
+from __future__ import annotations
+
+from aftersale.exceptions import (
+    ActionRefused,
+    EvidenceRequired,
+    InvalidState,
+    LimitExceeded,
+    NegotiationRequired,
+    Refusal,
+    RejectionForbidden,
+    StaleTimer,
+)
+from aftersale.vocabulary import STATE_ZH, TERMINAL_STATES, Action, State
+
+# reason: (message_en, message_zh, next_step_en, next_step_zh); ``{name}`` placeholders are
+# filled from the keyword arguments of ``refusal``.
+_TEXTS: dict[str, tuple[str, str, str, str]] = {
+    "INVALID_STATE": (
+        "{action} is not possible while the request is {state}.",
+        "售后单当前为“{state_zh}”,不能执行 {action}。",
+        "{allowed_en}",
+        "{allowed_zh}",
+    ),
+    "STALE_TIMER": (
+        "The timer {action} no longer matches the request (it moved on).",
+        "定时任务 {action} 已过期(售后单已变化),不再执行。",
+        "Drop the timer.",
+        "丢弃该定时任务。",
+    ),
+    "APPLICATION_DEADLINE_PASSED": (
+        "The after-sale period of this order line has ended.",
+        "该商品已超过售后申请期限。",
+        "Contact the shop's customer service.",
+        "请联系商家客服。",
+    ),
+    "ATTEMPT_LIMIT": (
+        "This order line has used all {limit} applications and modifications.",
+        "该商品的售后申请与修改次数已达上限({limit} 次)。",
+        "Contact the shop's customer service or the platform.",
+        "请联系商家客服或平台客服。",
+    ),
+    "NEGOTIATION_OPEN": (
+        "A negotiation is already waiting for the buyer.",
+        "已有一个协商在等待买家处理。",
+        "Wait for the buyer's answer, or withdraw the open negotiation.",
+        "请等待买家处理,或撤回当前协商。",
+    ),
+    "ROUND_LIMIT": (
+        "This request has used all {limit} negotiation rounds.",
+        "本售后单的协商次数已达上限({limit} 次)。",
+        "Approve the request, or reject it if a failed negotiation allows it.",
+        "请同意售后,或在协商未果的前提下拒绝售后。",
+    ),
+    "OPTION_NOT_ALLOWED": (
+        "The option {option} cannot be sent {why}.",
+        "协商说明 {option} 不适用:{why_zh}。",
+        "Sendable now: {options}.",
+        "当前可发起:{options}。",
+    ),
+    "CONTACT_ATTEMPT_REQUIRED": (
+        "Record at least one failed attempt to contact the buyer first.",
+        "请先记录至少一次联系买家未果的尝试。",
+        "Record a failed contact attempt (call, voice, WeCom or SMS), then send UNABLE_TO_CONTACT.",
+        "请先记录联系买家未果(电话、语音、企业微信或短信),再发起“无法联系或联系不上买家”协商。",
+    ),
+    "EVIDENCE_REQUIRED": (
+        "{what} needs evidence images.",
+        "{what_zh}需要上传图片凭证。",
+        "{guidance_en}",
+        "{guidance_zh}",
+    ),
+    "AMOUNT_NOT_ALLOWED": (
+        "The proposed amount {amount} is not allowed: {why}.",
+        "协商金额 {amount} 不符合要求:{why_zh}。",
+        "Propose an amount that fits the option.",
+        "请按协商说明填写金额。",
+    ),
+    "RETURN_ADDRESS_REQUIRED": (
+        "A return needs the shop's return address.",
+        "退货退款需要提供商家退货地址。",
+        "Give a return address.",
+        "请填写退货地址。",
+    ),
+    "PLAIN_ACCEPT_NOT_ALLOWED": (
+        "The merchant asked you to verify or add evidence; there is nothing to accept.",
+        "商家邀请您核实或补充凭证,无需“同意”。",
+        "Supplement evidence, modify your application, or cancel it.",
+        "请补充凭证、修改售后申请或取消售后申请。",
+    ),
+    "EVIDENCE_NOT_REQUESTED": (
+        "The open negotiation does not ask for evidence.",
+        "当前协商未邀请补充凭证。",
+        "Accept or reject the negotiation.",
+        "请同意或拒绝该协商。",
+    ),
+    "REJECTION_FORBIDDEN": (
+        "{reason} is never a ground for rejection.",
+        "不能以“{reason_zh}”为由拒绝售后。",
+        "Approve the refund, or negotiate AGREED_TO_CANCEL with the buyer.",
+        "请同意退款,或与买家协商一致后发起“已与买家协商取消售后”协商。",
+    ),
+    "REASON_NOT_FOR_STATE": (
+        "{reason} cannot be used while the request is {state}.",
+        "售后单为“{state_zh}”时不能以“{reason_zh}”为由拒绝。",
+        "Use a reject reason that fits the current state.",
+        "请选择适用于当前状态的拒绝理由。",
+    ),
+    "NEGOTIATION_REQUIRED": (
+        "Rejecting for {reason} needs a negotiation ({options}) the buyer rejected or let "
+        "time out since the latest application.",
+        "以“{reason_zh}”拒绝前,须在买家最近一次申请后发起协商({options}),且买家拒绝或超时未处理。",
+        "{next_en}",
+        "{next_zh}",
+    ),
+    "ESCALATION_WINDOW_CLOSED": (
+        "The window to ask the platform to step in has closed.",
+        "申请平台介入的时限已过。",
+        "",
+        "",
+    ),
+    "NOT_ESCALATED_BY_BUYER": (
+        "Only an escalation the buyer started can be withdrawn.",
+        "仅可撤回买家自己申请的平台介入。",
+        "Wait for the platform's decision.",
+        "请等待平台处理结果。",
+    ),
+    "PROOF_NOT_REQUESTED": (
+        "The platform has not asked the {party} for proof.",
+        "平台未要求{party_zh}举证。",
+        "Wait until the platform asks for proof.",
+        "请等待平台发起举证要求。",
+    ),
+    "PROOF_DEADLINE_PASSED": (
+        "The deadline to submit proof has passed.",
+        "举证期限已过。",
+        "Wait for the platform's decision.",
+        "请等待平台处理结果。",
+    ),
+    "PROOF_IMAGE_LIMIT": (
+        "A dispute takes at most {limit} proof images; {used} are already used.",
+        "每个纠纷最多上传 {limit} 张举证图片,已使用 {used} 张。",
+        "Submit fewer images.",
+        "请减少图片数量。",
+    ),
+    "REFUND_ID_MISMATCH": (
+        "The refund {refund_id} is not the request's current refund.",
+        "退款单 {refund_id} 不是本售后单当前的退款。",
+        "Report the result of the current refund ({current}).",
+        "请回传当前退款({current})的结果。",
+    ),
+}
+
+_ERRORS: dict[str, type[ActionRefused]] = {
+    "INVALID_STATE": InvalidState,
+    "STALE_TIMER": StaleTimer,
+    "NEGOTIATION_REQUIRED": NegotiationRequired,
+    "EVIDENCE_REQUIRED": EvidenceRequired,
+    "REJECTION_FORBIDDEN": RejectionForbidden,
+    "ROUND_LIMIT": LimitExceeded,
+    "ATTEMPT_LIMIT": LimitExceeded,
+    "PROOF_IMAGE_LIMIT": LimitExceeded,
+}
+
+REASONS: frozenset[str] = frozenset(_TEXTS)
+
+
+def refusal(reason: str, /, **facts: object) -> Refusal:
+    """The refusal for ``reason``, its texts filled with ``facts`` (also kept as metadata)."""
+    message_en, message_zh, next_en, next_zh = _TEXTS[reason]
+    values = {k: str(v) for k, v in facts.items()}
+    return Refusal(
+        reason=reason,
+        message_en=message_en.format_map(values),
+        message_zh=message_zh.format_map(values),
+        next_step_en=next_en.format_map(values),
+        next_step_zh=next_zh.format_map(values),
+        metadata={k: v for k, v in values.items() if not k.endswith(("_en", "_zh"))},
+    )
+
+
+def error_for(
+    refused: Refusal,
+    request_id: str,
+    state: State | None,
+    action: Action,
+    allowed: tuple[Action, ...] = (),
+) -> ActionRefused:
+    """The exception a command refused for ``refused`` raises."""
+    error_class = _ERRORS.get(refused.reason, ActionRefused)
+    return error_class(request_id, state, action, refused, allowed)
+
+
+def invalid_state(
+    action: Action, state: State | None, allowed: tuple[Action, ...], sources: str = ""
+) -> Refusal:
+    """``action`` has no transition from ``state`` (None: no request yet). The next step lists
+    the ``allowed`` actions, or the states ``sources`` the action is possible from."""
+    if state in TERMINAL_STATES:
+        next_en, next_zh = "The request is closed; nothing more can happen.", "售后单已结束。"
+    elif sources:
+        next_en = f"{action.value} is possible from: {sources}."
+        next_zh = f"{action.value} 仅可在以下状态执行:{sources}。"
+    else:
+        names = ", ".join(a.value for a in allowed) or "none"
+        next_en, next_zh = f"Possible now: {names}.", f"当前可执行:{names}。"
+    return refusal(
+        "INVALID_STATE",
+        action=action.value,
+        state=state.value if state else "NEW",
+        state_zh=STATE_ZH[state] if state else "未创建",
+        allowed_en=next_en,
+        allowed_zh=next_zh,
+    )

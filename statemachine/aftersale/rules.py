@@ -1,0 +1,252 @@
+"""The guards of SPEC §3–§5 and the per-request limits of §8, as pure functions.
+
+Each returns ``None`` when the action may go ahead, or a ``Refusal`` saying why not and what
+to do instead. ``precondition`` looks at the record only (it answers "which actions are
+allowed now"); ``refusal_for`` adds the checks on the command's content. The machine's
+validators call ``refusal_for``; ``aftersale.allowed`` calls ``precondition``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aftersale import commands as c
+from aftersale.catalog import NEGOTIATION_OPTIONS, Proposal, negotiation_spec
+from aftersale.exceptions import Refusal
+from aftersale.model import Actor, AfterSale
+from aftersale.policy import Policy
+from aftersale.refusals import refusal
+from aftersale.rejection import negotiate_allowed, reject_allowed, reject_command
+from aftersale.vocabulary import (
+    ACTION_ROLES,
+    STATE_ZH,
+    Action,
+    AfterSaleType,
+    NegotiationKind,
+    NegotiationOption,
+    Role,
+    State,
+)
+
+
+def ownership_violation(record: AfterSale | None, command: c.Command, actor: Actor) -> str:
+    """Why ``actor`` may not send ``command`` to ``record`` ("" when it may), SPEC §9."""
+    action = c.action_of(command)
+    if isinstance(command, c.FireTimer) != (actor.role == Role.SYSTEM):
+        return "timers fire as SYSTEM, and SYSTEM only fires timers"
+    if actor.role not in ACTION_ROLES[action]:
+        return f"{actor.role.value} may not {action.value}"
+    if isinstance(command, c.Apply):
+        return "" if actor.id == command.buyer_id else "not the applying buyer"
+    return not_owner(record, actor) if record is not None else ""
+
+
+def not_owner(record: AfterSale, actor: Actor) -> str:
+    """Why a buyer or merchant ``actor`` is not a party to ``record`` ("" when it is)."""
+    if actor.role == Role.BUYER and actor.id != record.buyer_id:
+        return "not the request's buyer"
+    if actor.role == Role.MERCHANT and actor.id != record.shop_id:
+        return "not the request's shop"
+    return ""
+
+
+# -- negotiation (SPEC §4) ------------------------------------------------------------------
+
+
+def option_refusal(
+    record: AfterSale, kind: NegotiationKind, option: NegotiationOption
+) -> Refusal | None:
+    """Whether ``option`` (of ``kind``) fits the request's state, type and contact history."""
+    spec = negotiation_spec(option)
+    why = ""
+    if spec.kind != kind:
+        why, why_zh = f"with the kind {kind.value}", f"不属于协商类型 {kind.value}"
+    elif record.state not in spec.from_states:
+        why, why_zh = f"while the request is {record.state.value}", f"不适用于“{_zh(record)}”"
+    elif record.type not in spec.types:
+        why, why_zh = f"for a {record.type.value} request", f"不适用于 {record.type.value} 售后"
+    if why:
+        options = ", ".join(o.value for o in sendable_options(record)) or "none"
+        return refusal(
+            "OPTION_NOT_ALLOWED", option=option.value, why=why, why_zh=why_zh, options=options
+        )
+    if option == NegotiationOption.UNABLE_TO_CONTACT and not record.contact_attempts:
+        return refusal("CONTACT_ATTEMPT_REQUIRED")
+    return None
+
+
+def sendable_options(record: AfterSale) -> list[NegotiationOption]:
+    """The options whose state, type and contact rules the request meets now."""
+    return [
+        spec.option
+        for spec in NEGOTIATION_OPTIONS.values()
+        if record.state in spec.from_states
+        and record.type in spec.types
+        and (spec.option != NegotiationOption.UNABLE_TO_CONTACT or record.contact_attempts)
+    ]
+
+
+def _negotiate(record: AfterSale, command: c.Negotiate, policy: Policy) -> Refusal | None:
+    spec = negotiation_spec(command.option)
+    found = option_refusal(record, command.kind, command.option)
+    if found:
+        return found
+    if spec.images_required and not command.images:
+        return refusal(
+            "EVIDENCE_REQUIRED",
+            what=spec.option.value,
+            what_zh=spec.title_zh,
+            guidance_en=spec.guidance_en,
+            guidance_zh=spec.guidance_zh,
+        )
+    new_type = command.proposed_type or record.type
+    new_amount = command.proposed_amount or record.amount
+    amount = command.proposed_amount
+    if spec.proposal == Proposal.AMOUNT_CHANGE and amount == record.amount:
+        return _amount_refusal(amount, "it equals the current amount", "与当前金额相同")
+    if spec.proposal == Proposal.AMOUNT_LOWER and amount is not None and amount >= record.amount:
+        return _amount_refusal(amount, "it must be below the current amount", "须低于当前金额")
+    if spec.proposal == Proposal.NEW_PLAN and (new_type, new_amount) == (
+        record.type,
+        record.amount,
+    ):
+        return _amount_refusal(amount, "the plan changes nothing", "新方案与当前申请相同")
+    ends_in_return = (
+        spec.kind == NegotiationKind.MODIFY_APPLICATION and new_type == AfterSaleType.RETURN
+    )
+    if ends_in_return and record.state == State.MERCHANT_PROCESSING and not record.return_address:
+        return refusal("RETURN_ADDRESS_REQUIRED")
+    return None
+
+
+def _amount_refusal(amount: int | None, why: str, why_zh: str) -> Refusal:
+    return refusal("AMOUNT_NOT_ALLOWED", amount=amount, why=why, why_zh=why_zh)
+
+
+# -- the other record guards -----------------------------------------------------------------
+
+
+def _accept_allowed(record: AfterSale) -> Refusal | None:
+    open_one = record.negotiation
+    if open_one is not None and open_one.kind == NegotiationKind.INVITE_VERIFY:
+        return refusal("PLAIN_ACCEPT_NOT_ALLOWED")
+    return None
+
+
+def _supplement_allowed(record: AfterSale) -> Refusal | None:
+    open_one = record.negotiation
+    if open_one is None or open_one.kind != NegotiationKind.INVITE_VERIFY:
+        return refusal("EVIDENCE_NOT_REQUESTED")
+    return None
+
+
+def _escalate_allowed(record: AfterSale, now_ms: int) -> Refusal | None:
+    deadline = record.escalation_deadline_ms
+    if deadline is None or now_ms > deadline:
+        return refusal("ESCALATION_WINDOW_CLOSED")
+    return None
+
+
+def _withdraw_escalation_allowed(record: AfterSale) -> Refusal | None:
+    if record.dispute is None or record.dispute.escalated_by != Role.BUYER:
+        return refusal("NOT_ESCALATED_BY_BUYER")
+    return None
+
+
+def _submit_proof_allowed(record: AfterSale, role: Role, now_ms: int) -> Refusal | None:
+    # An asked party may add proof until its deadline, in several submissions.
+    requests = record.dispute.proof_requests if record.dispute else []
+    asked = [p for p in requests if role in p.asked_parties and role not in p.missed]
+    if not asked:
+        party_zh = "买家" if role == Role.BUYER else "商家"
+        return refusal("PROOF_NOT_REQUESTED", party=role.value.lower(), party_zh=party_zh)
+    if all(p.deadline_ms < now_ms for p in asked):
+        return refusal("PROOF_DEADLINE_PASSED")
+    return None
+
+
+def proof_images_used(record: AfterSale) -> int:
+    """Proof images already submitted in the current dispute."""
+    return sum(len(p.images) for p in record.dispute.proofs) if record.dispute else 0
+
+
+_Guard = Callable[[AfterSale, Actor, int, Policy], Refusal | None]
+
+_PRECONDITIONS: dict[Action, _Guard] = {
+    Action.NEGOTIATE: lambda record, _, __, policy: negotiate_allowed(record, policy),
+    Action.REJECT: lambda record, _, __, policy: reject_allowed(record, policy),
+    Action.ACCEPT_NEGOTIATION: lambda record, *_: _accept_allowed(record),
+    Action.SUPPLEMENT_EVIDENCE: lambda record, *_: _supplement_allowed(record),
+    Action.MODIFY_APPLICATION: lambda record, _, __, policy: _attempts_left(record, policy),
+    Action.ESCALATE: lambda record, _, now_ms, __: _escalate_allowed(record, now_ms),
+    Action.WITHDRAW_ESCALATION: lambda record, *_: _withdraw_escalation_allowed(record),
+    Action.SUBMIT_PROOF: lambda record, actor, now_ms, _: _submit_proof_allowed(
+        record, actor.role, now_ms
+    ),
+}
+
+
+def _attempts_left(record: AfterSale, policy: Policy) -> Refusal | None:
+    # The order line's cap counts every request of the line (storage checks that); one
+    # request alone can never go past it either.
+    if record.application_round >= policy.max_attempts_per_line:
+        return refusal("ATTEMPT_LIMIT", limit=policy.max_attempts_per_line)
+    return None
+
+
+def precondition(
+    action: Action, record: AfterSale, actor: Actor, now_ms: int, policy: Policy
+) -> Refusal | None:
+    """The guard of ``action`` that depends on the record only (not on the command)."""
+    guard = _PRECONDITIONS.get(action)
+    return guard(record, actor, now_ms, policy) if guard else None
+
+
+def refusal_for(
+    record: AfterSale | None, command: c.Command, actor: Actor, now_ms: int, policy: Policy
+) -> Refusal | None:
+    """Every guard of ``command`` on ``record`` (None only for ``Apply``)."""
+    if isinstance(command, c.Apply):
+        if now_ms > command.after_sale_deadline_ms:
+            return refusal("APPLICATION_DEADLINE_PASSED")
+        return None
+    assert record is not None
+    if isinstance(command, c.Reject):  # the reason names the precise next step
+        return reject_command(record, command, policy)
+    found = precondition(c.action_of(command), record, actor, now_ms, policy)
+    if found:
+        return found
+    match command:
+        case c.Negotiate():
+            return _negotiate(record, command, policy)
+        case c.Approve():
+            if record.type == AfterSaleType.RETURN and not (
+                command.return_address or record.return_address
+            ):
+                return refusal("RETURN_ADDRESS_REQUIRED")
+        case c.SupplementEvidence() | c.UploadRefundProof() if not command.images:
+            supplement = isinstance(command, c.SupplementEvidence)
+            return refusal(
+                "EVIDENCE_REQUIRED",
+                what="Supplementing evidence" if supplement else "An offline refund proof",
+                what_zh="补充凭证" if supplement else "线下退款凭证",
+                guidance_en="Upload at least one image.",
+                guidance_zh="请至少上传一张图片。",
+            )
+        case c.SubmitProof():
+            used = proof_images_used(record)
+            if used + len(command.images) > policy.max_dispute_proof_images:
+                return refusal(
+                    "PROOF_IMAGE_LIMIT", limit=policy.max_dispute_proof_images, used=used
+                )
+        case c.RefundSucceeded() | c.RefundFailed():
+            current = record.refund.refund_id if record.refund else ""
+            if command.refund_id != current:
+                return refusal(
+                    "REFUND_ID_MISMATCH", refund_id=command.refund_id, current=current or "none"
+                )
+    return None
+
+
+def _zh(record: AfterSale) -> str:
+    return STATE_ZH[record.state]

@@ -1,0 +1,122 @@
+"""Key names and ids (no server needed): every key of one order in one cluster slot, request
+ids that carry their shard, timer members that parse back."""
+
+from __future__ import annotations
+
+import zlib
+
+import pytest
+from redis.crc import key_slot
+
+from aftersale.exceptions import NotFound
+from aftersale.vocabulary import Action
+from service.storage import keys as key_module
+from service.storage.keys import (
+    Keys,
+    MalformedRequestId,
+    parse_timer_member,
+    timer_member,
+)
+
+
+def test_an_order_lives_in_the_crc32_shard_and_its_request_ids_say_so() -> None:
+    keys = Keys(shards=64)
+
+    request_id = keys.new_request_id("order-42")
+
+    shard = zlib.crc32(b"order-42") % 64
+    assert keys.shard_of_order("order-42") == shard
+    assert request_id.startswith(f"AS{shard:02d}-") and len(request_id) == 25
+    assert keys.shard_of_request(request_id) == shard
+    assert keys.tag(shard) == f"{{as:{shard:02d}}}"
+
+
+def test_request_ids_sort_by_creation_time_and_use_only_id_characters() -> None:
+    keys = Keys(shards=1)
+
+    ids = [keys.new_request_id("o", now_ms=ms) for ms in (1_000, 2_000, 1_790_000_000_000)]
+
+    assert ids == sorted(ids)
+    assert all(c.isalnum() or c in "_-" for c in "".join(ids))
+
+
+def test_every_key_of_one_order_hashes_to_one_cluster_slot() -> None:
+    keys = Keys(shards=64, prefix="aftersale")
+    request_id = keys.new_request_id("order-7")
+    shard = keys.shard_of_request(request_id)
+
+    names = [
+        keys.record(request_id),
+        keys.history(request_id),
+        keys.events(shard),
+        keys.timers(shard),
+        keys.leased(shard),
+        keys.line("order-7", "sku-1"),
+        keys.idempotency(shard, "orders", "key-1"),
+        keys.shop(shard, "shop-1"),
+        keys.buyer(shard, "buyer-1"),
+        keys.order("order-7"),
+        keys.stats(shard, "shop-1"),
+        keys.all_requests(shard),
+        keys.seen(shard, "group", request_id, 3),
+    ]
+
+    assert len({key_slot(name.encode()) for name in names}) == 1
+    assert all(name.startswith("{aftersale:") for name in names)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "AS7-0123456789ABCDEFGHJK",
+        "XX07-0123456789ABCDEFGHJK",
+        "AS64-0123",
+        "AS07-a b",
+        "A" * 65,
+    ],
+)
+def test_a_malformed_request_id_is_a_not_found_that_says_why(bad: str) -> None:
+    with pytest.raises(MalformedRequestId) as refused:
+        Keys(shards=64).shard_of_request(bad)
+
+    assert isinstance(refused.value, NotFound) and isinstance(refused.value, ValueError)
+    assert "malformed" in str(refused.value)
+
+
+def test_more_than_a_hundred_shards_widen_the_shard_number() -> None:
+    keys = Keys(shards=1024)
+
+    request_id = keys.new_request_id("order-9")
+
+    assert request_id[2:6].isdigit() and request_id[6] == "-"
+    assert keys.tag(5) == "{as:0005}"
+    assert keys.shard_of_request(request_id) == keys.shard_of_order("order-9")
+
+
+def test_a_timer_member_parses_back() -> None:
+    member = timer_member("AS07-0123456789ABCDEFGHJK", 12, Action.RECEIPT_TIMEOUT)
+
+    assert member == "AS07-0123456789ABCDEFGHJK|12|receipt_timeout"
+    assert parse_timer_member(member) == ("AS07-0123456789ABCDEFGHJK", 12, Action.RECEIPT_TIMEOUT)
+    with pytest.raises(ValueError):
+        parse_timer_member("AS07-x|v1|receipt_timeout")
+
+
+def test_a_prefix_that_could_break_the_hash_tag_is_refused() -> None:
+    for prefix in ("", "a{b", "a}b", "a:b"):
+        with pytest.raises(ValueError):
+            Keys(prefix=prefix)
+
+
+def test_the_module_functions_follow_the_configured_default() -> None:
+    previous = key_module.default_keys()
+    try:
+        key_module.configure(shards=8)
+
+        request_id = key_module.new_request_id("order-1")
+
+        assert key_module.shard_of_request(request_id) == zlib.crc32(b"order-1") % 8
+        assert key_module.shard_of_order("order-1") == zlib.crc32(b"order-1") % 8
+    finally:
+        key_module.configure(previous.shards, previous.prefix)

@@ -1,0 +1,350 @@
+"""Transition streams on a real Redis: one event per version, resumable cursors, filters,
+following, and consumer groups that survive a dead consumer."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from contextlib import aclosing
+
+import pytest
+from redis.asyncio import Redis
+
+from aftersale.events import TransitionEvent
+from aftersale.exceptions import InvalidInput, VersionConflict
+from aftersale.model import AfterSale
+from aftersale.vocabulary import Action, State
+from service.storage.keys import Keys
+from service.storage.repository import RedisRepository
+from service.storage.stream import NOW, Transition, TransitionFilter, TransitionReader
+from service.storage.subscriber import TransitionSubscriber
+from tests.integration.storage_support import (
+    CLIENTS,
+    Client,
+    applied,
+    approved,
+    commit,
+    contact_recorded,
+    pick_client,
+    refunded,
+    unique,
+)
+
+
+@pytest.fixture(params=CLIENTS)
+def client(request: pytest.FixtureRequest) -> Client:
+    return pick_client(request)
+
+
+@pytest.fixture
+def keys() -> Keys:
+    return Keys(shards=8)
+
+
+@pytest.fixture
+def repo(client: Client, keys: Keys) -> RedisRepository:
+    return RedisRepository(client, keys)
+
+
+def reader(client: Client, keys: Keys) -> TransitionReader:
+    return TransitionReader(client, keys, block_ms=200, count=7, poll_interval_s=0.02)
+
+
+async def read_all(client: Client, keys: Keys, cursor: str = "") -> list[Transition]:
+    async with aclosing(reader(client, keys).read(cursor, follow=False)) as transitions:
+        return [t async for t in transitions]
+
+
+def shard_of(keys: Keys, transition: Transition) -> int:
+    return keys.shard_of_request(transition.event.request_id)
+
+
+async def busy_requests(repo: RedisRepository, keys: Keys, requests: int) -> list[AfterSale]:
+    """``requests`` requests, each moved on by racing commits until it has 4–6 versions."""
+    records = [await commit(repo, applied(keys)) for _ in range(requests)]
+
+    async def push(record: AfterSale, versions: int) -> AfterSale:
+        while record.version < versions:
+            rivals = [contact_recorded(record) for _ in range(3)]
+            outcomes = await asyncio.gather(
+                *(repo.commit(d, read_version=record.version) for d in rivals),
+                return_exceptions=True,
+            )
+            assert sum(not isinstance(o, VersionConflict) for o in outcomes) == 1
+            latest = await repo.load(record.request_id)
+            assert latest is not None
+            record = latest
+        return record
+
+    return list(await asyncio.gather(*(push(r, random.randint(4, 6)) for r in records)))
+
+
+async def test_every_version_has_exactly_one_event_in_order_matching_the_history(
+    client: Client, keys: Keys, repo: RedisRepository
+) -> None:
+    records = await busy_requests(repo, keys, 12)
+
+    transitions = await read_all(client, keys)
+
+    for record in records:
+        mine = [t for t in transitions if t.event.request_id == record.request_id]
+        assert [t.event.version for t in mine] == list(range(1, record.version + 1))
+        history = await repo.history(record.request_id)
+        assert [(h.event_id, h.event) for h in history] == [(t.event_id, t.event) for t in mine]
+
+
+async def test_a_cursor_resumes_right_after_its_event_without_gap_or_duplicate(
+    client: Client, keys: Keys, repo: RedisRepository
+) -> None:
+    await busy_requests(repo, keys, 6)
+    everything = await read_all(client, keys)
+
+    for stop in range(len(everything)):
+        rest = await read_all(client, keys, everything[stop].cursor)
+
+        # Across shards the interleaving depends on read sizes; within a shard it is fixed.
+        # Stream ids are unique per shard stream only: the same id may occur in two shards.
+        rest_ids = [(shard_of(keys, t), t.event_id) for t in rest]
+        assert len(rest_ids) == len(set(rest_ids))
+        assert set(rest_ids) == {(shard_of(keys, t), t.event_id) for t in everything[stop + 1 :]}
+        for shard in keys.all_shards():
+            of_shard = [t.event_id for t in rest if shard_of(keys, t) == shard]
+            assert of_shard == [t.event_id for t in everything[stop + 1 :]
+                                if shard_of(keys, t) == shard]  # fmt: skip
+
+
+async def test_a_cursor_taken_before_new_commits_delivers_just_those(
+    client: Client, keys: Keys, repo: RedisRepository
+) -> None:
+    record = await commit(repo, applied(keys))
+    [only] = await read_all(client, keys)
+    record = await commit(repo, approved(record))
+    await commit(repo, refunded(record))
+
+    after = await read_all(client, keys, only.cursor)
+
+    assert [t.event.action for t in after] == [Action.APPROVE, Action.REFUND_SUCCEEDED]
+
+
+async def test_filters_pick_by_shop_order_state_and_action_but_the_cursor_covers_all(
+    client: Client, keys: Keys, repo: RedisRepository
+) -> None:
+    mine = await commit(repo, applied(keys, shop_id="shop-a"))
+    await commit(repo, applied(keys, shop_id="shop-b"))
+    await commit(repo, refunded(await commit(repo, approved(mine))))
+    r = reader(client, keys)
+
+    by_shop = [t.event.version async for t in r.read(where=TransitionFilter(shop_id="shop-a"),
+                                                       follow=False)]  # fmt: skip
+    by_order = [t.event.action async for t in r.read(
+        where=TransitionFilter(order_id=mine.order_id, actions=frozenset({"approve"})),
+        follow=False)]  # fmt: skip
+    by_state = [t.event.request_id async for t in r.read(
+        where=TransitionFilter(states=frozenset({State.MERCHANT_REFUND_SUCCESS})),
+        follow=False)]  # fmt: skip
+    nothing_new = await read_all(client, keys, r.cursor.encode())
+
+    assert by_shop == [1, 2, 3] and by_order == ["approve"] and by_state == [mine.request_id]
+    assert nothing_new == []
+
+
+async def test_a_follower_from_now_sees_only_commits_made_after_it_started(
+    client: Client, keys: Keys, repo: RedisRepository
+) -> None:
+    old = await commit(repo, applied(keys))
+    got: asyncio.Queue[TransitionEvent] = asyncio.Queue()
+    started = asyncio.Event()
+
+    async def follow() -> None:
+        r = reader(client, keys)
+        cursor = (await r.resolve(NOW)).encode()
+        started.set()
+        async for transition in r.read(cursor):
+            await got.put(transition.event)
+
+    task = asyncio.create_task(follow())
+    await started.wait()
+    new = await commit(repo, applied(keys))
+    await commit(repo, approved(old))
+    first = await asyncio.wait_for(got.get(), 5)
+    second = await asyncio.wait_for(got.get(), 5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    assert {(first.request_id, first.version), (second.request_id, second.version)} == {
+        (new.request_id, 1),
+        (old.request_id, 2),
+    }
+
+
+async def test_cancelling_a_blocked_follower_gives_its_connection_back(
+    redis: Redis, keys: Keys
+) -> None:
+    pool = redis.connection_pool
+    await redis.ping()
+    idle_before = len(pool._in_use_connections)
+    r = TransitionReader(redis, keys, block_ms=2_000)
+
+    async def follow() -> None:
+        async for _ in r.read(NOW):
+            pass
+
+    task = asyncio.create_task(follow())
+    for _ in range(500):  # until it holds its connection, blocked in XREAD
+        if len(pool._in_use_connections) > idle_before:
+            break
+        await asyncio.sleep(0.01)
+    in_use_while_blocked = len(pool._in_use_connections)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    assert in_use_while_blocked == idle_before + 1
+    assert len(pool._in_use_connections) == idle_before
+    assert await redis.ping()
+
+
+async def test_a_foreign_cursor_is_bad_input(client: Client, keys: Keys) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        await read_all(client, keys, "bm90LWEtY3Vyc29y")
+
+    assert refused.value.field == "cursor"
+    other_sharding = (await reader(client, Keys(shards=4)).resolve(NOW)).encode()
+    with pytest.raises(InvalidInput):
+        await read_all(client, keys, other_sharding)
+
+
+async def test_the_stream_is_trimmed_to_about_maxlen_per_shard(client: Client, keys: Keys) -> None:
+    small = RedisRepository(client, keys, stream_maxlen=10)
+    record = await commit(small, applied(keys))
+    for _ in range(400):
+        record = await commit(small, contact_recorded(record))
+
+    length = await client.xlen(keys.events(keys.shard_of_request(record.request_id)))
+
+    assert 10 <= length < 401
+    assert len(await small.history(record.request_id, limit=1_000)) == 401
+
+
+# -- consumer groups ---------------------------------------------------------------------------
+
+
+def subscriber(
+    client: Client, keys: Keys, consumer: str, seen: list[tuple[str, int]], **kwargs: object
+) -> TransitionSubscriber:
+    async def handle(event: TransitionEvent, event_id: str) -> None:
+        seen.append((event.request_id, event.version))
+
+    options: dict[str, object] = {"block_ms": 100, "poll_interval_s": 0.02, "min_idle_ms": 50}
+    options.update(kwargs)
+    return TransitionSubscriber(client, "notify", consumer, handle, keys=keys, **options)  # type: ignore[arg-type]
+
+
+async def test_two_consumers_of_a_group_handle_every_event_once(
+    client: Client, keys: Keys, repo: RedisRepository
+) -> None:
+    records = await busy_requests(repo, keys, 5)
+    seen: list[tuple[str, int]] = []
+    one, two = subscriber(client, keys, "c1", seen), subscriber(client, keys, "c2", seen)
+    await one.ensure_groups()
+
+    for _ in range(20):
+        await asyncio.gather(one.run_once(), two.run_once())
+
+    expected = {(r.request_id, v) for r in records for v in range(1, r.version + 1)}
+    assert sorted(seen) == sorted(expected)
+    for shard in keys.all_shards():
+        pending = await client.xpending(keys.events(shard), "notify")
+        assert pending["pending"] == 0
+
+
+async def test_entries_left_by_a_dead_consumer_are_claimed_and_handled_by_another(
+    client: Client, keys: Keys, repo: RedisRepository
+) -> None:
+    records = [await commit(repo, applied(keys)) for _ in range(6)]
+    seen: list[tuple[str, int]] = []
+
+    async def crash(event: TransitionEvent, event_id: str) -> None:
+        raise RuntimeError("consumer died mid-way")
+
+    dead = TransitionSubscriber(client, "notify", "dead", crash, keys=keys, block_ms=100)
+    await dead.ensure_groups()
+    await dead.run_once()  # reads its entries, never acknowledges them
+    patient = subscriber(client, keys, "patient", seen, min_idle_ms=60_000)
+    survivor = subscriber(client, keys, "survivor", seen, min_idle_ms=0)
+    await survivor.run_once()  # nothing new for it: the dead one holds every entry
+    assert seen == []
+
+    too_fresh = await patient.claim_stale()  # idle for less than a minute: left alone
+    claimed = await survivor.claim_stale()
+    for _ in range(5):
+        await survivor.run_once()
+
+    assert too_fresh == 0
+    assert claimed == len(records)
+    assert sorted(seen) == sorted((r.request_id, 1) for r in records)
+
+
+async def test_redelivered_events_are_not_handled_twice(
+    client: Client, keys: Keys, repo: RedisRepository
+) -> None:
+    records = [await commit(repo, applied(keys)) for _ in range(4)]
+    seen: list[tuple[str, int]] = []
+    first = subscriber(client, keys, "c1", seen)
+    await first.ensure_groups()
+    for _ in range(3):
+        await first.run_once()
+    for shard in keys.all_shards():  # an operator rewinds the group
+        await client.xgroup_setid(keys.events(shard), "notify", "0")
+
+    fresh = subscriber(client, keys, "c2", seen, lru_size=0)
+    for _ in range(3):
+        await fresh.run_once()
+
+    assert sorted(seen) == sorted((r.request_id, 1) for r in records)
+    assert fresh.skipped == len(records) and fresh.handled == 0
+
+
+async def test_a_failing_handler_keeps_the_order_of_its_shard_and_retries(
+    client: Client, keys: Keys, repo: RedisRepository
+) -> None:
+    order_id = unique("order")
+    record = await commit(repo, applied(keys, order_id))
+    for _ in range(3):
+        record = await commit(repo, contact_recorded(record))
+    handled: list[int] = []
+    failures = iter([True, False])
+
+    async def flaky(event: TransitionEvent, event_id: str) -> None:
+        if event.version == 2 and next(failures, False):
+            raise RuntimeError("downstream hiccup")
+        handled.append(event.version)
+
+    shard = keys.shard_of_order(order_id)
+    sub = TransitionSubscriber(client, "notify", "c1", flaky, keys=keys, shards=[shard],
+                               block_ms=100, poll_interval_s=0.02)  # fmt: skip
+    await sub.ensure_groups()
+
+    failed = await sub.run_once()
+    for _ in range(3):
+        await sub.run_once()
+
+    assert failed == 1
+    assert handled == [1, 2, 3, 4]
+
+
+async def test_run_stops_cleanly(client: Client, keys: Keys, repo: RedisRepository) -> None:
+    seen: list[tuple[str, int]] = []
+    sub = subscriber(client, keys, "c1", seen, claim_interval_s=0.05)
+    task = asyncio.create_task(sub.run())
+    record = await commit(repo, applied(keys))
+    for _ in range(100):
+        if seen:
+            break
+        await asyncio.sleep(0.02)
+
+    sub.stop()
+    await asyncio.wait_for(task, 2)
+
+    assert seen == [(record.request_id, 1)]

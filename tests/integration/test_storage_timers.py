@@ -1,0 +1,221 @@
+"""Durable timers on a real Redis: leases, reclaim, fire-now, replacement by commits, and
+survival of a Redis restart on the same AOF directory."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from aftersale.model import PendingTimer
+from aftersale.vocabulary import Action, State, TimerKind
+from service.config import Settings
+from service.storage.connection import connect
+from service.storage.keys import Keys, parse_timer_member
+from service.storage.redis_server import EmbeddedRedis
+from service.storage.repository import RedisRepository
+from service.storage.timer_store import RedisTimerStore
+from tests.integration.storage_support import (
+    CLIENTS,
+    NOW_MS,
+    Client,
+    applied,
+    approved,
+    commit,
+    contact_recorded,
+    orders_in_distinct_shards,
+    pick_client,
+    step,
+)
+
+LEASE_MS = 30_000
+
+
+@pytest.fixture(params=CLIENTS)
+def client(request: pytest.FixtureRequest) -> Client:
+    return pick_client(request)
+
+
+@pytest.fixture
+def keys() -> Keys:
+    return Keys(shards=8)
+
+
+@pytest.fixture
+def repo(client: Client, keys: Keys) -> RedisRepository:
+    return RedisRepository(client, keys)
+
+
+@pytest.fixture
+def timers(client: Client, keys: Keys) -> RedisTimerStore:
+    return RedisTimerStore(client, keys)
+
+
+async def make_due(repo: RedisRepository, keys: Keys, dues: list[int]) -> list[str]:
+    """One request per due time, spread over the shards; their timer members."""
+    orders = orders_in_distinct_shards(keys, keys.shards)
+    members = []
+    for i, due in enumerate(dues):
+        order_id = next(orders) if i < keys.shards else None
+        record = await commit(repo, applied(keys, order_id, timer_due_ms=due))
+        members.append(f"{record.request_id}|1|merchant_timeout")
+    return members
+
+
+async def test_three_concurrent_claimers_claim_each_due_timer_exactly_once(
+    repo: RedisRepository, keys: Keys, timers: RedisTimerStore
+) -> None:
+    due = await make_due(repo, keys, [NOW_MS - i * 1_000 for i in range(40)])
+    later = await make_due(repo, keys, [NOW_MS + 1])
+    claimers = [RedisTimerStore(repo.client, keys) for _ in range(3)]
+
+    claims = await asyncio.gather(*(c.claim_due(NOW_MS, LEASE_MS, 5) for _ in range(4)
+                                    for c in claimers))  # fmt: skip
+
+    claimed = [member for claim in claims for member in claim]
+    assert sorted(claimed) == sorted(due)  # each once, none missing, none early
+    assert later[0] not in claimed
+    assert await timers.next_due_ms() == NOW_MS + 1
+
+
+async def test_claimed_members_come_earliest_first_and_parse(
+    repo: RedisRepository, keys: Keys, timers: RedisTimerStore
+) -> None:
+    members = await make_due(repo, keys, [NOW_MS - 10, NOW_MS - 30, NOW_MS - 20])
+
+    claimed = await timers.claim_due(NOW_MS, LEASE_MS, 10)
+
+    assert claimed == [members[1], members[2], members[0]]
+    parsed = parse_timer_member(claimed[0])
+    assert (parsed.version, parsed.action) == (1, Action.MERCHANT_TIMEOUT)
+
+
+async def test_a_lease_that_expires_is_reclaimed_by_another_worker(
+    repo: RedisRepository, keys: Keys, client: Client
+) -> None:
+    [member] = await make_due(repo, keys, [NOW_MS - 1])
+    dead_worker, live_worker = RedisTimerStore(client, keys), RedisTimerStore(client, keys)
+    assert await dead_worker.claim_due(NOW_MS, LEASE_MS, 10) == [member]
+
+    await live_worker.reclaim_expired(NOW_MS + LEASE_MS - 1)
+    still_leased = await live_worker.claim_due(NOW_MS + LEASE_MS - 1, LEASE_MS, 10)
+    assert await live_worker.next_due_ms() == NOW_MS + LEASE_MS
+    reclaimed = await live_worker.reclaim_expired(NOW_MS + LEASE_MS)
+    taken_over = await live_worker.claim_due(NOW_MS + LEASE_MS, LEASE_MS, 10)
+
+    assert still_leased == [] and reclaimed == 1 and taken_over == [member]
+
+
+async def test_the_commit_that_fires_a_timer_removes_its_lease_and_registers_the_next(
+    repo: RedisRepository, keys: Keys, timers: RedisTimerStore, client: Client
+) -> None:
+    record = await commit(repo, applied(keys, timer_due_ms=NOW_MS - 1))
+    [member] = await timers.claim_due(NOW_MS, LEASE_MS, 10)
+    next_timer = PendingTimer(TimerKind.RETURN_SHIP, Action.RETURN_SHIP_TIMEOUT, NOW_MS + 99)
+    fired = step(record, Action.MERCHANT_TIMEOUT, State.USER_WAIT_RETURN, timer=next_timer)
+
+    await repo.commit(fired, read_version=1, leased_timer_member=member)
+
+    shard = keys.shard_of_request(record.request_id)
+    assert await client.zrange(keys.leased(shard), 0, -1) == []
+    assert await client.zrange(keys.timers(shard), 0, -1, withscores=True) == [
+        (f"{record.request_id}|2|return_ship_timeout", NOW_MS + 99)
+    ]
+    status = await timers.status(record.request_id)
+    assert status is not None and status.due_ms == NOW_MS + 99 and status.lease_until_ms is None
+
+
+async def test_every_commit_re_registers_the_pending_timer_under_the_new_version(
+    repo: RedisRepository, keys: Keys, client: Client
+) -> None:
+    record = await commit(repo, applied(keys))
+    record = await commit(repo, contact_recorded(record))
+    shard = keys.shard_of_request(record.request_id)
+    kept = await client.zrange(keys.timers(shard), 0, -1, withscores=True)
+
+    record = await commit(repo, approved(record))  # PLATFORM_REFUNDING: no timer
+
+    assert kept == [
+        (f"{record.request_id}|2|merchant_timeout", record.created_at_ms + 48 * 3_600_000)
+    ]
+    assert await client.zrange(keys.timers(shard), 0, -1) == []
+
+
+async def test_a_timer_claimed_before_the_request_moved_on_loses_its_lease_with_that_commit(
+    repo: RedisRepository, keys: Keys, timers: RedisTimerStore, client: Client
+) -> None:
+    record = await commit(repo, applied(keys, timer_due_ms=NOW_MS - 1))
+    [member] = await timers.claim_due(NOW_MS, LEASE_MS, 10)
+
+    await commit(repo, approved(record))  # the merchant acted while the timer was in flight
+
+    shard = keys.shard_of_request(record.request_id)
+    assert member not in await client.zrange(keys.leased(shard), 0, -1)
+    assert await timers.next_due_ms() is None
+
+
+async def test_fire_now_makes_a_pending_timer_due_at_once(
+    repo: RedisRepository, keys: Keys, timers: RedisTimerStore
+) -> None:
+    record = await commit(repo, applied(keys))  # due in 48 h
+    assert await timers.claim_due(NOW_MS, LEASE_MS, 10) == []
+
+    status = await timers.fire_now(record.request_id, NOW_MS)
+    claimed = await timers.claim_due(NOW_MS, LEASE_MS, 10)
+    again = await timers.fire_now(record.request_id, NOW_MS)
+
+    assert status == "DUE" and claimed == [f"{record.request_id}|1|merchant_timeout"]
+    assert again == "LEASED"
+    without_timer = await commit(repo, approved(record))
+    assert await timers.fire_now(without_timer.request_id, NOW_MS) == "NONE"
+
+
+async def test_drop_and_release_act_on_one_member(
+    repo: RedisRepository, keys: Keys, timers: RedisTimerStore
+) -> None:
+    first, second = await make_due(repo, keys, [NOW_MS - 2, NOW_MS - 1])
+    await timers.claim_due(NOW_MS, LEASE_MS, 10)
+
+    released = await timers.release(first, NOW_MS + 5)
+    await timers.drop(second)
+
+    assert released and await timers.next_due_ms() == NOW_MS + 5
+    assert await timers.pending() == [(first, NOW_MS + 5)]
+    assert await timers.release(second, NOW_MS) is False
+
+
+StartRedis = Callable[[Path], EmbeddedRedis]
+
+
+async def test_timers_and_leases_survive_a_redis_restart_on_the_same_directory(
+    redis_factory: StartRedis, tmp_path: Path
+) -> None:
+    keys = Keys(shards=8)
+    server = redis_factory(tmp_path / "redis")
+    client = connect(Settings(redis_url=server.url))
+    assert isinstance(client, Redis)
+    repo, timers = RedisRepository(client, keys), RedisTimerStore(client, keys)
+    members = await make_due(repo, keys, [NOW_MS - 1, NOW_MS - 2, NOW_MS + 60_000])
+    [leased] = await timers.claim_due(NOW_MS - 2, LEASE_MS, 10)
+    await client.aclose()
+    server.stop()
+
+    server = redis_factory(tmp_path / "redis")
+    client = connect(Settings(redis_url=server.url))
+    assert isinstance(client, Redis)
+    try:
+        timers = RedisTimerStore(client, keys)  # scripts are gone from the new server
+        due_now = await timers.claim_due(NOW_MS, LEASE_MS, 10)
+        await timers.reclaim_expired(NOW_MS - 2 + LEASE_MS)
+        reclaimed = await timers.claim_due(NOW_MS - 2 + LEASE_MS, LEASE_MS, 10)
+        later = await timers.claim_due(NOW_MS + LEASE_MS + 60_000, LEASE_MS, 10)
+        record = await RedisRepository(client, keys).load(members[0].split("|")[0])
+    finally:
+        await client.aclose()
+
+    assert leased == members[1]
+    assert due_now == [members[0]] and reclaimed == [members[1]] and later == [members[2]]
+    assert record is not None and record.version == 1

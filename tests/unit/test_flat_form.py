@@ -1,0 +1,228 @@
+"""The flat forms (a Redis hash for records, a stream entry for events) lose nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from aftersale.events import TransitionEvent
+from aftersale.model import (
+    AfterSale,
+    ContactAttempt,
+    Dispute,
+    Negotiation,
+    PendingTimer,
+    Proof,
+    ProofRequest,
+    Refund,
+    Rejection,
+    Waybill,
+)
+from aftersale.vocabulary import (
+    Action,
+    AfterSaleType,
+    BuyerReason,
+    CloseReason,
+    ContactChannel,
+    ContactOutcome,
+    NegotiationKind,
+    NegotiationOption,
+    NegotiationOutcome,
+    ProofParty,
+    RefundReason,
+    RejectReason,
+    Role,
+    State,
+    TimerKind,
+    Verdict,
+)
+from tests.unit.builders import NON_TERMINAL, TERMINAL, World
+
+ids = st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True)
+texts = st.text(st.characters(codec="utf-8"), max_size=40)
+words = st.text(st.characters(codec="utf-8"), min_size=1, max_size=40)
+refs = st.lists(words, max_size=3)
+times = st.integers(min_value=0, max_value=2**53)
+money = st.integers(min_value=1, max_value=10**9)
+
+negotiations = st.builds(
+    Negotiation,
+    round=st.integers(1, 9),
+    kind=st.sampled_from(NegotiationKind),
+    option=st.sampled_from(NegotiationOption),
+    handling_state=st.sampled_from(State),
+    application_round=st.integers(1, 5),
+    message=texts,
+    images=refs,
+    proposed_type=st.none() | st.sampled_from(AfterSaleType),
+    proposed_amount=st.none() | money,
+    outcome=st.sampled_from(NegotiationOutcome),
+    sent_at_ms=times,
+    ended_at_ms=st.none() | times,
+    buyer_images=refs,
+    buyer_message=texts,
+)
+disputes = st.builds(
+    Dispute,
+    escalated_by=st.sampled_from([Role.BUYER, Role.PLATFORM]),
+    escalated_from=st.sampled_from(State),
+    escalated_at_ms=times,
+    message=texts,
+    proof_requests=st.lists(
+        st.builds(
+            ProofRequest,
+            st.sampled_from(ProofParty),
+            times,
+            texts,
+            times,
+            submitted=st.lists(st.sampled_from([Role.BUYER, Role.MERCHANT]), max_size=2),
+            missed=st.lists(st.sampled_from([Role.BUYER, Role.MERCHANT]), max_size=2),
+        ),
+        max_size=2,
+    ),
+    proofs=st.lists(
+        st.builds(Proof, st.sampled_from([Role.BUYER, Role.MERCHANT]), texts, refs, times),
+        max_size=2,
+    ),
+    missed_proof=st.lists(st.sampled_from([Role.BUYER, Role.MERCHANT]), max_size=2),
+    verdict=st.none() | st.sampled_from(Verdict),
+    refund_amount=st.none() | money,
+    resolved_at_ms=st.none() | times,
+)
+refunds = st.builds(
+    Refund,
+    refund_id=ids,
+    refund_reason=st.sampled_from(RefundReason),
+    amount=money,
+    requested_at_ms=times,
+    attempt=st.integers(1, 5),
+    failure_reason=texts,
+    offline_proof_images=refs,
+    offline_proof_message=texts,
+    succeeded_at_ms=st.none() | times,
+    failed_at_ms=st.none() | times,
+)
+records = st.builds(
+    AfterSale,
+    request_id=ids,
+    order_id=ids,
+    sku_id=ids,
+    shop_id=ids,
+    buyer_id=ids,
+    type=st.sampled_from(AfterSaleType),
+    state=st.sampled_from(State),
+    amount=money,
+    paid_amount=money,
+    reason=st.sampled_from(BuyerReason),
+    first_reason=st.sampled_from(BuyerReason),
+    after_sale_deadline_ms=times,
+    created_at_ms=times,
+    updated_at_ms=times,
+    version=st.integers(0, 10_000),
+    description=texts,
+    evidence=refs,
+    return_address=texts,
+    application_round=st.integers(1, 5),
+    waybill=st.none() | st.builds(Waybill, words, ids, times),
+    negotiation=st.none() | negotiations,
+    negotiations=st.lists(negotiations, max_size=3),
+    contact_attempts=st.lists(
+        st.builds(
+            ContactAttempt,
+            st.sampled_from(ContactChannel),
+            st.sampled_from(ContactOutcome),
+            times,
+            refs,
+        ),
+        max_size=2,
+    ),
+    rejection=st.none()
+    | st.builds(
+        Rejection, st.sampled_from(RejectReason), texts, refs, st.sampled_from(State), times
+    ),
+    escalation_deadline_ms=st.none() | times,
+    dispute=st.none() | disputes,
+    refund=st.none() | refunds,
+    close_reason=st.none() | st.sampled_from(CloseReason),
+    timer=st.none()
+    | st.builds(PendingTimer, st.sampled_from(TimerKind), st.sampled_from(Action), times),
+)
+
+signal_names = st.from_regex(r"[a-z_]{1,24}", fullmatch=True)
+negotiation_facts: st.SearchStrategy[dict[str, Any]] = st.dictionaries(
+    st.sampled_from(["round", "kind", "option", "outcome", "proposed_type", "proposed_amount"]),
+    st.integers(0, 10**6) | words,
+    max_size=6,
+)
+events = st.builds(
+    TransitionEvent,
+    request_id=ids,
+    order_id=ids,
+    sku_id=ids,
+    shop_id=ids,
+    buyer_id=ids,
+    version=st.integers(1, 10_000),
+    action=st.sampled_from([a.value for a in Action]),
+    actor_role=st.sampled_from([r.value for r in Role]),
+    actor_id=ids,
+    from_state=st.sampled_from(["", *(s.value for s in State)]),
+    to_state=st.sampled_from([s.value for s in State]),
+    occurred_at_ms=st.integers(1, 2**53),
+    type=st.sampled_from([t.value for t in AfterSaleType]),
+    amount=money,
+    first_reason=st.sampled_from([r.value for r in BuyerReason]),
+    refund_reason=st.sampled_from(["", *(r.value for r in RefundReason)]),
+    refund_id=st.just("") | ids,
+    refund_amount=st.integers(0, 10**9),
+    negotiation=negotiation_facts,
+    reject_reason=st.sampled_from(["", *(r.value for r in RejectReason)]),
+    verdict=st.sampled_from(["", *(v.value for v in Verdict)]),
+    close_reason=st.sampled_from(["", *(c.value for c in CloseReason)]),
+    deadline_ms=times,
+    timer_action=st.sampled_from(["", *(a.value for a in Action)]),
+    signals=st.lists(signal_names, max_size=3, unique=True).map(tuple),
+)
+
+FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@FAST
+@given(records)
+def test_a_record_survives_its_flat_form(record: AfterSale) -> None:
+    flat = record.to_flat()
+
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in flat.items())
+    assert AfterSale.from_flat(flat) == record
+
+
+@FAST
+@given(records)
+def test_a_record_copy_is_equal_and_independent(record: AfterSale) -> None:
+    copy = record.copy()
+    copy.evidence.append("media/extra.jpg")
+
+    assert copy != record
+    assert record.copy() == record
+
+
+@FAST
+@given(events)
+def test_an_event_survives_its_flat_form(event: TransitionEvent) -> None:
+    flat = event.to_flat()
+
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in flat.items())
+    assert TransitionEvent.from_flat(flat) == event
+
+
+@pytest.mark.parametrize("state", [*NON_TERMINAL, *TERMINAL], ids=lambda s: s.value)
+def test_records_and_events_made_by_real_actions_survive_their_flat_forms(
+    world: World, state: State
+) -> None:
+    record = world.reach(state)
+
+    assert AfterSale.from_flat(record.to_flat()) == record
+    for event in world.events:
+        assert TransitionEvent.from_flat(event.to_flat()) == event
