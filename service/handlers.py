@@ -9,8 +9,10 @@ that is no longer true. Reads never build a machine.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import random
 from dataclasses import asdict, dataclass, replace
 
 from aftersale import commands as c
@@ -30,10 +32,13 @@ from aftersale.model import Actor, AfterSale
 from aftersale.policy import Policy
 from aftersale.vocabulary import Action, Role, State
 from service.access import can_see, require_visible, scope_filters
-from service.storage import keys
+from service.storage.keys import Keys, default_keys, parse_timer_member
 from service.storage.repository import AfterSaleRepository, StoredEvent
 
-MAX_CONFLICT_RETRIES = 5
+# A lost race re-runs the command on the fresh record; jittered backoff spreads a burst of
+# writers on one request so each round has a winner instead of a stampede.
+MAX_CONFLICT_RETRIES = 10
+CONFLICT_BACKOFF_S = 0.002
 SYSTEM_ACTOR = Actor(Role.SYSTEM, "timer")
 STALE_TIMER = "STALE_TIMER"
 
@@ -57,7 +62,14 @@ class Page:
 class AfterSaleHandlers:
     """The application service: every action and read the API and the timers use."""
 
-    def __init__(self, repository: AfterSaleRepository, clock: Clock, policy: Policy) -> None:
+    def __init__(
+        self,
+        repository: AfterSaleRepository,
+        clock: Clock,
+        policy: Policy,
+        keys: Keys | None = None,
+    ) -> None:
+        self._keys = keys or default_keys()  # must match the repository's shard count
         self._repo = repository
         self._clock = clock
         self._policy = policy
@@ -65,12 +77,13 @@ class AfterSaleHandlers:
     # -- the write path --------------------------------------------------------------------
 
     async def _run(self, request_id: str, command: Command, call: Call) -> AfterSale:
-        shard = keys.shard_of_request(request_id)
+        shard = self._keys.shard_of_request(request_id)
         body_hash = _body_hash(request_id, command)
         stored = await self._repo.idempotent_result(call.caller, call.idempotency_key, shard)
         if stored is not None:
             return _replayed(stored, body_hash, call.idempotency_key)
-        for _ in range(MAX_CONFLICT_RETRIES):
+        last = VersionConflict(request_id, -1, -1)
+        for attempt in range(MAX_CONFLICT_RETRIES):
             record = await self._repo.load(request_id)
             if record is None:
                 raise NotFound(request_id)
@@ -88,21 +101,23 @@ class AfterSaleHandlers:
                     body_hash=body_hash,
                     result_json=_result_json(decision.record),
                 )
-            except VersionConflict:
+            except VersionConflict as conflict:
                 if call.expected_version is not None:
                     raise
+                last = conflict
+                await asyncio.sleep(random.uniform(0, CONFLICT_BACKOFF_S * (attempt + 1)))
                 continue
             return _from_json(result.result_json) if result.replayed else decision.record
-        raise VersionConflict(request_id, -1, -1)
+        raise last
 
     async def apply(self, command: c.Apply, call: Call) -> AfterSale:
         """A buyer's application; the request id is made here and embeds the order's shard."""
-        shard = keys.shard_of_order(command.order_id)
+        shard = self._keys.shard_of_order(command.order_id)
         body_hash = _body_hash("", command)
         stored = await self._repo.idempotent_result(call.caller, call.idempotency_key, shard)
         if stored is not None:
             return _replayed(stored, body_hash, call.idempotency_key)
-        command = replace(command, request_id=keys.new_request_id(command.order_id))
+        command = replace(command, request_id=self._keys.new_request_id(command.order_id))
         decision = decide(None, command, call.actor, self._clock.now_ms(), self._policy)
         result = await self._repo.commit(
             decision,
@@ -221,7 +236,7 @@ class AfterSaleHandlers:
 
     async def fire_timer(self, member: str) -> bool:
         """Fire one claimed timer (a timer-set member). False: it was stale; drop it."""
-        request_id, version, action = keys.parse_timer_member(member)
+        request_id, version, action = parse_timer_member(member)
         command = c.FireTimer(timer_action=action, version=version)
         record = await self._repo.load(request_id)
         if record is None:
