@@ -50,7 +50,7 @@ def decide(
     Raises ``InvalidInput`` (a field), ``NotFound`` (no record for a non-apply command),
     ``PermissionDenied`` (role or ownership), ``StaleTimer`` (a timer that no longer
     matches) or another ``ActionRefused`` (a guard or the state)."""
-    validate(command, record, now_ms, policy)
+    validate(command, record, now_ms, policy, actor)
     if record is None and not isinstance(command, Apply):
         raise NotFound("")
     why = rules.ownership_violation(record, command, actor)

@@ -40,6 +40,40 @@ table and the catalogue; a unit test fails when this file is stale.
 """
 
 
+_INFERRED = """\
+## Rules the SPEC leaves open, as decided here
+
+- Rejection (§5): a failed negotiation unlocks a reject reason only if it answered the buyer's
+  latest application or modification *and* was sent from the state the merchant rejects from.
+- The negotiation round cap counts every round of the request, withdrawn ones included.
+- `cancel`, `modify_application` and `intervene` end an open negotiation as `SUPERSEDED`.
+- Back in the handling state after a negotiation ends (withdrawn, rejected, evidence supplied,
+  timed out), the merchant gets a fresh `merchant_after_negotiation_ms`; `modify_application`
+  restarts `merchant_handling_ms`. Same-state actions keep the pending timer.
+- A negotiation whose proposal would leave a RETURN in `MERCHANT_PROCESSING` needs the shop's
+  return address on the request. `merchant_timeout` auto-agrees even without one: timers are
+  never refused, only dropped when stale.
+- Accepting a `MODIFY_APPLICATION` sent from `MERCHANT_WAIT_RECEIPT` refunds at once (the goods
+  are back), whatever the type.
+- Every new refund gets the next attempt number (`<request id>-R<n>`), so a refund id never
+  names two payments; `retry_refund` asks for the failed refund's amount again. Only
+  `refund_succeeded` is idempotent on its refund id; other repeats are refused (the call's
+  idempotency key covers retries).
+- `intervene` on a request already under arbitration hands a buyer's escalation to the
+  platform: the buyer can no longer withdraw it. `withdraw_escalation` clears the dispute (the
+  history keeps it); the escalation deadline keeps running and fires at once if already past.
+- Proof: an asked party may submit several times until its deadline; escalation images count
+  toward the dispute's image cap. `proof_timeout` records every asked party that has not
+  answered a request whose deadline has come.
+- Timers fire as `SYSTEM`, and `SYSTEM` only fires timers (ops "fire now" uses a SYSTEM actor).
+- Amounts outside 1..paid are invalid input; a proposal's relation to the current amount
+  (`AMOUNT_ONLY` ≠, `PARTIAL_REFUND` / `RETURN_PARTIAL_REFUND` <, `NEW_PLAN_AGREED` changes
+  something) is a refusal (`AMOUNT_NOT_ALLOWED`).
+- One request alone never exceeds `max_attempts_per_line` applications and modifications; the
+  order line's cap across requests is kept by storage (`Decision.counts_as_attempt`).
+"""
+
+
 def _duration(ms: int) -> str:
     return f"{ms // DAY_MS} d" if ms % DAY_MS == 0 and ms >= DAY_MS else f"{ms // HOUR_MS} h"
 
@@ -150,6 +184,7 @@ def render(policy: Policy | None = None) -> str:
         _action_table(),
         _mermaid(),
         _catalogue(),
+        [_INFERRED.rstrip("\n")],
     ]
     return "\n\n".join("\n".join(section) for section in sections) + "\n"
 

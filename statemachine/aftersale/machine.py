@@ -323,6 +323,9 @@ def run(step: Step, *, reuse: bool = True) -> AfterSale:
         raise _invalid_state(step) from None
     finally:
         holder.step = None
+        # The engine caches the last event's arguments (the step) until the next event; drop
+        # them so a reused instance keeps no record between commands.
+        machine._engine.clear_cache()
         if reuse and machine.is_terminated:
             _local.machine = None  # a stopped engine takes no more events
     return step.working

@@ -16,9 +16,9 @@ from typing import Any
 from aftersale import commands as c
 from aftersale.catalog import Proposal, negotiation_spec
 from aftersale.exceptions import InvalidInput
-from aftersale.model import AfterSale
+from aftersale.model import Actor, AfterSale
 from aftersale.policy import Policy
-from aftersale.vocabulary import TIMER_ACTIONS, AfterSaleType, Verdict
+from aftersale.vocabulary import TIMER_ACTIONS, AfterSaleType, Role, Verdict
 
 _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # Refund ids are "<request id>-R<attempt>", so they may run past the 64 of a request id.
@@ -28,13 +28,27 @@ _TEXT_FIELDS = frozenset({"description", "message", "note", "return_address", "f
 _IMAGE_FIELDS = frozenset({"images", "evidence", "screenshots"})
 _AMOUNT_FIELDS = frozenset({"amount", "proposed_amount", "refund_amount"})
 _MAX_CARRIER_CHARS = 64
+_MAX_ACTOR_ID_CHARS = 128  # service names and ops accounts, not only request ids
 
 
-def validate(command: c.Command, record: AfterSale | None, now_ms: int, policy: Policy) -> None:
-    """Raise ``InvalidInput`` for the first field of ``command`` that breaks a rule."""
-    paid = command.paid_amount if isinstance(command, c.Apply) else None
-    if paid is None and record is not None:
-        paid = record.paid_amount
+def validate(
+    command: c.Command,
+    record: AfterSale | None,
+    now_ms: int,
+    policy: Policy,
+    actor: Actor | None = None,
+) -> None:
+    """Raise ``InvalidInput`` for the first field of ``command`` (or of ``actor``) that breaks
+    a rule. Amounts are checked against the paid amount of ``record`` (or of an ``Apply``)."""
+    if actor is not None:
+        _actor(actor)
+    paid = record.paid_amount if record is not None else None
+    if isinstance(command, c.Apply):
+        paid = command.paid_amount
+        if not _is_int(paid) or paid < 1:
+            raise InvalidInput(
+                "paid_amount", "a whole number of fen ≥ 1", "实付金额须为 ≥1 的整数(分)"
+            )
     enums = _enum_fields(type(command))
     for f in fields(command):
         value = getattr(command, f.name)
@@ -50,11 +64,16 @@ def validate(command: c.Command, record: AfterSale | None, now_ms: int, policy: 
             _images(f.name, value, policy)
         elif f.name in _AMOUNT_FIELDS and value is not None:
             _amount(f.name, value, paid)
-        elif f.name == "paid_amount" and (not _is_int(value) or value < 1):
-            raise InvalidInput(
-                f.name, "must be a whole number of fen ≥ 1", "实付金额须为 ≥1 的整数(分)"
-            )
     _shape(command, now_ms)
+
+
+def _actor(actor: Actor) -> None:
+    try:
+        Role(actor.role)
+    except ValueError:
+        raise InvalidInput("actor.role", "not a valid Role", "角色无效") from None
+    if not isinstance(actor.id, str) or not 1 <= len(actor.id) <= _MAX_ACTOR_ID_CHARS:
+        raise InvalidInput("actor.id", f"1..{_MAX_ACTOR_ID_CHARS} characters", "操作人标识无效")
 
 
 def _shape(command: c.Command, now_ms: int) -> None:

@@ -10,9 +10,11 @@ from aftersale.commands import (
     Cancel,
     ConfirmReceipt,
     Intervene,
+    Negotiate,
     RecordContactAttempt,
     RefundFailed,
     RefundSucceeded,
+    RejectNegotiation,
     ResolveDispute,
     RetryRefund,
     SubmitReturnWaybill,
@@ -25,12 +27,15 @@ from aftersale.vocabulary import (
     CloseReason,
     ContactChannel,
     ContactOutcome,
+    NegotiationKind,
+    NegotiationOption,
     RefundReason,
     Role,
     State,
     Verdict,
 )
 from tests.unit.builders import (
+    IMAGES,
     PAID,
     PAYMENT,
     PLATFORM,
@@ -291,3 +296,39 @@ def test_the_platform_stepping_in_records_who_escalated_and_from_where(world: Wo
         State.USER_WAIT_RETURN,
     )
     assert after.timer is None
+
+
+def test_negotiation_events_carry_kind_option_proposal_and_outcome(world: World) -> None:
+    record = world.applied(amount=PAID)
+    sent = world.decide(
+        record,
+        Negotiate(
+            NegotiationKind.MODIFY_APPLICATION,
+            NegotiationOption.AMOUNT_ONLY,
+            IMAGES,
+            proposed_amount=6_000,
+        ),
+        merchant(record),
+    )
+
+    answered = world.decide(sent.record, RejectNegotiation("no"), buyer(record))
+
+    assert sent.event is not None
+    assert answered.event is not None
+    facts = [sent.event.negotiation, answered.event.negotiation]
+    assert [(f["kind"], f["option"], f["outcome"]) for f in facts] == [
+        ("MODIFY_APPLICATION", "AMOUNT_ONLY", "OPEN"),
+        ("MODIFY_APPLICATION", "AMOUNT_ONLY", "REJECTED"),
+    ]
+    assert sent.event.negotiation["proposed_amount"] == 6_000
+    assert sent.event.deadline_ms == sent.record.deadline_ms
+    assert sent.event.timer_action == "negotiation_timeout"
+
+
+def test_a_step_that_does_not_touch_the_negotiation_reports_none(world: World) -> None:
+    record = world.failed_negotiation(world.applied(), NegotiationOption.EVIDENCE_UNCLEAR)
+
+    decision = world.decide(record, Approve(), merchant(record))
+
+    assert decision.event is not None
+    assert decision.event.negotiation == {}
