@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 from aftersale import rules
 from aftersale.exceptions import PermissionDenied, Refusal
-from aftersale.machine import SOURCES_OF, actions_for
 from aftersale.model import Actor, AfterSale
 from aftersale.policy import Policy
 from aftersale.refusals import invalid_state, refusal
 from aftersale.rejection import unlocked_reject_reasons
+from aftersale.table import SOURCES_OF, actions_for
 from aftersale.vocabulary import ACTION_ROLES, Action, Role
 
 

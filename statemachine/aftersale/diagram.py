@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections import defaultdict
 
 from aftersale.catalog import KINDS, NEGOTIATION_OPTIONS, REJECT_REASONS
-from aftersale.machine import NEW_STATE, SOURCES_OF, TRANSITIONS
+from aftersale.machine import NEW_STATE
 from aftersale.policy import DAY_MS, HOUR_MS, Policy
+from aftersale.table import SOURCES_OF, TRANSITIONS
 from aftersale.timers import TIMER_TABLE, duration_ms
 from aftersale.vocabulary import ACTION_ROLES, STATE_ZH, TERMINAL_STATES, Action, State
 
@@ -32,11 +33,11 @@ table and the catalogue; a unit test fails when this file is stale.
   record, send the action, bump the version by one, set the timer (`timers.py`), build the one
   transition event (`events.py`).
 - A machine is reused per thread, bound to a record holder whose step is swapped in for each
-  command and taken out after it, so the instance holds nothing between commands; building a
-  machine costs several times a `send`. An instance whose engine stopped in a final state is
-  replaced.
+  command and taken out after it, so the instance holds nothing between commands: building a
+  machine costs about ten `send`s. Entering a final state stops an instance's engine; the
+  instance then gets a new engine, as the library does for an unpickled instance.
 - `allowed.py` answers "which actions now, and why not the others" from the table read once
-  from the class plus the record-only rules, without building a machine.
+  from the class (`table.py`) plus the record-only rules, without building a machine.
 """
 
 
@@ -59,8 +60,10 @@ _INFERRED = """\
   names two payments; `retry_refund` asks for the failed refund's amount again. Only
   `refund_succeeded` is idempotent on its refund id; other repeats are refused (the call's
   idempotency key covers retries).
-- `intervene` on a request already under arbitration hands a buyer's escalation to the
-  platform: the buyer can no longer withdraw it. `withdraw_escalation` clears the dispute (the
+- `intervene` ("any non-terminal") is refused where the platform is already in
+  (`PLATFORM_ARBITRATING`) and where money is in flight (`PLATFORM_REFUNDING`): the payment
+  service's answer must always land, or a refund paid during arbitration would be lost.
+  `withdraw_escalation` clears the dispute (the
   history keeps it); the escalation deadline keeps running and fires at once if already past.
 - Proof: an asked party may submit several times until its deadline; escalation images count
   toward the dispute's image cap. `proof_timeout` records every asked party that has not

@@ -9,14 +9,13 @@ the ``check_rules`` validator (``aftersale.rules``) and the ``on_transition`` ca
 
 A machine is bound to a ``RecordHolder`` and reused: each command swaps its step into the
 holder and takes it out again, so the instance holds nothing between commands. Building one
-costs far more than a ``send`` (DESIGN §2), so each thread keeps one; an instance whose
-engine stopped in a final state is replaced.
+costs far more than a ``send`` (DESIGN §2), so each thread keeps one; when a command ends in
+a final state, which stops the instance's engine, the instance gets a new engine.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from functools import reduce
 from operator import or_
 from typing import Any
@@ -26,6 +25,7 @@ from statemachine import StateMachine
 from statemachine.exceptions import TransitionNotAllowed
 
 from aftersale import rules
+from aftersale.commands import ResolveDispute
 from aftersale.effects import apply_effects
 from aftersale.exceptions import InvalidState
 from aftersale.model import AfterSale
@@ -36,7 +36,6 @@ from aftersale.vocabulary import (
     Action,
     AfterSaleType,
     NegotiationKind,
-    Role,
     State,
     Verdict,
 )
@@ -134,7 +133,20 @@ class AfterSaleMachine(StateMachine):
     confirm_receipt = PLATFORM_REFUNDING.from_(MERCHANT_WAIT_RECEIPT, USER_WAIT_RETURN, **_CHECK)
     receipt_timeout = MERCHANT_WAIT_RECEIPT.to(PLATFORM_REFUNDING, **_CHECK)
     escalate = PLATFORM_ARBITRATING.from_(*_rejected, RETURN_CLOSED, **_CHECK)
-    intervene = PLATFORM_ARBITRATING.from_(*_open, **_CHECK)
+    # Not from PLATFORM_ARBITRATING (the platform is already in) nor PLATFORM_REFUNDING (the
+    # money is in flight: the payment service's answer must land, or a paid refund is lost).
+    intervene = PLATFORM_ARBITRATING.from_(
+        MERCHANT_PROCESSING,
+        USER_WAIT_CONFIRM_UPDATE,
+        *_rejected,
+        USER_WAIT_RETURN,
+        MERCHANT_WAIT_RECEIPT,
+        RETURN_CLOSED,
+        PLATFORM_REFUND_FAIL,
+        USER_WAIT_CONFIRM,
+        MERCHANT_OVERDUE_REFUND,
+        **_CHECK,
+    )
     escalation_expired = USER_CANCELD.from_(*_rejected, RETURN_CLOSED, **_CHECK)
     request_proof = _to_itself(PLATFORM_ARBITRATING)
     submit_proof = _to_itself(PLATFORM_ARBITRATING)
@@ -175,16 +187,20 @@ class AfterSaleMachine(StateMachine):
         step.checked = True
 
     def is_refund(self, step: Step) -> bool:
+        """A refund-only request (仅退款)."""
         return step.working.type == AfterSaleType.REFUND
 
     def is_return(self, step: Step) -> bool:
+        """A return-then-refund request (退货退款)."""
         return step.working.type == AfterSaleType.RETURN
 
     def back_to_handling(self, step: Step, target: _State) -> bool:
+        """``target`` is the state the open negotiation was sent from."""
         negotiation = step.working.negotiation
         return negotiation is not None and negotiation.handling_state == target.value
 
     def accepted_refund(self, step: Step) -> bool:
+        """Accepting this modification refunds at once."""
         negotiation = step.working.negotiation
         if negotiation is None or negotiation.kind != NegotiationKind.MODIFY_APPLICATION:
             return False
@@ -196,6 +212,7 @@ class AfterSaleMachine(StateMachine):
         )
 
     def accepted_return(self, step: Step) -> bool:
+        """Accepting this modification leaves goods to ship back first."""
         negotiation = step.working.negotiation
         return (
             negotiation is not None
@@ -204,28 +221,32 @@ class AfterSaleMachine(StateMachine):
         )
 
     def accepted_cancel(self, step: Step) -> bool:
+        """Accepting this invitation cancels the request."""
         negotiation = step.working.negotiation
         return negotiation is not None and negotiation.kind == NegotiationKind.INVITE_CANCEL
 
     def back_to_origin(self, step: Step, target: _State) -> bool:
+        """``target`` is the state the buyer escalated from."""
         dispute = step.working.dispute
         return dispute is not None and dispute.escalated_from == target.value
 
     def merchant_pays(self, step: Step) -> bool:
-        return getattr(step.command, "verdict", None) in (
-            Verdict.MERCHANT_LIABLE,
-            Verdict.BOTH_LIABLE,
-        )
+        """The verdict makes the merchant pay all or part of the refund."""
+        return not self.buyer_liable(step)
 
     def buyer_liable(self, step: Step) -> bool:
-        return getattr(step.command, "verdict", None) == Verdict.BUYER_LIABLE
+        """The verdict finds the buyer liable: no refund."""
+        command = step.command
+        return isinstance(command, ResolveDispute) and command.verdict == Verdict.BUYER_LIABLE
 
     def success_by_type(self, step: Step, target: _State) -> bool:
+        """``target`` is the success state of the request's type."""
         return bool(_SUCCESS_BY_TYPE[step.working.type] == target.value)
 
     # -- the one callback: compute the new fields ------------------------------------------
 
     def on_transition(self, step: Step, source: _State, target: _State) -> None:
+        """Every transition's one callback: write the action's effects on the working copy."""
         origin = None if source.value == NEW_STATE else State(source.value)
         apply_effects(step, origin, State(target.value))
 
@@ -249,48 +270,6 @@ class RecordHolder:
         record = self.step.record if self.step is not None else None
         if record is not None and value != NEW_STATE:
             record.state = State(value)
-
-
-# -- the table, read once from the machine class --------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class TransitionSpec:
-    """One transition of the machine: ``source`` None is the pseudo-state before apply."""
-
-    action: Action
-    source: State | None
-    target: State
-    guards: tuple[str, ...]
-
-
-def _read_table() -> tuple[TransitionSpec, ...]:
-    table = []
-    for state in AfterSaleMachine.states:
-        for transition in state.transitions:
-            source = None if state.value == NEW_STATE else State(state.value)
-            guards = tuple(str(spec) for spec in transition.cond)
-            for event in transition.events:
-                table.append(
-                    TransitionSpec(Action(event), source, State(transition.target.value), guards)
-                )
-    return tuple(table)
-
-
-TRANSITIONS: tuple[TransitionSpec, ...] = _read_table()
-ACTIONS_FROM: dict[State | None, tuple[Action, ...]] = {
-    source: tuple(dict.fromkeys(t.action for t in TRANSITIONS if t.source == source))
-    for source in (None, *State)
-}
-SOURCES_OF: dict[Action, tuple[State | None, ...]] = {
-    action: tuple(dict.fromkeys(t.source for t in TRANSITIONS if t.action == action))
-    for action in Action
-}
-
-
-def actions_for(state: State, role: Role) -> tuple[Action, ...]:
-    """The actions ``role`` may take from ``state`` by the table (guards aside)."""
-    return tuple(a for a in ACTIONS_FROM[state] if role in ACTION_ROLES[a])
 
 
 # -- running one step -----------------------------------------------------------------------
@@ -320,21 +299,35 @@ def run(step: Step, *, reuse: bool = True) -> AfterSale:
     try:
         machine.send(step.action.value, step=step)
     except TransitionNotAllowed:
-        raise _invalid_state(step) from None
+        raise _invalid_state(machine, step) from None
     finally:
         holder.step = None
         # The engine caches the last event's arguments (the step) until the next event; drop
         # them so a reused instance keeps no record between commands.
         machine._engine.clear_cache()
         if reuse and machine.is_terminated:
-            _local.machine = None  # a stopped engine takes no more events
+            _restart(machine)
     return step.working
 
 
-def _invalid_state(step: Step) -> InvalidState:
+def _restart(machine: AfterSaleMachine) -> None:
+    """Give an instance whose engine stopped in a final state a new engine.
+
+    Entering a final state stops the engine for good. The library restores an unpickled
+    instance the same way (a new engine over the registered callbacks), which costs a small
+    fraction of building an instance; the state still comes from the holder, empty now."""
+    machine._engine = machine._get_engine()  # type: ignore[no-untyped-call]
+    machine._engine.start()
+    if machine.is_terminated:  # a library that no longer allows it: build a new instance
+        _local.machine = None
+
+
+def _invalid_state(machine: AfterSaleMachine, step: Step) -> InvalidState:
     record = step.record
     state = record.state if record is not None else None
-    allowed = actions_for(state, step.actor.role) if state is not None else (Action.APPLY,)
+    role = step.actor.role
+    events = (Action(event.id) for event in machine.allowed_events)
+    allowed = tuple(dict.fromkeys(a for a in events if role in ACTION_ROLES[a]))
     refused = invalid_state(step.action, state, allowed)
     error = error_for(refused, record.request_id if record else "", state, step.action, allowed)
     assert isinstance(error, InvalidState)

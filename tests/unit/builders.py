@@ -404,7 +404,7 @@ SPEC_TABLE: dict[Action, dict[State, frozenset[State]]] = {
     Action.RECEIPT_TIMEOUT: _from(MWR, to=(S.PLATFORM_REFUNDING,)),
     Action.ESCALATE: _from(*_REJECTED, S.RETURN_CLOSED, to=(S.PLATFORM_ARBITRATING,)),
     Action.INTERVENE: _from(
-        *(s for s in NON_TERMINAL if s is not S.PLATFORM_ARBITRATING),
+        *(s for s in NON_TERMINAL if s not in (S.PLATFORM_ARBITRATING, S.PLATFORM_REFUNDING)),
         to=(S.PLATFORM_ARBITRATING,),
     ),
     Action.ESCALATION_EXPIRED: _from(*_REJECTED, S.RETURN_CLOSED, to=(S.USER_CANCELD,)),
@@ -430,8 +430,6 @@ SPEC_TABLE: dict[Action, dict[State, frozenset[State]]] = {
     Action.RECORD_CONTACT_ATTEMPT: dict(_SAME_STATE),
     Action.REQUEST_CONTACT_QUOTA: dict(_SAME_STATE),
 }
-# Sources the SPEC leaves open: intervening on a request already under arbitration ("any
-# non-terminal" reads as allowing it; the platform takes the dispute over).
-UNDECIDED_SOURCES: dict[Action, frozenset[State]] = {
-    Action.INTERVENE: frozenset({S.PLATFORM_ARBITRATING}),
-}
+# Sources the SPEC leaves open. None left: `intervene` ("any non-terminal") was decided as
+# refused under arbitration and while the refund is in flight (README, "Rules we chose").
+UNDECIDED_SOURCES: dict[Action, frozenset[State]] = {}

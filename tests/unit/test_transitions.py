@@ -432,7 +432,7 @@ ROWS: list[Row] = [
             by(Intervene("auto"), PLATFORM),
         )
         for source in NON_TERMINAL
-        if source is not S.PLATFORM_ARBITRATING
+        if source not in (S.PLATFORM_ARBITRATING, S.PLATFORM_REFUNDING)
     ),
     *(
         row(
