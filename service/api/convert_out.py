@@ -1,0 +1,238 @@
+"""Domain records and events → proto messages.
+
+Enum values cross as names: proto name = the proto enum's prefix + the domain member's name
+(``AFTER_SALE_STATUS_`` + ``State.MERCHANT_PROCESSING.name``); ``None`` becomes ``*_UNSPECIFIED``.
+Times are UTC milliseconds in the domain and ``Timestamp`` here; unset stays unset.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from aftersale.events import TransitionEvent
+from aftersale.model import (
+    AfterSale,
+    ContactAttempt,
+    Dispute,
+    Negotiation,
+    ProofRequest,
+    Refund,
+)
+from aftersale.vocabulary import (
+    Action,
+    AfterSaleType,
+    BuyerReason,
+    CloseReason,
+    NegotiationKind,
+    NegotiationOption,
+    NegotiationOutcome,
+    ProofParty,
+    RefundReason,
+    RejectReason,
+    Role,
+    State,
+    Verdict,
+)
+from service.api.addresses import address_message
+from service.gen.aftersale.v1 import types_pb2 as t
+
+STATUS = "AFTER_SALE_STATUS_"
+TYPE = "AFTER_SALE_TYPE_"
+ACTION = "ACTION_"
+OPTION = "NEGOTIATION_OPTION_"
+
+
+def name(prefix: str, member: Enum | None) -> Any:
+    """The proto enum value name for a domain member (``prefix + "UNSPECIFIED"`` for None).
+
+    Typed ``Any``: generated constructors take enum names as strings."""
+    return prefix + (member.name if member is not None else "UNSPECIFIED")
+
+
+def stamp(ms: int | None) -> Timestamp | None:
+    """UTC milliseconds as a Timestamp; None (and 0, "no time") stays unset."""
+    if not ms:
+        return None
+    ts = Timestamp()
+    ts.FromMilliseconds(ms)
+    return ts
+
+
+def negotiation(n: Negotiation) -> t.Negotiation:
+    return t.Negotiation(
+        round=n.round,
+        kind=name("NEGOTIATION_KIND_", n.kind),
+        option=name(OPTION, n.option),
+        proposed_type=name(TYPE, n.proposed_type),
+        proposed_amount=n.proposed_amount,
+        images=n.images,
+        message=n.message,
+        outcome=name("NEGOTIATION_OUTCOME_", n.outcome),
+        handling_state=name(STATUS, n.handling_state),
+        sent_at=stamp(n.sent_at_ms),
+        ended_at=stamp(n.ended_at_ms),
+    )
+
+
+def _contact(a: ContactAttempt) -> t.ContactAttempt:
+    return t.ContactAttempt(
+        channel=name("CONTACT_CHANNEL_", a.channel),
+        outcome=name("CONTACT_OUTCOME_", a.outcome),
+        attempted_at=stamp(a.attempted_at_ms),
+        screenshots=a.screenshots,
+    )
+
+
+def _parties(roles: list[Role]) -> ProofParty | None:
+    """BUYER and/or MERCHANT as one proof party (BOTH for the two)."""
+    asked = {r for r in roles if r in (Role.BUYER, Role.MERCHANT)}
+    if len(asked) == 2:
+        return ProofParty.BOTH
+    return ProofParty[asked.pop().name] if asked else None
+
+
+def _proof_request(p: ProofRequest) -> t.ProofRequest:
+    return t.ProofRequest(
+        party=name("PROOF_PARTY_", p.party),
+        deadline=stamp(p.deadline_ms),
+        note=p.note,
+        requested_at=stamp(p.requested_at_ms),
+        missed_by=name("PROOF_PARTY_", _parties(p.missed)),
+    )
+
+
+def _dispute(d: Dispute) -> t.Dispute:
+    return t.Dispute(
+        escalated_by=name("ROLE_", d.escalated_by),
+        escalated_from=name(STATUS, d.escalated_from),
+        escalated_at=stamp(d.escalated_at_ms),
+        message=d.message,
+        proof_requests=[_proof_request(p) for p in d.proof_requests],
+        proofs=[
+            t.Proof(
+                party=name("PROOF_PARTY_", _parties([p.party])),
+                message=p.message,
+                images=p.images,
+                submitted_at=stamp(p.submitted_at_ms),
+            )
+            for p in d.proofs
+        ],
+        verdict=name("VERDICT_", d.verdict),
+        refund_amount=d.refund_amount,
+        resolved_at=stamp(d.resolved_at_ms),
+    )
+
+
+def _refund(r: Refund) -> t.Refund:
+    return t.Refund(
+        refund_id=r.refund_id,
+        refund_reason=name("REFUND_REASON_", r.refund_reason),
+        amount=r.amount,
+        failure_reason=r.failure_reason,
+        requested_at=stamp(r.requested_at_ms),
+        completed_at=stamp(r.succeeded_at_ms),
+        proof_images=r.offline_proof_images,
+        proof_message=r.offline_proof_message,
+    )
+
+
+def after_sale(r: AfterSale) -> t.AfterSale:
+    """The full view of one request."""
+    every = [*r.negotiations, *([r.negotiation] if r.negotiation else [])]
+    latest = every[-1] if every else None
+    timer = r.timer
+    return t.AfterSale(
+        request_id=r.request_id,
+        order_id=r.order_id,
+        sku_id=r.sku_id,
+        shop_id=r.shop_id,
+        buyer_id=r.buyer_id,
+        type=name(TYPE, r.type),
+        state=name(STATUS, r.state),
+        amount=r.amount,
+        paid_amount=r.paid_amount,
+        reason=name("BUYER_REASON_", r.reason),
+        first_reason=name("BUYER_REASON_", r.first_reason),
+        description=r.description,
+        evidence_images=r.evidence,
+        return_address=address_message(r.return_address),
+        waybill=t.Waybill(carrier=r.waybill.carrier, waybill_id=r.waybill.waybill_id)
+        if r.waybill
+        else None,
+        negotiation=negotiation(latest) if latest else None,
+        negotiations=[negotiation(n) for n in every],
+        contact_attempts=[_contact(a) for a in r.contact_attempts],
+        rejection=t.Rejection(
+            reason=name("REJECT_REASON_", r.rejection.reason),
+            message=r.rejection.message,
+            images=r.rejection.images,
+            rejected_at=stamp(r.rejection.rejected_at_ms),
+        )
+        if r.rejection
+        else None,
+        dispute=_dispute(r.dispute) if r.dispute else None,
+        refund=_refund(r.refund) if r.refund else None,
+        close_reason=name("CLOSE_REASON_", r.close_reason),
+        deadline=stamp(timer.due_ms) if timer else None,
+        pending_timer=t.PendingTimer(
+            kind=name("TIMER_KIND_", timer.kind),
+            action=name(ACTION, timer.action),
+            due_at=stamp(timer.due_ms),
+        )
+        if timer
+        else None,
+        version=r.version,
+        created_at=stamp(r.created_at_ms),
+        updated_at=stamp(r.updated_at_ms),
+        after_sale_deadline=stamp(r.after_sale_deadline_ms),
+    )
+
+
+def _member(enum: type[Enum], value: str) -> Any:
+    """A domain member from its stored value; None for "" (not applicable)."""
+    return enum(value) if value else None
+
+
+def _event_negotiation(facts: dict[str, Any]) -> t.Negotiation | None:
+    if not facts:
+        return None
+    return t.Negotiation(
+        round=int(facts.get("round", 0)),
+        kind=name("NEGOTIATION_KIND_", _member(NegotiationKind, facts.get("kind", ""))),
+        option=name(OPTION, _member(NegotiationOption, facts.get("option", ""))),
+        outcome=name("NEGOTIATION_OUTCOME_", _member(NegotiationOutcome, facts.get("outcome", ""))),
+        proposed_type=name(TYPE, _member(AfterSaleType, facts.get("proposed_type", ""))),
+        proposed_amount=facts.get("proposed_amount"),
+    )
+
+
+def transition(e: TransitionEvent, event_id: str) -> t.TransitionEvent:
+    """One stream or history entry. ``refund_id`` is set with ``refund_reason`` only."""
+    refund_reason = _member(RefundReason, e.refund_reason)
+    return t.TransitionEvent(
+        event_id=event_id,
+        request_id=e.request_id,
+        order_id=e.order_id,
+        sku_id=e.sku_id,
+        shop_id=e.shop_id,
+        buyer_id=e.buyer_id,
+        version=e.version,
+        action=name(ACTION, Action(e.action)),
+        actor=t.Actor(role=name("ROLE_", Role(e.actor_role)), id=e.actor_id),
+        from_state=name(STATUS, _member(State, e.from_state)),
+        to_state=name(STATUS, State(e.to_state)),
+        occurred_at=stamp(e.occurred_at_ms),
+        type=name(TYPE, _member(AfterSaleType, e.type)),
+        amount=e.amount,
+        refund_reason=name("REFUND_REASON_", refund_reason),
+        refund_id=e.refund_id if refund_reason else "",
+        negotiation=_event_negotiation(e.negotiation),
+        reject_reason=name("REJECT_REASON_", _member(RejectReason, e.reject_reason)),
+        verdict=name("VERDICT_", _member(Verdict, e.verdict)),
+        close_reason=name("CLOSE_REASON_", _member(CloseReason, e.close_reason)),
+        first_reason=name("BUYER_REASON_", _member(BuyerReason, e.first_reason)),
+        deadline=stamp(e.deadline_ms),
+    )

@@ -1,0 +1,85 @@
+"""Read requests → handler arguments, every filter checked (``fields``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aftersale.exceptions import InvalidInput, PermissionDenied
+from aftersale.model import Actor, AfterSale
+from aftersale.vocabulary import AfterSaleType, NegotiationKind, Role, State
+from service.api import fields
+from service.gen.aftersale.v1 import aftersale_pb2 as pb
+from service.gen.aftersale.v1 import types_pb2 as t
+
+MAX_PAGE_TOKEN = 512
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    shop_id: str
+    buyer_id: str
+    order_id: str
+    states: frozenset[State]
+    page_size: int
+    page_token: str
+
+
+def list_query(request: pb.ListAfterSalesRequest) -> ListQuery:
+    return ListQuery(
+        shop_id=fields.optional_id(request.shop_id, "shop_id"),
+        buyer_id=fields.optional_id(request.buyer_id, "buyer_id"),
+        order_id=fields.optional_id(request.order_id, "order_id"),
+        states=fields.enum_list(
+            t.AfterSaleStatus, "AFTER_SALE_STATUS_", State, request.states, "states"
+        ),
+        page_size=fields.page_size(request.page_size),
+        page_token=fields.text(request.page_token, "page_token", limit=MAX_PAGE_TOKEN),
+    )
+
+
+def history_page(request: pb.GetHistoryRequest) -> tuple[int, int]:
+    """(offset, limit): the page token is the offset of the next event."""
+    limit = fields.page_size(request.page_size, default=100, cap=500)
+    token = request.page_token
+    if token and (not token.isdigit() or len(token) > 9):
+        raise InvalidInput("page_token", "not a page token returned by this service")
+    return (int(token) if token else 0), limit
+
+
+def role_asked(request: pb.GetAllowedActionsRequest, actor: Actor) -> Role:
+    """Whose actions to evaluate: the caller's own role unless PLATFORM asks for another."""
+    role = fields.enum_value(t.Role, "ROLE_", Role, request.role, "role")
+    if role is Role.SYSTEM:
+        raise InvalidInput("role", "SYSTEM actions are the timers' (see pending_timer)")
+    if role is None or role is actor.role:
+        return actor.role
+    if actor.role is not Role.PLATFORM:
+        raise PermissionDenied(request.request_id, f"{actor.role}:{actor.id}", "own role only")
+    return role
+
+
+def acting_as(role: Role, record: AfterSale, actor: Actor) -> Actor:
+    """The party ``role`` stands for on ``record`` (PLATFORM asking on another's behalf)."""
+    if role is actor.role:
+        return actor
+    if role is Role.BUYER:
+        return Actor(role, record.buyer_id)
+    if role is Role.MERCHANT:
+        return Actor(role, record.shop_id)
+    return Actor(role, role.value.lower())
+
+
+def option_filters(
+    request: pb.ListNegotiationOptionsRequest,
+) -> tuple[State | None, AfterSaleType | None, NegotiationKind | None]:
+    return (
+        fields.enum_value(t.AfterSaleStatus, "AFTER_SALE_STATUS_", State, request.state, "state"),
+        fields.enum_value(t.AfterSaleType, "AFTER_SALE_TYPE_", AfterSaleType, request.type, "type"),
+        fields.enum_value(
+            t.NegotiationKind, "NEGOTIATION_KIND_", NegotiationKind, request.kind, "kind"
+        ),
+    )
+
+
+def reason_filter(request: pb.ListRejectReasonsRequest) -> State | None:
+    return fields.enum_value(t.AfterSaleStatus, "AFTER_SALE_STATUS_", State, request.state, "state")

@@ -1,0 +1,227 @@
+"""The one table from errors to gRPC statuses (``error_interceptor`` applies it to every RPC).
+
+============================  ===================  =============================================
+error                         code                 details (google.rpc, in this order)
+============================  ===================  =============================================
+InvalidInput                  INVALID_ARGUMENT     BadRequest (field, rule), ErrorInfo, messages
+NotFound                      NOT_FOUND            ResourceInfo, ErrorInfo, messages
+PermissionDenied              PERMISSION_DENIED    ErrorInfo, messages
+ActionRefused (+ subclasses)  FAILED_PRECONDITION  ErrorInfo (reason = refusal reason),
+                                                   PreconditionFailure, messages (+ next step)
+VersionConflict               ABORTED              ErrorInfo VERSION_CONFLICT, messages
+IdempotencyKeyReused          ALREADY_EXISTS       ErrorInfo IDEMPOTENCY_KEY_REUSED, messages
+ApiError (Unauthenticated,    its own code         ErrorInfo, messages
+ResourceExhausted)
+Redis unreachable             UNAVAILABLE          ErrorInfo STORAGE_UNAVAILABLE (+ error id)
+anything else                 INTERNAL             ErrorInfo INTERNAL + RequestInfo (error id)
+============================  ===================  =============================================
+
+"messages" are two LocalizedMessage details, ``en-US`` and ``zh-CN``. Every ErrorInfo has
+domain ``aftersale.v1``. An unexpected error is logged with its traceback under a fresh error id;
+the client gets only that id, never the exception's text.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+from google.protobuf import any_pb2
+from google.protobuf.message import Message
+from google.rpc import error_details_pb2, status_pb2
+from redis import exceptions as redis_errors
+
+from aftersale.exceptions import (
+    ActionRefused,
+    AfterSaleError,
+    Conflict,
+    IdempotencyKeyReused,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    VersionConflict,
+)
+from service.api.convert_in import proto_field
+
+log = logging.getLogger(__name__)
+DOMAIN = "aftersale.v1"
+Code: Any = grpc.StatusCode  # grpc ships no type hints
+
+
+class ApiError(Exception):
+    """A refusal of the API layer itself (not the domain's), with its own status code."""
+
+    code = Code.UNKNOWN
+
+    def __init__(self, reason: str, message: str, message_zh: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.message_zh = message_zh or message
+
+
+class Unauthenticated(ApiError):
+    """No bearer token, or one the service does not know."""
+
+    code = Code.UNAUTHENTICATED
+
+
+class ResourceExhausted(ApiError):
+    """Too many open streams."""
+
+    code = Code.RESOURCE_EXHAUSTED
+
+
+def _info(reason: str, metadata: dict[str, str] | None = None) -> Message:
+    info: Message = error_details_pb2.ErrorInfo(
+        reason=reason, domain=DOMAIN, metadata=metadata or {}
+    )
+    return info
+
+
+def _messages(en: str, zh: str) -> list[Message]:
+    return [
+        error_details_pb2.LocalizedMessage(locale="en-US", message=en),
+        error_details_pb2.LocalizedMessage(locale="zh-CN", message=zh),
+    ]
+
+
+def _invalid(exc: InvalidInput) -> list[Message]:
+    violation = error_details_pb2.BadRequest.FieldViolation(field=exc.field, description=exc.rule)
+    return [
+        error_details_pb2.BadRequest(field_violations=[violation]),
+        _info("INVALID_ARGUMENT", {"field": exc.field}),
+        *_messages(f"{exc.field}: {exc.rule}", f"{exc.field}: {exc.message_zh}"),
+    ]
+
+
+def _named_for(exc: Exception, method: str) -> Exception:
+    """An InvalidInput raised with a domain field name, renamed to the RPC's proto field."""
+    if not isinstance(exc, InvalidInput):
+        return exc
+    field = proto_field(method, exc.field)
+    return exc if field == exc.field else InvalidInput(field, exc.rule, exc.message_zh)
+
+
+def _not_found(exc: NotFound) -> list[Message]:
+    resource = error_details_pb2.ResourceInfo(
+        resource_type="aftersale.v1.AfterSale", resource_name=exc.request_id
+    )
+    zh = f"售后单 {exc.request_id} 不存在"
+    return [
+        resource,
+        _info("NOT_FOUND", {"request_id": exc.request_id}),
+        *_messages(exc.message, zh),
+    ]
+
+
+def _denied(exc: PermissionDenied) -> list[Message]:
+    zh = f"无权对 {exc.request_id} 执行此操作: {exc.why}"
+    info = _info("PERMISSION_DENIED", {"request_id": exc.request_id, "why": exc.why})
+    return [info, *_messages(exc.message, zh)]
+
+
+def _refused(exc: ActionRefused) -> list[Message]:
+    refusal = exc.refusal
+    state = exc.state.name if exc.state is not None else ""
+    metadata = {
+        **refusal.metadata,
+        "request_id": exc.request_id,
+        "state": state,
+        "action": exc.action.name,
+        "allowed_actions": ",".join(a.name for a in exc.allowed),
+    }
+    violation = error_details_pb2.PreconditionFailure.Violation(
+        type=refusal.reason, subject=f"aftersale/{exc.request_id}", description=refusal.message_en
+    )
+    en = refusal.message_en + (
+        f" Next step: {refusal.next_step_en}" if refusal.next_step_en else ""
+    )
+    zh = refusal.message_zh + (f" 建议: {refusal.next_step_zh}" if refusal.next_step_zh else "")
+    return [
+        _info(refusal.reason, metadata),
+        error_details_pb2.PreconditionFailure(violations=[violation]),
+        *_messages(en, zh),
+    ]
+
+
+def _version(exc: VersionConflict) -> list[Message]:
+    info = _info(
+        "VERSION_CONFLICT",
+        {
+            "request_id": exc.request_id,
+            "expected_version": str(exc.expected),
+            "actual_version": str(exc.actual),
+        },
+    )
+    zh = f"售后单 {exc.request_id} 已被修改(期望版本 {exc.expected},当前 {exc.actual}),请重新读取"
+    return [info, *_messages(exc.message, zh)]
+
+
+def _key_reused(exc: IdempotencyKeyReused) -> list[Message]:
+    zh = f"幂等键 {exc.key!r} 已用于另一个不同的请求"
+    return [
+        _info("IDEMPOTENCY_KEY_REUSED", {"idempotency_key": exc.key}),
+        *_messages(exc.message, zh),
+    ]
+
+
+def _other_domain(exc: AfterSaleError) -> list[Message]:
+    return [_info(exc.reason), *_messages(exc.message, exc.message)]
+
+
+def _api(exc: ApiError) -> list[Message]:
+    return [_info(exc.reason), *_messages(exc.message, exc.message_zh)]
+
+
+# The table: the first row whose type matches wins (subclasses before their bases).
+Row = tuple[type[BaseException], Any, Callable[[Any], list[Message]]]
+ERROR_TABLE: tuple[Row, ...] = (
+    (InvalidInput, Code.INVALID_ARGUMENT, _invalid),
+    (NotFound, Code.NOT_FOUND, _not_found),
+    (PermissionDenied, Code.PERMISSION_DENIED, _denied),
+    (ActionRefused, Code.FAILED_PRECONDITION, _refused),
+    (VersionConflict, Code.ABORTED, _version),
+    (IdempotencyKeyReused, Code.ALREADY_EXISTS, _key_reused),
+    (Conflict, Code.ABORTED, _other_domain),
+    (AfterSaleError, Code.FAILED_PRECONDITION, _other_domain),
+    (ApiError, Code.UNKNOWN, _api),  # the code is the error's own
+)
+UNAVAILABLE_ERRORS = (redis_errors.ConnectionError, redis_errors.TimeoutError)
+
+
+def rich_status(code: Any, message: str, details: list[Message]) -> Any:
+    """A google.rpc.Status with ``details`` packed as Any."""
+    packed = []
+    for detail in details:
+        any_detail = any_pb2.Any()
+        any_detail.Pack(detail)
+        packed.append(any_detail)
+    return status_pb2.Status(code=code.value[0], message=message, details=packed)
+
+
+def status_for(exc: Exception, method: str = "") -> Any:
+    """The status a client gets for ``exc``; unexpected errors are logged here."""
+    exc = _named_for(exc, method)
+    for kind, row_code, details in ERROR_TABLE:
+        if isinstance(exc, kind):
+            code = exc.code if isinstance(exc, ApiError) else row_code
+            log.info("%s refused: %s %s", method, code.name, exc)
+            return rich_status(code, getattr(exc, "message", str(exc)), details(exc))
+    error_id = secrets.token_hex(8)
+    if isinstance(exc, UNAVAILABLE_ERRORS):
+        log.error("storage unavailable error_id=%s method=%s", error_id, method, exc_info=exc)
+        info = _info("STORAGE_UNAVAILABLE", {"error_id": error_id})
+        message = f"storage unavailable, retry later (error id {error_id})"
+        return rich_status(Code.UNAVAILABLE, message, [info, *_messages(message, message)])
+    log.error("internal error error_id=%s method=%s", error_id, method, exc_info=exc)
+    message = f"internal error (error id {error_id})"
+    details_ = [
+        _info("INTERNAL", {"error_id": error_id}),
+        error_details_pb2.RequestInfo(request_id=error_id),
+        *_messages(message, f"服务内部错误(错误编号 {error_id})"),
+    ]
+    return rich_status(Code.INTERNAL, message, details_)

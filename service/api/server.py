@@ -1,0 +1,117 @@
+"""The gRPC server: the after-sale service behind its interceptors, plus grpc.health.v1 and
+server reflection (so ``grpcurl -plaintext HOST:PORT list`` works), plaintext or TLS.
+
+``create_server`` binds (port 0: any free port, returned) but does not start; start it with
+``await server.start()`` and end it with :func:`stop_server`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from aftersale.clock import Clock
+from service.api.auth import AuthInterceptor
+from service.api.error_interceptor import ErrorInterceptor
+from service.api.servicer import AfterSaleServicer
+from service.api.tokens import TokenTable
+from service.api.watch import TransitionWatch
+from service.gen.aftersale.v1 import aftersale_pb2, aftersale_pb2_grpc
+from service.handlers import AfterSaleHandlers
+
+SERVICE_NAME: str = aftersale_pb2.DESCRIPTOR.services_by_name["AfterSaleService"].full_name
+SERVING = health_pb2.HealthCheckResponse.SERVING
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+
+
+# The generated module is untyped; this is the one place that calls into it.
+add_servicer: Callable[[Any, Any], None] = aftersale_pb2_grpc.add_AfterSaleServiceServicer_to_server
+
+
+class BindError(RuntimeError):
+    """The listen address could not be bound (in use, or not a local address)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TlsFiles:
+    """Server certificate and key (PEM); with ``client_ca``, clients must present a
+    certificate it signed (mutual TLS)."""
+
+    cert: Path
+    key: Path
+    client_ca: Path | None = None
+
+    def credentials(self) -> Any:
+        ca = self.client_ca.read_bytes() if self.client_ca else None
+        return grpc.ssl_server_credentials(
+            [(self.key.read_bytes(), self.cert.read_bytes())],
+            root_certificates=ca,
+            require_client_auth=ca is not None,
+        )
+
+
+async def create_server(
+    address: str,
+    handlers: AfterSaleHandlers,
+    *,
+    clock: Clock,
+    tokens: TokenTable,
+    watch: TransitionWatch,
+    health_servicer: Any,
+    tls: TlsFiles | None = None,
+) -> tuple[Any, int]:
+    """A bound, not yet started ``grpc.aio.Server`` and its port.
+
+    ``health_servicer`` is a ``grpc_health.v1.health.aio.HealthServicer``: :func:`stop_server`
+    turns it NOT_SERVING. Interceptors: the error table outermost, then authentication."""
+    server = grpc.aio.server(
+        interceptors=[ErrorInterceptor(), AuthInterceptor(tokens)],
+        options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.so_reuseport", 0),  # a second server on the same port fails, loudly
+        ],
+    )
+    servicer = AfterSaleServicer(handlers, clock, watch)
+    add_servicer(servicer, server)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    names = (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME)
+    reflection.enable_server_reflection(names, server)
+    try:
+        if tls is None:
+            port = server.add_insecure_port(address)
+        else:
+            port = server.add_secure_port(address, tls.credentials())
+    except RuntimeError as exc:
+        raise BindError(f"cannot listen on {address}: {exc}") from exc
+    if not port:
+        raise BindError(f"cannot listen on {address}")
+    await health_servicer.set(health.OVERALL_HEALTH, SERVING)
+    await health_servicer.set(SERVICE_NAME, SERVING)
+    return server, port
+
+
+def new_health_servicer() -> Any:
+    """The asyncio health servicer (SERVING once ``create_server`` has bound)."""
+    return health.aio.HealthServicer()
+
+
+async def stop_server(
+    server: Any, health_servicer: Any, watch: TransitionWatch, grace_s: float, drain_s: float = 0
+) -> None:
+    """Graceful stop: NOT_SERVING (then ``drain_s`` for load balancers to notice), stop
+    accepting calls, end the transition streams cleanly, let unary calls finish within
+    ``grace_s`` (then cancel what is left)."""
+    await health_servicer.enter_graceful_shutdown()
+    if drain_s > 0:
+        await asyncio.sleep(drain_s)
+    stopping = asyncio.ensure_future(server.stop(grace_s))
+    await asyncio.sleep(0)  # let stop() refuse new calls before the streams end
+    watch.stop()
+    await stopping

@@ -1,0 +1,152 @@
+"""``WatchTransitions``: the transition streams, narrowed to what the caller may see.
+
+Buyers see their own requests' events, merchants their shop's; PAYMENT and PLATFORM see all.
+Every message carries the cursor to resume after it; while only invisible or filtered-out
+events pass, a keep-alive (no event) moves the client's cursor on every ``keepalive_s``.
+
+Each stream holds one Redis connection (a blocking XREAD), so streams are capped
+(RESOURCE_EXHAUSTED beyond). A stream ends cleanly (status OK) when the server shuts down
+(:meth:`TransitionWatch.stop`) and frees its connection when the client cancels.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from asyncio import FIRST_COMPLETED
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from contextlib import aclosing, suppress
+from typing import Any, TypeVar
+
+from aftersale.events import TransitionEvent
+from aftersale.exceptions import PermissionDenied
+from aftersale.model import Actor
+from aftersale.vocabulary import Action, Role, State
+from service.api import fields
+from service.api.convert_out import transition
+from service.api.errors import ResourceExhausted
+from service.gen.aftersale.v1 import aftersale_pb2 as pb
+from service.gen.aftersale.v1 import types_pb2 as t
+from service.storage.stream import (
+    NOW,
+    START,
+    StreamCursor,
+    TransitionFilter,
+    TransitionReader,
+)
+
+T = TypeVar("T")
+MAX_CURSOR_CHARS = 8192
+
+
+def transition_filter(request: pb.WatchTransitionsRequest, actor: Actor) -> TransitionFilter:
+    """The request's filters, narrowed to the actor's shop for a merchant."""
+    shop_id = fields.optional_id(request.shop_id, "shop_id")
+    if actor.role is Role.MERCHANT:
+        if shop_id and shop_id != actor.id:
+            raise PermissionDenied("*", f"MERCHANT:{actor.id}", "merchants watch only their shop")
+        shop_id = actor.id
+    states = fields.enum_list(t.AfterSaleStatus, "AFTER_SALE_STATUS_", State, request.states,
+                              "states")  # fmt: skip
+    actions = fields.enum_list(t.Action, "ACTION_", Action, request.actions, "actions")
+    return TransitionFilter(
+        shop_id=shop_id,
+        order_id=fields.optional_id(request.order_id, "order_id"),
+        states=frozenset(s.value for s in states),
+        actions=frozenset(a.value for a in actions),
+    )
+
+
+def visible_to(actor: Actor) -> Callable[[TransitionEvent], bool]:
+    """Whether ``actor`` may see an event (the shop is already narrowed by the filter)."""
+    if actor.role is Role.BUYER:
+        return lambda event: event.buyer_id == actor.id
+    return lambda event: True
+
+
+async def until_stopped(
+    items: AsyncIterator[T], stopping: asyncio.Event, idle_s: float
+) -> AsyncGenerator[T | None, None]:
+    """``items`` until ``stopping`` is set; ``None`` after every ``idle_s`` without an item.
+
+    The next item is awaited in a task of its own, which is cancelled (and awaited) on the way
+    out, so the source's cleanup (freeing its connection) has run when this generator ends."""
+    stop: asyncio.Future[Any] = asyncio.ensure_future(stopping.wait())
+    pending: asyncio.Future[Any] | None = None
+    try:
+        while True:
+            if pending is None:
+                pending = asyncio.ensure_future(anext(items))
+            waiters: set[asyncio.Future[Any]] = {pending, stop}
+            done, _ = await asyncio.wait(waiters, timeout=idle_s, return_when=FIRST_COMPLETED)
+            if stop in done:
+                return
+            if pending not in done:
+                yield None
+                continue
+            finished, pending = pending, None
+            try:
+                item: T = finished.result()
+            except StopAsyncIteration:
+                return
+            yield item
+    finally:
+        waiting = [f for f in (pending, stop) if f is not None and not f.done()]
+        for future in waiting:
+            future.cancel()
+        with suppress(asyncio.CancelledError):
+            await asyncio.gather(*waiting, return_exceptions=True)
+
+
+class TransitionWatch:
+    """Open watch streams: their cap, and their end at shutdown."""
+
+    def __init__(
+        self,
+        reader: Callable[[], TransitionReader],
+        *,
+        max_streams: int = 32,
+        keepalive_s: float = 5.0,
+    ) -> None:
+        self._reader = reader
+        self._max_streams = max_streams
+        self.keepalive_s = keepalive_s
+        self._stopping = asyncio.Event()
+        self.open_streams = 0
+
+    def stop(self) -> None:
+        """End every open stream (cleanly, status OK) and refuse new ones."""
+        self._stopping.set()
+
+    async def stream(
+        self, request: pb.WatchTransitionsRequest, actor: Actor
+    ) -> AsyncGenerator[pb.WatchTransitionsResponse, None]:
+        """The responses of one WatchTransitions call."""
+        where = transition_filter(request, actor)
+        cursor = fields.text(request.cursor, "cursor", limit=MAX_CURSOR_CHARS)
+        visible = visible_to(actor)
+        if self._stopping.is_set():
+            return
+        if self.open_streams >= self._max_streams:
+            raise ResourceExhausted(
+                "TOO_MANY_STREAMS",
+                f"at most {self._max_streams} transition streams are open at once; retry later",
+                f"同时打开的订阅数已达上限 {self._max_streams},请稍后重试",
+            )
+        self.open_streams += 1
+        try:
+            reader = self._reader()
+            start = cursor or (START if request.from_oldest else NOW)
+            last_sent = StreamCursor.start(reader.keys.shards).encode()  # nothing read yet
+            async with aclosing(reader.read(start, where)) as transitions:
+                async for item in until_stopped(transitions, self._stopping, self.keepalive_s):
+                    if item is not None and visible(item.event):
+                        last_sent = item.cursor
+                        event = transition(item.event, item.event_id)
+                        yield pb.WatchTransitionsResponse(event=event, cursor=item.cursor)
+                    elif item is None and reader.cursor.encode() != last_sent:
+                        # Idle: tell the client how far we read (past events it cannot see,
+                        # or where the live tail began), so a resume skips them.
+                        last_sent = reader.cursor.encode()
+                        yield pb.WatchTransitionsResponse(cursor=last_sent)
+        finally:
+            self.open_streams -= 1

@@ -1,0 +1,206 @@
+"""The one composition root: everything the service runs, built from ``Settings``.
+
+Production (``python -m service serve``) and the tests build the same graph; tests pass a
+fake clock and a client to their own Redis. ``App.stop()`` ends things in the order that loses
+no work: health NOT_SERVING → stop accepting calls → streams end cleanly and unary calls
+finish within the grace period → the timer worker stops → the Redis client closes → the
+embedded redis-server (if we started it) shuts down, flushing its append-only file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from redis.asyncio import Redis, RedisCluster
+
+from aftersale.clock import Clock, SystemClock
+from aftersale.policy import Policy, TimerDurations
+from service.api.server import TlsFiles, create_server, new_health_servicer, stop_server
+from service.api.tokens import TokenTable, read_token_file, write_dev_tokens
+from service.api.watch import TransitionWatch
+from service.config import Settings
+from service.handlers import AfterSaleHandlers
+from service.storage import keys
+from service.storage.connection import connect, wait_ready
+from service.storage.redis_server import EmbeddedRedis
+from service.storage.repository import RedisRepository
+from service.storage.stream import TransitionReader
+from service.storage.timer_store import RedisTimerStore
+from service.timer_worker import TimerWorker, TimerWorkerSettings
+
+log = logging.getLogger(__name__)
+GRACE_S = 10.0  # how long in-flight calls may finish after a stop begins
+
+
+@dataclass
+class App:
+    """The running service: its parts, and how to start and stop them in order."""
+
+    settings: Settings
+    clock: Clock
+    redis: Redis | RedisCluster
+    handlers: AfterSaleHandlers
+    worker: TimerWorker  # built always; its loop runs only when settings.timers_enabled
+    server: Any = None  # grpc.aio.Server; None for a timers-only process
+    port: int = 0
+    health: Any = None
+    watch: TransitionWatch | None = None
+    embedded: EmbeddedRedis | None = None
+    owns_redis: bool = True
+    grace_s: float = GRACE_S
+    drain_s: float = 0.0  # NOT_SERVING this long before calls are refused (load balancers)
+    _worker_task: asyncio.Task[None] | None = field(default=None, repr=False)
+    _stopped: bool = field(default=False, repr=False)
+
+    @property
+    def address(self) -> str:
+        """``host:port`` the server listens on (the bound port when the setting said 0)."""
+        host = self.settings.listen.rpartition(":")[0]
+        return f"{host}:{self.port}"
+
+    async def start(self) -> None:
+        """Start serving, and the timer worker when enabled."""
+        if self.server is not None:
+            await self.server.start()
+            log.info(
+                "listening address=%s tls=%s", self.address, self.settings.tls_cert is not None
+            )
+        if self.settings.timers_enabled:
+            self._worker_task = asyncio.create_task(self.worker.run(), name="timer-worker")
+
+    async def stop(self, grace_s: float | None = None) -> None:
+        """Stop everything, in order (safe to call twice)."""
+        if self._stopped:
+            return
+        self._stopped = True
+        grace = self.grace_s if grace_s is None else grace_s
+        if self.server is not None and self.watch is not None:
+            await stop_server(self.server, self.health, self.watch, grace, self.drain_s)
+        self.worker.stop()
+        if self._worker_task is not None:
+            try:
+                await asyncio.wait_for(self._worker_task, timeout=grace)
+            except TimeoutError:
+                log.warning("timer worker did not stop within %ss; cancelled", grace)
+        if self.owns_redis:
+            await self.redis.aclose()
+        if self.embedded is not None:
+            await asyncio.to_thread(self.embedded.stop)
+        log.info("stopped")
+
+    async def wait(self) -> None:
+        """Until the server terminates (after ``stop``), or the worker ends."""
+        if self.server is not None:
+            await self.server.wait_for_termination()
+        elif self._worker_task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker_task
+
+
+def policy_of(settings: Settings) -> Policy:
+    """The domain rules the settings configure (timer seconds → milliseconds)."""
+    durations = TimerDurations(**{f"{k}_ms": v * 1000 for k, v in asdict(settings.timers).items()})
+    return Policy(
+        durations=durations,
+        max_negotiation_rounds=settings.max_negotiation_rounds,
+        max_attempts_per_line=settings.max_attempts_per_line,
+    )
+
+
+def load_tokens(settings: Settings) -> TokenTable:
+    """The token table; at the default path, a development file is written when missing."""
+    path = settings.tokens_path
+    if settings.tokens_file is None and not path.exists():
+        created = write_dev_tokens(path)
+        services = ", ".join(sorted(entry.service for entry in created.values()))
+        log.warning("wrote development tokens path=%s services=%s", path, services)
+        return TokenTable(created)
+    return TokenTable(read_token_file(path))
+
+
+def tls_of(settings: Settings) -> TlsFiles | None:
+    if settings.tls_cert is None or settings.tls_key is None:
+        return None
+    return TlsFiles(settings.tls_cert, settings.tls_key, settings.tls_client_ca)
+
+
+async def _redis(settings: Settings) -> tuple[Redis | RedisCluster, EmbeddedRedis | None]:
+    embedded = None
+    if settings.redis_url is None:
+        embedded = EmbeddedRedis.in_data_dir(settings.data_dir)
+        await asyncio.to_thread(embedded.start)
+        log.info("embedded redis url=%s dir=%s", embedded.url, embedded.directory)
+    client = connect(settings, embedded.url if embedded else None)
+    log.info(
+        "connecting to redis url=%s", _redacted(embedded.url if embedded else settings.redis_url)
+    )
+    try:
+        await wait_ready(client)
+    except BaseException:
+        await client.aclose()
+        if embedded is not None:
+            await asyncio.to_thread(embedded.stop)
+        raise
+    return client, embedded
+
+
+def _redacted(url: str | None) -> str:
+    """``url`` without its password, for logs."""
+    parts = urlsplit(url or "")
+    if parts.password is None:
+        return url or ""
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")).geturl()
+
+
+async def build(
+    settings: Settings,
+    clock: Clock | None = None,
+    redis: Redis | RedisCluster | None = None,
+    *,
+    serve: bool = True,
+) -> App:
+    """Build the service from ``settings``. With ``redis`` given, it is used (and not closed
+    by ``stop``); otherwise ``REDIS_URL`` is connected or the embedded server started.
+    ``serve=False`` builds a timers-only process (no gRPC server)."""
+    clock = clock or SystemClock()
+    shard_keys = keys.configure(settings.shards)
+    embedded = None
+    owns_redis = redis is None
+    if redis is None:
+        redis, embedded = await _redis(settings)
+    repository = RedisRepository.from_settings(redis, settings, shard_keys)
+    handlers = AfterSaleHandlers(repository, clock, policy_of(settings), shard_keys)
+    worker_settings = TimerWorkerSettings(
+        lease_ms=int(settings.timer_lease_s * 1000),
+        batch=settings.timer_batch,
+        max_sleep_s=settings.timer_max_sleep_s,
+    )
+    worker = TimerWorker(RedisTimerStore(redis, shard_keys), handlers, clock, worker_settings)
+    app = App(settings, clock, redis, handlers, worker, embedded=embedded, owns_redis=owns_redis)
+    if not serve:
+        return app
+    try:
+        client = redis
+        app.watch = TransitionWatch(
+            lambda: TransitionReader(client, shard_keys),
+            max_streams=max(1, settings.redis_max_connections // 2),
+        )
+        app.health = new_health_servicer()
+        app.server, app.port = await create_server(
+            settings.listen,
+            handlers,
+            clock=clock,
+            tokens=load_tokens(settings),
+            watch=app.watch,
+            health_servicer=app.health,
+            tls=tls_of(settings),
+        )
+    except BaseException:
+        await app.stop()
+        raise
+    return app
