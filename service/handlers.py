@@ -76,7 +76,8 @@ class AfterSaleHandlers:
 
     # -- the write path --------------------------------------------------------------------
 
-    async def _run(self, request_id: str, command: Command, call: Call) -> AfterSale:
+    async def _run(self, request_id: str, command: Command | None, call: Call) -> AfterSale:
+        """Run ``command`` for ``call``; ``None`` fires the pending timer (ops, as SYSTEM)."""
         shard = self._keys.shard_of_request(request_id)
         body_hash = _body_hash(request_id, command)
         stored = await self._repo.idempotent_result(call.caller, call.idempotency_key, shard)
@@ -89,7 +90,8 @@ class AfterSaleHandlers:
                 raise NotFound(request_id)
             if call.expected_version is not None and call.expected_version != record.version:
                 raise VersionConflict(request_id, call.expected_version, record.version)
-            decision = decide(record, command, call.actor, self._clock.now_ms(), self._policy)
+            step, actor = (command, call.actor) if command else (_pending(record), SYSTEM_ACTOR)
+            decision = decide(record, step, actor, self._clock.now_ms(), self._policy)
             if decision.event is None:  # an idempotent no-op: nothing to write
                 return decision.record
             try:
@@ -255,33 +257,13 @@ class AfterSaleHandlers:
             return False  # the request moved on while we fired: this timer is stale now
         return True
 
-    async def fire_now(self, request_id: str, actor: Actor) -> AfterSale:
-        """Ops: fire the request's pending timer now, through the same path as a due one."""
+    async def fire_now(self, request_id: str, call: Call) -> AfterSale:
+        """Ops: fire the request's pending timer now, through the same path as a due one,
+        with the call's idempotency key and expected version like any other write."""
+        actor = call.actor
         if actor.role is not Role.PLATFORM:
             raise PermissionDenied(request_id, f"{actor.role}:{actor.id}", "ops only")
-        for _ in range(MAX_CONFLICT_RETRIES):
-            record = await self._repo.load(request_id)
-            if record is None:
-                raise NotFound(request_id)
-            if record.timer is None:
-                raise ActionRefused(
-                    request_id,
-                    record.state,
-                    Action.MERCHANT_TIMEOUT,
-                    Refusal(
-                        "NO_PENDING_TIMER",
-                        f"no timer is pending in state {record.state}",
-                        f"当前状态 {record.state} 没有待触发的计时器",
-                    ),
-                )
-            command = c.FireTimer(timer_action=record.timer.action, version=record.version)
-            decision = decide(record, command, SYSTEM_ACTOR, self._clock.now_ms(), self._policy)
-            try:
-                await self._repo.commit(decision, read_version=record.version)
-            except VersionConflict:
-                continue
-            return decision.record
-        raise VersionConflict(request_id, -1, -1)
+        return await self._run(request_id, None, call)
 
     # -- reads: never a machine ---------------------------------------------------------------
 
@@ -346,8 +328,29 @@ class AfterSaleHandlers:
         return self._policy
 
 
-def _body_hash(request_id: str, command: Command) -> str:
-    body = {"action": action_of(command).value, "request_id": request_id, **asdict(command)}
+def _pending(record: AfterSale) -> c.FireTimer:
+    """The command that fires the record's pending timer (refused when none is pending)."""
+    if record.timer is None:
+        raise ActionRefused(
+            record.request_id,
+            record.state,
+            Action.MERCHANT_TIMEOUT,
+            Refusal(
+                "NO_PENDING_TIMER",
+                f"no timer is pending in state {record.state}",
+                f"当前状态 {record.state} 没有待触发的计时器",
+                "wait for an action that starts a timer",
+                "等待会启动计时器的操作",
+            ),
+        )
+    return c.FireTimer(timer_action=record.timer.action, version=record.version)
+
+
+def _body_hash(request_id: str, command: Command | None) -> str:
+    if command is None:
+        body: dict[str, object] = {"action": "fire_timer", "request_id": request_id}
+    else:
+        body = {"action": action_of(command).value, "request_id": request_id, **asdict(command)}
     if isinstance(command, c.Apply):
         body.pop("request_id", None)  # made by the service, not part of what the caller sent
     raw = json.dumps(body, sort_keys=True, default=str, ensure_ascii=False)

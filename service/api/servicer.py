@@ -13,7 +13,6 @@ from typing import Any
 
 from aftersale import commands as c
 from aftersale.clock import Clock
-from aftersale.exceptions import VersionConflict
 from aftersale.model import AfterSale
 from service.api import convert_allowed, convert_catalog, convert_in, convert_out, convert_reads
 from service.api.caller import current_caller
@@ -173,12 +172,7 @@ class AfterSaleServicer(aftersale_pb2_grpc.AfterSaleServiceServicer):
         caller = current_caller()
         request_id = convert_in.request_id(request)
         call = convert_in.call_of(request, caller)
-        if call.expected_version is not None:
-            # The handler's fire_now takes no expected version: check it here (best effort).
-            seen = await self._h.get(request_id, caller.actor)
-            if seen.version != call.expected_version:
-                raise VersionConflict(request_id, call.expected_version, seen.version)
-        record = await self._h.fire_now(request_id, caller.actor)
+        record = await self._h.fire_now(request_id, call)
         return pb.FireTimerResponse(after_sale=convert_out.after_sale(record))
 
     # -- reads ---------------------------------------------------------------------------

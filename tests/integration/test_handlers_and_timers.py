@@ -252,7 +252,7 @@ async def test_a_stale_timer_does_nothing(service: Service) -> None:
 async def test_ops_fire_a_pending_timer_now(service: Service) -> None:
     record = await service.apply()
 
-    fired = await service.handlers.fire_now(record.request_id, Actor(Role.PLATFORM, "ops-1"))
+    fired = await service.handlers.fire_now(record.request_id, call(Actor(Role.PLATFORM, "ops")))
 
     assert fired.state is State.PLATFORM_REFUNDING
     assert await service.events_of(record) == [(1, "apply"), (2, "merchant_timeout")]
@@ -278,3 +278,18 @@ async def test_a_pending_timer_survives_a_redis_restart_and_fires(
         assert stored.timer is None or stored.timer.action is not Action.MERCHANT_TIMEOUT
     finally:
         await client.aclose()
+
+
+async def test_ops_firing_again_with_the_same_key_does_not_fire_the_next_timer(
+    service: Service,
+) -> None:
+    record = await service.apply()
+    ops = Actor(Role.PLATFORM, "ops")
+
+    first = await service.handlers.fire_now(record.request_id, call(ops, "fire-1"))
+    again = await service.handlers.fire_now(record.request_id, call(ops, "fire-1"))
+
+    assert again.to_flat() == first.to_flat()
+    assert await service.events_of(record) == [(1, "apply"), (2, "merchant_timeout")]
+    with pytest.raises(VersionConflict):
+        await service.handlers.fire_now(record.request_id, call(ops, expected_version=1))
