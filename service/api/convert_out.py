@@ -235,4 +235,6 @@ def transition(e: TransitionEvent, event_id: str) -> t.TransitionEvent:
         close_reason=name("CLOSE_REASON_", _member(CloseReason, e.close_reason)),
         first_reason=name("BUYER_REASON_", _member(BuyerReason, e.first_reason)),
         deadline=stamp(e.deadline_ms),
+        signals=[f"SIGNAL_{signal.upper()}" for signal in e.signals],
+        refund_amount=e.refund_amount,
     )

@@ -85,6 +85,8 @@ async def test_wrong_amount_buyer_accepts_and_a_refund_of_60_starts_by_itself(ap
     assert last.action == t.ACTION_ACCEPT_NEGOTIATION
     assert last.refund_reason == t.REFUND_REASON_NEGOTIATION_ACCEPTED
     assert last.refund_id == view.refund.refund_id
+    assert list(last.signals) == [t.SIGNAL_REFUND_REQUESTED]
+    assert last.refund_amount == 6_000
     done = await paid_out(req, view)
     assert done.state == t.AFTER_SALE_STATUS_MERCHANT_REFUND_SUCCESS
 
@@ -261,9 +263,11 @@ async def test_buyer_unreachable_two_failed_calls_then_rejection_with_call_scree
     assert fired.after_sale.negotiation.outcome == t.NEGOTIATION_OUTCOME_TIMED_OUT
     assert rejected.after_sale.state == t.AFTER_SALE_STATUS_MERCHANT_REJECT_REFUND
     assert rejected.after_sale.rejection.reason == t.REJECT_REASON_BUYER_UNREACHABLE
-    actions = [e.action for e in await history(req)]
+    events = await history(req)
+    actions = [e.action for e in events]
     assert actions.count(t.ACTION_RECORD_CONTACT_ATTEMPT) == 2
-    assert t.ACTION_REQUEST_CONTACT_QUOTA in actions  # the order system's cue (seed 3.2)
+    quota_events = [e for e in events if e.action == t.ACTION_REQUEST_CONTACT_QUOTA]
+    assert [list(e.signals) for e in quota_events] == [[t.SIGNAL_CONTACT_QUOTA_REQUESTED]]
     assert t.ACTION_NEGOTIATION_TIMEOUT in actions
 
 

@@ -214,6 +214,12 @@ class RefundResult(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REFUND_RESULT_UNSPECIFIED: _ClassVar[RefundResult]
     REFUND_RESULT_SUCCEEDED: _ClassVar[RefundResult]
     REFUND_RESULT_FAILED: _ClassVar[RefundResult]
+
+class Signal(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SIGNAL_UNSPECIFIED: _ClassVar[Signal]
+    SIGNAL_REFUND_REQUESTED: _ClassVar[Signal]
+    SIGNAL_CONTACT_QUOTA_REQUESTED: _ClassVar[Signal]
 AFTER_SALE_STATUS_UNSPECIFIED: AfterSaleStatus
 AFTER_SALE_STATUS_MERCHANT_PROCESSING: AfterSaleStatus
 AFTER_SALE_STATUS_USER_WAIT_CONFIRM_UPDATE: AfterSaleStatus
@@ -368,6 +374,9 @@ TIMER_KIND_OFFLINE_REFUND_CONFIRM: TimerKind
 REFUND_RESULT_UNSPECIFIED: RefundResult
 REFUND_RESULT_SUCCEEDED: RefundResult
 REFUND_RESULT_FAILED: RefundResult
+SIGNAL_UNSPECIFIED: Signal
+SIGNAL_REFUND_REQUESTED: Signal
+SIGNAL_CONTACT_QUOTA_REQUESTED: Signal
 
 class ReturnAddress(_message.Message):
     __slots__ = ("contact_name", "contact_phone", "address")
@@ -586,7 +595,7 @@ class Actor(_message.Message):
     def __init__(self, role: _Optional[_Union[Role, str]] = ..., id: _Optional[str] = ...) -> None: ...
 
 class TransitionEvent(_message.Message):
-    __slots__ = ("event_id", "request_id", "order_id", "sku_id", "shop_id", "buyer_id", "version", "action", "actor", "from_state", "to_state", "occurred_at", "type", "amount", "refund_reason", "refund_id", "negotiation", "reject_reason", "verdict", "close_reason", "first_reason", "deadline", "proof_party")
+    __slots__ = ("event_id", "request_id", "order_id", "sku_id", "shop_id", "buyer_id", "version", "action", "actor", "from_state", "to_state", "occurred_at", "type", "amount", "refund_reason", "refund_id", "negotiation", "reject_reason", "verdict", "close_reason", "first_reason", "deadline", "proof_party", "signals", "refund_amount")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -610,6 +619,8 @@ class TransitionEvent(_message.Message):
     FIRST_REASON_FIELD_NUMBER: _ClassVar[int]
     DEADLINE_FIELD_NUMBER: _ClassVar[int]
     PROOF_PARTY_FIELD_NUMBER: _ClassVar[int]
+    SIGNALS_FIELD_NUMBER: _ClassVar[int]
+    REFUND_AMOUNT_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     request_id: str
     order_id: str
@@ -633,7 +644,9 @@ class TransitionEvent(_message.Message):
     first_reason: BuyerReason
     deadline: _timestamp_pb2.Timestamp
     proof_party: ProofParty
-    def __init__(self, event_id: _Optional[str] = ..., request_id: _Optional[str] = ..., order_id: _Optional[str] = ..., sku_id: _Optional[str] = ..., shop_id: _Optional[str] = ..., buyer_id: _Optional[str] = ..., version: _Optional[int] = ..., action: _Optional[_Union[Action, str]] = ..., actor: _Optional[_Union[Actor, _Mapping]] = ..., from_state: _Optional[_Union[AfterSaleStatus, str]] = ..., to_state: _Optional[_Union[AfterSaleStatus, str]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., type: _Optional[_Union[AfterSaleType, str]] = ..., amount: _Optional[int] = ..., refund_reason: _Optional[_Union[RefundReason, str]] = ..., refund_id: _Optional[str] = ..., negotiation: _Optional[_Union[Negotiation, _Mapping]] = ..., reject_reason: _Optional[_Union[RejectReason, str]] = ..., verdict: _Optional[_Union[Verdict, str]] = ..., close_reason: _Optional[_Union[CloseReason, str]] = ..., first_reason: _Optional[_Union[BuyerReason, str]] = ..., deadline: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., proof_party: _Optional[_Union[ProofParty, str]] = ...) -> None: ...
+    signals: _containers.RepeatedScalarFieldContainer[Signal]
+    refund_amount: int
+    def __init__(self, event_id: _Optional[str] = ..., request_id: _Optional[str] = ..., order_id: _Optional[str] = ..., sku_id: _Optional[str] = ..., shop_id: _Optional[str] = ..., buyer_id: _Optional[str] = ..., version: _Optional[int] = ..., action: _Optional[_Union[Action, str]] = ..., actor: _Optional[_Union[Actor, _Mapping]] = ..., from_state: _Optional[_Union[AfterSaleStatus, str]] = ..., to_state: _Optional[_Union[AfterSaleStatus, str]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., type: _Optional[_Union[AfterSaleType, str]] = ..., amount: _Optional[int] = ..., refund_reason: _Optional[_Union[RefundReason, str]] = ..., refund_id: _Optional[str] = ..., negotiation: _Optional[_Union[Negotiation, _Mapping]] = ..., reject_reason: _Optional[_Union[RejectReason, str]] = ..., verdict: _Optional[_Union[Verdict, str]] = ..., close_reason: _Optional[_Union[CloseReason, str]] = ..., first_reason: _Optional[_Union[BuyerReason, str]] = ..., deadline: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., proof_party: _Optional[_Union[ProofParty, str]] = ..., signals: _Optional[_Iterable[_Union[Signal, str]]] = ..., refund_amount: _Optional[int] = ...) -> None: ...
 
 class AllowedAction(_message.Message):
     __slots__ = ("action", "negotiation_options", "reject_reasons")
