@@ -19,6 +19,8 @@ import sys
 import time
 from collections.abc import Sequence
 
+import uvloop  # a faster event loop for Redis I/O and the servicer; grpc.aio runs on it
+
 from service import cli
 from service.config import ConfigError, Settings
 
@@ -105,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("aftersale: AFTERSALE_TIMERS=0 leaves `timers` nothing to do", file=sys.stderr)
             return 2
         try:
-            return asyncio.run(_run(settings, serve=args.command == "serve"))
+            return uvloop.run(_run(settings, serve=args.command == "serve"))
         except Exception as exc:  # bind, Redis, token file, …: one line says why, log has more
             logging.getLogger("service").critical("cannot start: %s", exc, exc_info=exc)
             print(f"aftersale: cannot start: {exc}", file=sys.stderr)

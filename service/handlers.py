@@ -78,14 +78,16 @@ class AfterSaleHandlers:
 
     async def _run(self, request_id: str, command: Command | None, call: Call) -> AfterSale:
         """Run ``command`` for ``call``; ``None`` fires the pending timer (ops, as SYSTEM)."""
-        shard = self._keys.shard_of_request(request_id)
         body_hash = _body_hash(request_id, command)
-        stored = await self._repo.idempotent_result(call.caller, call.idempotency_key, shard)
+        record, stored = await self._repo.load_with_idempotency(
+            request_id, call.caller, call.idempotency_key
+        )
         if stored is not None:
             return _replayed(stored, body_hash, call.idempotency_key)
         last = VersionConflict(request_id, -1, -1)
         for attempt in range(MAX_CONFLICT_RETRIES):
-            record = await self._repo.load(request_id)
+            if attempt:  # a lost race: decide again on the fresh record
+                record = await self._repo.load(request_id)
             if record is None:
                 raise NotFound(request_id)
             if call.expected_version is not None and call.expected_version != record.version:

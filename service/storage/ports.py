@@ -69,6 +69,12 @@ class AfterSaleRepository(Protocol):
         """The first result stored for ``caller``'s idempotency ``key`` in ``shard``."""
         ...
 
+    async def load_with_idempotency(
+        self, request_id: str, caller: str, key: str
+    ) -> tuple[AfterSale | None, IdempotentResult | None]:
+        """``load`` and ``idempotent_result`` together, in one round trip."""
+        ...
+
     async def commit(
         self,
         decision: Decision,

@@ -131,6 +131,20 @@ class RedisRepository:
             return None
         return IdempotentResult(str(body_hash), str(result or ""))
 
+    async def load_with_idempotency(
+        self, request_id: str, caller: str, key: str
+    ) -> tuple[AfterSale | None, IdempotentResult | None]:
+        """The record and any first result under ``caller``/``key``, in one round trip (both
+        keys share the request's slot, so this is one pipeline to one node on a cluster)."""
+        shard = self.keys.shard_of_request(request_id)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hgetall(self.keys.record(request_id))
+        pipe.hmget(self.keys.idempotency(shard, caller, key), ["h", "r"])
+        flat, (body_hash, result) = await pipe.execute()
+        record = AfterSale.from_flat(_text(flat)) if flat else None
+        stored = None if body_hash is None else IdempotentResult(str(body_hash), str(result or ""))
+        return record, stored
+
     async def commit(
         self,
         decision: Decision,
