@@ -13,15 +13,17 @@ import asyncio
 import hashlib
 import json
 import random
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 
 from aftersale import commands as c
 from aftersale.allowed import ActionVerdict, allowed_actions
 from aftersale.clock import Clock
 from aftersale.commands import Command, action_of
-from aftersale.decide import decide
+from aftersale.decide import Decision, decide
 from aftersale.exceptions import (
     ActionRefused,
+    AfterSaleError,
     IdempotencyKeyReused,
     NotFound,
     PermissionDenied,
@@ -240,24 +242,36 @@ class AfterSaleHandlers:
 
     async def fire_timer(self, member: str) -> bool:
         """Fire one claimed timer (a timer-set member). False: it was stale; drop it."""
-        request_id, version, action = parse_timer_member(member)
-        command = c.FireTimer(timer_action=action, version=version)
-        record = await self._repo.load(request_id)
-        if record is None:
-            return False
-        try:
-            decision = decide(record, command, SYSTEM_ACTOR, self._clock.now_ms(), self._policy)
-        except ActionRefused as refused:
-            if refused.reason == STALE_TIMER:
-                return False
-            raise
-        try:
-            await self._repo.commit(
-                decision, read_version=record.version, leased_timer_member=member
-            )
-        except VersionConflict:
-            return False  # the request moved on while we fired: this timer is stale now
-        return True
+        [fired] = await self.fire_timers([member])
+        return fired
+
+    async def fire_timers(self, members: Sequence[str]) -> list[bool]:
+        """Fire a batch of claimed timers: one read and one commit pipeline for the batch.
+        True where the timer fired; False where it was stale (drop it). A timer that failed
+        otherwise raises nothing here: it keeps its lease and is retried after it."""
+        parsed = [parse_timer_member(m) for m in members]
+        records = await self._repo.load_many([p.request_id for p in parsed])
+        now = self._clock.now_ms()
+        fired = [False] * len(members)
+        steps: list[tuple[Decision, int, str | None]] = []
+        at: list[int] = []
+        for i, (member, timer, record) in enumerate(zip(members, parsed, records, strict=True)):
+            if record is None:
+                continue
+            command = c.FireTimer(timer_action=timer.action, version=timer.version)
+            try:
+                decision = decide(record, command, SYSTEM_ACTOR, now, self._policy)
+            except ActionRefused as refused:
+                if refused.reason == STALE_TIMER:
+                    continue
+                raise
+            steps.append((decision, record.version, member))
+            at.append(i)
+        results = await self._repo.commit_many(steps) if steps else []
+        for i, result in zip(at, results, strict=True):
+            # A version conflict means the request moved on while we fired: stale now.
+            fired[i] = not isinstance(result, AfterSaleError)
+        return fired
 
     async def fire_now(self, request_id: str, call: Call) -> AfterSale:
         """Ops: fire the request's pending timer now, through the same path as a due one,

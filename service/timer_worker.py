@@ -27,7 +27,7 @@ class TimerWorkerSettings:
     lease_ms: int = 30_000
     batch: int = 200
     max_sleep_s: float = 0.5
-    concurrency: int = 32  # timers fired at once within a batch
+    chunk: int = 100  # timers read, decided and committed per pipeline
 
 
 class TimerWorker:
@@ -72,22 +72,19 @@ class TimerWorker:
         members = await self._store.claim_due(now, self._settings.lease_ms, self._settings.batch)
         if not members:
             return 0
-        gate = asyncio.Semaphore(self._settings.concurrency)
-
-        async def fire(member: str) -> None:
-            async with gate:
-                try:
-                    if await self._handlers.fire_timer(member):
-                        self.fired += 1
-                    else:
-                        # Stale (the request moved on) or gone: never fire it again.
-                        await self._store.drop(member)
-                        self.dropped += 1
-                except Exception:
-                    # The lease stays: the timer is retried after it expires.
-                    log.exception("timer %s failed; it will be retried after its lease", member)
-
-        await asyncio.gather(*(fire(m) for m in members))
+        for start in range(0, len(members), self._settings.chunk):
+            chunk = members[start : start + self._settings.chunk]
+            try:
+                fired = await self._handlers.fire_timers(chunk)
+            except Exception:
+                # The leases stay: these timers are retried once they expire.
+                log.exception("firing %d timers failed; retried after their lease", len(chunk))
+                continue
+            stale = [m for m, ok in zip(chunk, fired, strict=True) if not ok]
+            for member in stale:  # the request moved on, or is gone: never fire it again
+                await self._store.drop(member)
+            self.fired += len(chunk) - len(stale)
+            self.dropped += len(stale)
         return len(members)
 
     async def _sleep_until_next_due(self) -> None:

@@ -6,12 +6,13 @@ the same Protocols for unit tests where I/O is beside the point.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
 from aftersale.decide import Decision
 from aftersale.events import TransitionEvent
+from aftersale.exceptions import AfterSaleError
 from aftersale.model import AfterSale
 from aftersale.vocabulary import State
 
@@ -67,6 +68,16 @@ class AfterSaleRepository(Protocol):
 
     async def idempotent_result(self, caller: str, key: str, shard: int) -> IdempotentResult | None:
         """The first result stored for ``caller``'s idempotency ``key`` in ``shard``."""
+        ...
+
+    async def load_many(self, request_ids: list[str]) -> list[AfterSale | None]:
+        """Records in the order asked, None where missing; one round trip."""
+        ...
+
+    async def commit_many(
+        self, steps: Sequence[tuple[Decision, int, str | None]]
+    ) -> list[CommitResult | AfterSaleError]:
+        """Commit (decision, read version, leased timer member) steps in one pipeline."""
         ...
 
     async def load_with_idempotency(

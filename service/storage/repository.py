@@ -7,7 +7,7 @@ round trips or one pipeline over the shards (a cluster pipeline fans out per nod
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from redis.asyncio import Redis, RedisCluster
@@ -15,6 +15,7 @@ from redis.asyncio import Redis, RedisCluster
 from aftersale.decide import Decision
 from aftersale.events import TransitionEvent
 from aftersale.exceptions import (
+    AfterSaleError,
     IdempotencyKeyReused,
     InvalidInput,
     LimitExceeded,
@@ -162,6 +163,47 @@ class RedisRepository:
         rules); nothing is written then. With a used idempotency key and the same
         ``body_hash`` nothing is written and the first result comes back (``replayed``).
         """
+        keys, args = self._commit_call(
+            decision,
+            read_version,
+            caller,
+            idempotency_key,
+            body_hash,
+            result_json,
+            leased_timer_member,
+        )
+        reply: list[str] = await self.scripts.commit(keys=keys, args=args)
+        return self._result(reply, decision, read_version, idempotency_key or "")
+
+    async def commit_many(
+        self, steps: Sequence[tuple[Decision, int, str | None]]
+    ) -> list[CommitResult | AfterSaleError]:
+        """Commit (decision, read_version, leased timer member) steps without idempotency keys
+        (the timer worker's batches) in one pipeline; each result or refusal in order."""
+        calls = [
+            self._commit_call(decision, read_version, None, None, "", "", leased)
+            for decision, read_version, leased in steps
+        ]
+        replies = await self.scripts.run_many(self.scripts.commit, calls)
+        results: list[CommitResult | AfterSaleError] = []
+        for (decision, read_version, _), reply in zip(steps, replies, strict=True):
+            try:
+                results.append(self._result(reply, decision, read_version, ""))
+            except AfterSaleError as refused:
+                results.append(refused)
+        return results
+
+    def _commit_call(
+        self,
+        decision: Decision,
+        read_version: int,
+        caller: str | None,
+        idempotency_key: str | None,
+        body_hash: str,
+        result_json: str,
+        leased_timer_member: str | None,
+    ) -> tuple[list[str], list[Any]]:
+        """The commit script's KEYS and ARGV for one step (see ``scripts.COMMIT``)."""
         record, event = decision.record, decision.event
         if event is None:
             raise ValueError("a no-op decision (event None) has nothing to commit")
@@ -184,8 +226,8 @@ class RedisRepository:
             idempotency_key if use_idem and idempotency_key else NO_IDEMPOTENCY,
         )
         counters = shop_counter_increments(event, record)
-        reply: list[str] = await self.scripts.commit(
-            keys=[
+        return (
+            [
                 keys.record(record.request_id),
                 keys.history(record.request_id),
                 keys.events(shard),
@@ -199,7 +241,7 @@ class RedisRepository:
                 keys.stats(shard, record.shop_id),
                 keys.all_requests(shard),
             ],
-            args=[
+            [
                 record.request_id,
                 read_version,
                 record.version,
@@ -221,7 +263,6 @@ class RedisRepository:
                 json.dumps([x for kv in counters.items() for x in (kv[0], str(kv[1]))]),
             ],
         )
-        return self._result(reply, decision, read_version, idempotency_key or "")
 
     def _result(
         self, reply: list[str], decision: Decision, read_version: int, idempotency_key: str

@@ -215,7 +215,7 @@ class TransitionReader:
             while True:
                 streams: dict[Any, Any] = {k: self.cursor.last[s] for k, s in shard_of.items()}
                 block = self.block_ms if follow else None
-                reply = await connection.xread(streams, count=self.count, block=block)
+                reply = await self._read_cancellably(connection, streams, block)
                 batch = self._ordered(shard_of, reply)
                 if batch:
                     yield batch
@@ -223,6 +223,30 @@ class TransitionReader:
                     return
         finally:
             await connection.aclose()
+
+    async def _read_cancellably(
+        self, connection: Redis, streams: dict[Any, Any], block: int | None
+    ) -> Any:
+        """XREAD in a task of its own, so cancelling the reader always works.
+
+        Cancelling a redis-py read directly can be lost: when the cancel races the read's own
+        ``asyncio.timeout``, the timeout takes it as its own expiry, the retry policy re-sends
+        the command, and the reader blocks on forever (seen in the stream tests). Here the
+        caller's cancel lands on ``asyncio.wait``, which never swallows it; the read task is
+        then cancelled too and given at most one BLOCK period to end before we go on.
+        """
+        read = asyncio.ensure_future(connection.xread(streams, count=self.count, block=block))
+        try:
+            await asyncio.wait({read})
+        except asyncio.CancelledError:
+            read.cancel()
+            await asyncio.wait({read}, timeout=(block or 0) / 1000 + 1)
+            if not read.done() and connection.connection is not None:
+                # It lost the cancel: close its socket so it cannot linger.
+                await connection.connection.disconnect(nowait=True)
+            read.add_done_callback(_consume)
+            raise
+        return read.result()
 
     async def _cluster(
         self, shard_of: dict[str, int], follow: bool
@@ -246,3 +270,9 @@ class TransitionReader:
                 return
             else:
                 await asyncio.sleep(self.poll_interval_s)
+
+
+def _consume(task: asyncio.Future[Any]) -> None:
+    """Retrieve an abandoned read's outcome so it is never reported as unhandled."""
+    if not task.cancelled():
+        task.exception()
