@@ -10,7 +10,6 @@ embedded redis-server (if we started it) shuts down, flushing its append-only fi
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -98,8 +97,8 @@ class App:
         if self.server is not None:
             await self.server.wait_for_termination()
         elif self._worker_task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker_task
+            # Shielded: a cancelled waiter must not cancel the worker it waits on.
+            await asyncio.shield(self._worker_task)
 
 
 def policy_of(settings: Settings) -> Policy:

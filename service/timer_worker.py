@@ -53,16 +53,20 @@ class TimerWorker:
         """Fire timers until ``stop()``; errors are logged, never fatal to the loop."""
         log.info("timer worker started")
         while not self._stopping.is_set():
+            # Every Redis call of a round is inside the try: an outage longer than the
+            # client's own retries must cost a few rounds, never the worker (timers would
+            # silently stop firing while the process looks healthy).
             try:
-                fired = await self.run_once()
+                if await self.run_once():
+                    continue  # more may be due: go again at once
+                delay = await self._delay_until_next_due()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("timer round failed; retrying")
-                fired = 0
-            if fired:
-                continue  # more may be due: go again at once
-            await self._sleep_until_next_due()
+                delay = self._settings.max_sleep_s
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=delay)
         log.info("timer worker stopped")
 
     async def run_once(self) -> int:
@@ -87,11 +91,10 @@ class TimerWorker:
             self.dropped += len(stale)
         return len(members)
 
-    async def _sleep_until_next_due(self) -> None:
+    async def _delay_until_next_due(self) -> float:
+        """Seconds to sleep: until the next due timer, at most ``max_sleep_s``."""
         next_due = await self._store.next_due_ms()
         max_sleep = self._settings.max_sleep_s
-        delay = max_sleep
-        if next_due is not None:
-            delay = min(max_sleep, max(0.0, (next_due - self._clock.now_ms()) / 1000))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), timeout=delay)
+        if next_due is None:
+            return max_sleep
+        return min(max_sleep, max(0.0, (next_due - self._clock.now_ms()) / 1000))

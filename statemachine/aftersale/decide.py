@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aftersale import machine, rules
-from aftersale.commands import Apply, Command, FireTimer, RefundSucceeded, action_of
+from aftersale.commands import Apply, Command, FireTimer, RefundFailed, RefundSucceeded, action_of
 from aftersale.events import TransitionEvent, transition_event
-from aftersale.exceptions import NotFound, PermissionDenied, StaleTimer
+from aftersale.exceptions import ActionRefused, NotFound, PermissionDenied, StaleTimer
 from aftersale.model import Actor, AfterSale, PendingTimer
 from aftersale.policy import Policy
 from aftersale.refusals import refusal
@@ -80,11 +80,24 @@ def _check_timer(record: AfterSale, command: FireTimer) -> None:
 
 
 def _already_reported(record: AfterSale, command: Command) -> bool:
-    """A success report repeated after it took effect (the payment service retries)."""
+    """A payment report repeated after it took effect (the payment service retries): a
+    success on a request its success completed, a failure already recorded."""
     refund = record.refund
-    return (
-        isinstance(command, RefundSucceeded)
-        and refund is not None
-        and command.refund_id == refund.refund_id
-        and record.state in SUCCESS_STATES
-    )
+    if refund is None or not isinstance(command, RefundSucceeded | RefundFailed):
+        return False
+    if command.refund_id != refund.refund_id:
+        return False
+    if isinstance(command, RefundFailed):
+        return refund.failed_at_ms is not None
+    if record.state in SUCCESS_STATES and refund.failed_at_ms is not None:
+        # Settled offline after this refund failed, and now the payment service says it paid
+        # too: the buyer was paid twice. Refuse loudly so the payment service alerts ops.
+        raise ActionRefused(
+            record.request_id,
+            record.state,
+            Action.REFUND_SUCCEEDED,
+            refusal(
+                "REFUND_SETTLED_OFFLINE", refund_id=refund.refund_id, request_id=record.request_id
+            ),
+        )
+    return record.state in SUCCESS_STATES

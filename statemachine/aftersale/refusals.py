@@ -145,6 +145,13 @@ _TEXTS: dict[str, tuple[str, str, str, str]] = {
         "Submit fewer images.",
         "请减少图片数量。",
     ),
+    "REFUND_SETTLED_OFFLINE": (
+        "The refund {refund_id} failed and the merchant then refunded offline, which the "
+        "buyer confirmed: a payment now would pay the buyer twice.",
+        "退款单 {refund_id} 曾失败,商家已线下退款且买家已确认:此时打款将重复退款。",
+        "Reverse the payment and tell ops (PLATFORM) about request {request_id}.",
+        "请撤回该笔打款并通知平台客服处理。",
+    ),
     "REFUND_ID_MISMATCH": (
         "The refund {refund_id} is not the request's current refund.",
         "退款单 {refund_id} 不是本售后单当前的退款。",

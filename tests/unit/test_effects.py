@@ -8,6 +8,7 @@ import pytest
 from aftersale.commands import (
     Approve,
     Cancel,
+    ConfirmOfflineRefund,
     ConfirmReceipt,
     Intervene,
     Negotiate,
@@ -156,6 +157,28 @@ def test_a_repeated_refund_success_is_a_no_op(world: World) -> None:
 
     assert decision.event is None
     assert decision.record.to_flat() == record.to_flat()
+
+
+def test_a_repeated_refund_failure_is_a_no_op(world: World) -> None:
+    record = world.reach(State.PLATFORM_REFUND_FAIL)
+
+    decision = world.decide(record, RefundFailed(refund_id(record), "bank said no"), PAYMENT)
+
+    assert decision.event is None
+    assert decision.record.to_flat() == record.to_flat()
+
+
+def test_a_success_report_after_an_offline_refund_is_refused_as_a_double_payment(
+    world: World,
+) -> None:
+    failed = world.reach(State.PLATFORM_REFUND_FAIL)
+    proof = world.act(failed, UploadRefundProof(IMAGES, "paid by bank transfer"), merchant(failed))
+    settled = world.act(proof, ConfirmOfflineRefund(), buyer(proof))
+    assert settled.state is State.MERCHANT_REFUND_SUCCESS
+
+    error = refused(world, settled, RefundSucceeded(refund_id(failed)), PAYMENT, ActionRefused)
+
+    assert isinstance(error, ActionRefused) and error.reason == "REFUND_SETTLED_OFFLINE"
 
 
 def test_a_refund_success_for_another_refund_id_is_refused(world: World) -> None:
