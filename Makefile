@@ -49,6 +49,15 @@ diagram: $(STAMP)
 run: $(STAMP)
 	$(PY) -m service serve
 
+# About 8 minutes: writes bench/results/latest.json and the table in BENCHMARKS.md.
+bench: $(STAMP)
+	$(PY) -m bench.run
+
+# The long reliability runs (about 11 minutes): kill -9 under load, Redis restarts, the
+# model-based test and the bad-input fuzz at full size. Sizes: RELIABILITY_* (tests/reliability).
+chaos: $(STAMP)
+	$(BIN)/pytest -q -m chaos tests/reliability
+
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

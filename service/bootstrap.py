@@ -198,6 +198,7 @@ async def build(
             watch=app.watch,
             health_servicer=app.health,
             tls=tls_of(settings),
+            reuse_port=settings.reuse_port,
         )
     except BaseException:
         await app.stop()

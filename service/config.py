@@ -61,6 +61,7 @@ class Settings:
     """Everything the service reads from its environment; build with `from_env`."""
 
     listen: str = "127.0.0.1:50051"
+    reuse_port: bool = False  # several service processes may share `listen` (SO_REUSEPORT)
     data_dir: Path = Path("var")
     log_level: str = "INFO"
     redis_url: str | None = None  # None: start the embedded redis-server
@@ -80,7 +81,7 @@ class Settings:
     max_attempts_per_line: int = 5
     timers_enabled: bool = True
     timer_lease_s: float = 30.0
-    timer_batch: int = 200
+    timer_batch: int = 512
     timer_max_sleep_s: float = 1.0
     tokens_file: Path | None = None  # None: <data_dir>/tokens.json, see tokens_path
     tls_cert: Path | None = None
@@ -331,11 +332,15 @@ OPTIONS: tuple[Option, ...] = (
          "Negotiation proposals per request"),
     _opt("max_attempts_per_line", "limits.max_attempts_per_line", "int", _at_least(1),
          "After-sale requests per order line"),
+    _opt("reuse_port", "reuse_port", "bool", None,
+         "Let several service processes listen on the same address (SO_REUSEPORT)",
+         env="AFTERSALE_REUSE_PORT"),
     _opt("timers_enabled", "timer_worker.enabled", "bool", None,
          "Run the timer worker in this process", env="AFTERSALE_TIMERS"),
     _opt("timer_lease_s", "timer_worker.lease_s", "float", POSITIVE,
          "A claimed timer not committed within this is claimed again"),
-    _opt("timer_batch", "timer_worker.batch", "int", _at_least(1), "Due timers claimed per round"),
+    _opt("timer_batch", "timer_worker.batch", "int", _at_least(1),
+         "Due timers claimed per round, over all shards"),
     _opt("timer_max_sleep_s", "timer_worker.max_sleep_s", "float", POSITIVE,
          "Longest sleep between rounds when nothing is due sooner"),
     _opt("tokens_file", "auth.tokens_file", "path", None,

@@ -66,6 +66,7 @@ async def create_server(
     watch: TransitionWatch,
     health_servicer: Any,
     tls: TlsFiles | None = None,
+    reuse_port: bool = False,
 ) -> tuple[Any, int]:
     """A bound, not yet started ``grpc.aio.Server`` and its port.
 
@@ -75,7 +76,9 @@ async def create_server(
         interceptors=[ErrorInterceptor(), AuthInterceptor(tokens)],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-            ("grpc.so_reuseport", 0),  # a second server on the same port fails, loudly
+            # Off by default: a second server on the same port fails, loudly. On, several
+            # processes share the port and the kernel spreads connections (scale-out).
+            ("grpc.so_reuseport", 1 if reuse_port else 0),
         ],
     )
     servicer = AfterSaleServicer(handlers, clock, watch)

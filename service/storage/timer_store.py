@@ -51,12 +51,16 @@ class RedisTimerStore:
     async def claim_due(
         self, now_ms: int, lease_ms: int | None = None, batch: int = 200
     ) -> list[str]:
-        """Lease up to ``batch`` members per shard due by ``now_ms`` until ``now + lease_ms``;
-        earliest due first. Each member is claimed by one caller until its lease expires."""
+        """Lease about ``batch`` members in all, due by ``now_ms``, until ``now + lease_ms``;
+        earliest due first per shard. Each member is claimed by one caller until its lease
+        expires. The batch is spread over the shards (at least one each), so a round stays
+        short next to the lease and a backlog is shared fairly among workers."""
         lease_until = now_ms + (self.lease_ms if lease_ms is None else lease_ms)
+        shards = self.keys.all_shards()
+        per_shard = max(1, -(-batch // len(shards)))
         calls = [
-            ([self.keys.timers(s), self.keys.leased(s)], [now_ms, batch, lease_until])
-            for s in self.keys.all_shards()
+            ([self.keys.timers(s), self.keys.leased(s)], [now_ms, per_shard, lease_until])
+            for s in shards
         ]
         claimed: list[tuple[float, str]] = []
         for reply in await self.scripts.run_many(self.scripts.claim, calls):
