@@ -86,7 +86,7 @@ class AfterSaleHandlers:
         )
         if stored is not None:
             return _replayed(stored, body_hash, call.idempotency_key)
-        last = VersionConflict(request_id, -1, -1)
+        last: VersionConflict | None = None
         for attempt in range(MAX_CONFLICT_RETRIES):
             if attempt:  # a lost race: decide again on the fresh record
                 record = await self._repo.load(request_id)
@@ -114,6 +114,7 @@ class AfterSaleHandlers:
                 await asyncio.sleep(random.uniform(0, CONFLICT_BACKOFF_S * (attempt + 1)))
                 continue
             return _from_json(result.result_json) if result.replayed else decision.record
+        assert last is not None  # every iteration that did not return lost a race
         raise last
 
     async def apply(self, command: c.Apply, call: Call) -> AfterSale:
