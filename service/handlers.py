@@ -105,7 +105,6 @@ class AfterSaleHandlers:
                     caller=call.caller,
                     idempotency_key=call.idempotency_key,
                     body_hash=body_hash,
-                    result_json=_result_json(decision.record),
                 )
             except VersionConflict as conflict:
                 if call.expected_version is not None:
@@ -132,7 +131,6 @@ class AfterSaleHandlers:
             caller=call.caller,
             idempotency_key=call.idempotency_key,
             body_hash=body_hash,
-            result_json=_result_json(decision.record),
         )
         return _from_json(result.result_json) if result.replayed else decision.record
 
@@ -372,10 +370,6 @@ def _body_hash(request_id: str, command: Command | None) -> str:
         body.pop("request_id", None)  # made by the service, not part of what the caller sent
     raw = json.dumps(body, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
-
-
-def _result_json(record: AfterSale) -> str:
-    return json.dumps(record.to_flat(), ensure_ascii=False, separators=(",", ":"))
 
 
 def _from_json(raw: str) -> AfterSale:

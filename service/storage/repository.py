@@ -162,6 +162,7 @@ class RedisRepository:
         Raises ``VersionConflict``, ``IdempotencyKeyReused`` or ``LimitExceeded`` (order-line
         rules); nothing is written then. With a used idempotency key and the same
         ``body_hash`` nothing is written and the first result comes back (``replayed``).
+        ``result_json`` is what a replay returns; by default the new record's flat form.
         """
         keys, args = self._commit_call(
             decision,
@@ -226,6 +227,9 @@ class RedisRepository:
             idempotency_key if use_idem and idempotency_key else NO_IDEMPOTENCY,
         )
         counters = shop_counter_increments(event, record)
+        flat = record.to_flat()  # once: the stored record and the idempotency result share it
+        if use_idem and not result_json:
+            result_json = json.dumps(flat, ensure_ascii=False, separators=(",", ":"))
         return (
             [
                 keys.record(record.request_id),
@@ -245,7 +249,7 @@ class RedisRepository:
                 record.request_id,
                 read_version,
                 record.version,
-                _pairs(record.to_flat()),
+                _pairs(flat),
                 _pairs(event.to_flat()),
                 self.stream_maxlen,
                 timer_member(record.request_id, record.version, timer.action) if timer else "",
