@@ -55,7 +55,7 @@ def apply_command(kind: AfterSaleType, index: int, now_ms: int) -> c.Apply:
         reason=BuyerReason.QUALITY_ISSUE,
         after_sale_deadline_ms=now_ms + 30 * DAY_MS,
         description="the item arrived damaged",
-        evidence=(IMAGE,),
+        evidence_images=(IMAGE,),
         return_address=RETURN_ADDRESS if kind is AfterSaleType.RETURN else "",
     )
 

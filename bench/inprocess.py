@@ -45,11 +45,11 @@ async def apply(
         reason=command.reason,
         after_sale_deadline_ms=4_102_444_800_000,  # 2100-01-01: never in the way
         description=command.description,
-        evidence=command.evidence,
+        evidence_images=command.evidence_images,
         return_address=command.return_address,
     )
     buyer = Actor(Role.BUYER, command.buyer_id)
-    return await handlers.apply(command, _call(buyer, f"{order_id}-0"))
+    return await handlers.handle("", command, _call(buyer, f"{order_id}-0"))
 
 
 async def one_flow(handlers: AfterSaleHandlers, index: int, prefix: str) -> int:
@@ -72,14 +72,14 @@ async def one_flow(handlers: AfterSaleHandlers, index: int, prefix: str) -> int:
             images=(IMAGE,),
             proposed_amount=PAID * 6 // 10,
         )
-        await handlers.negotiate(rid, negotiate, call(merchant))
-        record = await handlers.accept_negotiation(rid, c.AcceptNegotiation(), call(buyer))
+        await handlers.handle(rid, negotiate, call(merchant))
+        record = await handlers.handle(rid, c.AcceptNegotiation(), call(buyer))
     else:
-        await handlers.approve(rid, c.Approve(), call(merchant))
+        await handlers.handle(rid, c.Approve(), call(merchant))
         waybill = c.SubmitReturnWaybill(carrier="SF", waybill_id="SF1234567890")
-        await handlers.submit_return_waybill(rid, waybill, call(buyer))
-        record = await handlers.confirm_receipt(rid, c.ConfirmReceipt(), call(merchant))
-    await handlers.report_refund_result(rid, c.RefundSucceeded(_refund_id(record)), call(payment))
+        await handlers.handle(rid, waybill, call(buyer))
+        record = await handlers.handle(rid, c.ConfirmReceipt(), call(merchant))
+    await handlers.handle(rid, c.RefundSucceeded(_refund_id(record)), call(payment))
     return 4 if kind is AfterSaleType.REFUND else 5
 
 

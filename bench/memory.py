@@ -106,10 +106,10 @@ async def run(redis_url: str, count: int, log: Any) -> dict[str, Any]:
                     images=(IMAGE,),
                     proposed_amount=PAID // 2,
                 )
-                await parts.handlers.negotiate(
+                await parts.handlers.handle(
                     record.request_id, negotiate, Call(merchant, CALLER, f"m{next(key)}")
                 )
-                await parts.handlers.reject_negotiation(
+                await parts.handlers.handle(
                     record.request_id, c.RejectNegotiation(), Call(buyer, CALLER, f"m{next(key)}")
                 )
         entries = 0

@@ -23,7 +23,7 @@ from aftersale.model import Actor, AfterSale, PendingTimer
 from aftersale.policy import Policy
 from aftersale.vocabulary import AfterSaleType, Role
 from bench.flows import apply_command
-from service.bootstrap import build
+from service.bootstrap import build, policy_of
 from service.config import Settings
 from service.handlers import AfterSaleHandlers
 from service.storage.keys import Keys
@@ -145,7 +145,12 @@ async def build_parts(redis_url: str, clock: Clock, **overrides: Any) -> AsyncIt
         repository = app.handlers.repository
         assert isinstance(repository, RedisRepository)
         yield Parts(
-            app.redis, repository.keys, app.handlers.policy, repository, app.handlers, app.worker
+            app.redis,
+            repository.keys,
+            policy_of(app.settings),
+            repository,
+            app.handlers,
+            app.worker,
         )
     finally:
         await app.stop()

@@ -32,3 +32,15 @@ def scope_filters(actor: Actor, shop_id: str, buyer_id: str) -> tuple[str, str]:
             raise PermissionDenied("*", f"MERCHANT:{actor.id}", "merchants list only their shop")
         return actor.id, buyer_id
     return shop_id, buyer_id
+
+
+def acting_as(role: Role, record: AfterSale, actor: Actor) -> Actor:
+    """The party ``role`` stands for on ``record``: ``actor`` itself, or, for ops asking on
+    another's behalf, the request's buyer or shop (or the role's service)."""
+    if role is actor.role:
+        return actor
+    if role is Role.BUYER:
+        return Actor(role, record.buyer_id)
+    if role is Role.MERCHANT:
+        return Actor(role, record.shop_id)
+    return Actor(role, role.value.lower())

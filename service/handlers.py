@@ -1,6 +1,7 @@
-"""Application handlers: load → machine → commit, one function per action of SPEC §3.
+"""Application handlers: load → machine → commit, for every action of SPEC §3.
 
-Every write takes the same path (``_run``): read the record in one round trip, run the
+Every write enters through ``handle`` (or ``fire_pending`` / ``fire_timers`` for timers) and
+takes the same path: validate the command, read the record in one round trip, run the
 domain's ``decide`` over it, commit the decision in one atomic script. A lost race (the
 version moved between read and commit) re-runs the command on the fresh record a few times;
 a caller that named ``expected_version`` gets ABORTED instead, because it decided on a view
@@ -22,18 +23,19 @@ from aftersale.clock import Clock
 from aftersale.commands import Command, action_of
 from aftersale.decide import Decision, decide
 from aftersale.exceptions import (
-    ActionRefused,
     AfterSaleError,
     IdempotencyKeyReused,
     NotFound,
     PermissionDenied,
-    Refusal,
+    StaleTimer,
     VersionConflict,
 )
 from aftersale.model import Actor, AfterSale
 from aftersale.policy import Policy
+from aftersale.refusals import error_for, refusal
+from aftersale.validation import validate
 from aftersale.vocabulary import Action, Role, State
-from service.access import can_see, require_visible, scope_filters
+from service.access import acting_as, can_see, require_visible, scope_filters
 from service.storage.keys import Keys, default_keys, parse_timer_member
 from service.storage.repository import AfterSaleRepository, StoredEvent
 
@@ -42,7 +44,6 @@ from service.storage.repository import AfterSaleRepository, StoredEvent
 MAX_CONFLICT_RETRIES = 10
 CONFLICT_BACKOFF_S = 0.002
 SYSTEM_ACTOR = Actor(Role.SYSTEM, "timer")
-STALE_TIMER = "STALE_TIMER"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,26 @@ class AfterSaleHandlers:
 
     # -- the write path --------------------------------------------------------------------
 
+    async def handle(self, request_id: str, command: Command, call: Call) -> AfterSale:
+        """Run ``command`` for ``call`` on ``request_id``; an ``Apply`` makes the request (its
+        ``request_id`` is made here). Bad input is refused before anything is read."""
+        now_ms = self._clock.now_ms()
+        if isinstance(command, c.Apply):
+            new_id = self._keys.new_request_id(command.order_id, now_ms)
+            command = replace(command, request_id=new_id)
+        validate(command, None, now_ms, self._policy, call.actor)
+        if isinstance(command, c.Apply):
+            return await self._apply(command, call)
+        return await self._run(request_id, command, call)
+
+    async def fire_pending(self, request_id: str, call: Call) -> AfterSale:
+        """Ops: fire the request's pending timer now, through the same path as a due one,
+        with the call's idempotency key and expected version like any other write."""
+        actor = call.actor
+        if actor.role is not Role.PLATFORM:
+            raise PermissionDenied(request_id, f"{actor.role}:{actor.id}", "ops only")
+        return await self._run(request_id, None, call)
+
     async def _run(self, request_id: str, command: Command | None, call: Call) -> AfterSale:
         """Run ``command`` for ``call``; ``None`` fires the pending timer (ops, as SYSTEM)."""
         body_hash = _body_hash(request_id, command)
@@ -86,9 +107,9 @@ class AfterSaleHandlers:
         )
         if stored is not None:
             return _replayed(stored, body_hash, call.idempotency_key)
-        last: VersionConflict | None = None
         for attempt in range(MAX_CONFLICT_RETRIES):
-            if attempt:  # a lost race: decide again on the fresh record
+            if attempt:  # a lost race: decide again on the fresh record, after a jittered pause
+                await asyncio.sleep(random.uniform(0, CONFLICT_BACKOFF_S * attempt))
                 record = await self._repo.load(request_id)
             if record is None:
                 raise NotFound(request_id)
@@ -99,150 +120,35 @@ class AfterSaleHandlers:
             if decision.event is None:  # an idempotent no-op: nothing to write
                 return decision.record
             try:
-                result = await self._repo.commit(
-                    decision,
-                    read_version=record.version,
-                    caller=call.caller,
-                    idempotency_key=call.idempotency_key,
-                    body_hash=body_hash,
-                )
-            except VersionConflict as conflict:
-                if call.expected_version is not None:
+                return await self._commit(decision, record.version, call, body_hash)
+            except VersionConflict:
+                if call.expected_version is not None or attempt == MAX_CONFLICT_RETRIES - 1:
                     raise
-                last = conflict
-                await asyncio.sleep(random.uniform(0, CONFLICT_BACKOFF_S * (attempt + 1)))
-                continue
-            return _from_json(result.result_json) if result.replayed else decision.record
-        assert last is not None  # every iteration that did not return lost a race
-        raise last
+        raise AssertionError("unreachable: the last lost race raises")
 
-    async def apply(self, command: c.Apply, call: Call) -> AfterSale:
+    async def _apply(self, command: c.Apply, call: Call) -> AfterSale:
         """A buyer's application; the request id is made here and embeds the order's shard."""
         shard = self._keys.shard_of_order(command.order_id)
         body_hash = _body_hash("", command)
         stored = await self._repo.idempotent_result(call.caller, call.idempotency_key, shard)
         if stored is not None:
             return _replayed(stored, body_hash, call.idempotency_key)
-        command = replace(command, request_id=self._keys.new_request_id(command.order_id))
         decision = decide(None, command, call.actor, self._clock.now_ms(), self._policy)
+        return await self._commit(decision, 0, call, body_hash)
+
+    async def _commit(
+        self, decision: Decision, read_version: int, call: Call, body_hash: str
+    ) -> AfterSale:
         result = await self._repo.commit(
             decision,
-            read_version=0,
+            read_version=read_version,
             caller=call.caller,
             idempotency_key=call.idempotency_key,
             body_hash=body_hash,
         )
         return _from_json(result.result_json) if result.replayed else decision.record
 
-    async def approve(self, request_id: str, command: c.Approve, call: Call) -> AfterSale:
-        return await self._run(request_id, command, call)
-
-    async def negotiate(self, request_id: str, command: c.Negotiate, call: Call) -> AfterSale:
-        return await self._run(request_id, command, call)
-
-    async def withdraw_negotiation(
-        self, request_id: str, command: c.WithdrawNegotiation, call: Call
-    ) -> AfterSale:
-        return await self._run(request_id, command, call)
-
-    async def accept_negotiation(
-        self, request_id: str, command: c.AcceptNegotiation, call: Call
-    ) -> AfterSale:
-        return await self._run(request_id, command, call)
-
-    async def reject_negotiation(
-        self, request_id: str, command: c.RejectNegotiation, call: Call
-    ) -> AfterSale:
-        return await self._run(request_id, command, call)
-
-    async def supplement_evidence(
-        self, request_id: str, command: c.SupplementEvidence, call: Call
-    ) -> AfterSale:
-        return await self._run(request_id, command, call)
-
-    async def reject(self, request_id: str, command: c.Reject, call: Call) -> AfterSale:
-        return await self._run(request_id, command, call)
-
-    async def modify_application(
-        self, request_id: str, command: c.ModifyApplication, call: Call
-    ) -> AfterSale:
-        return await self._run(request_id, command, call)
-
-    async def cancel(self, request_id: str, command: c.Cancel, call: Call) -> AfterSale:
-        return await self._run(request_id, command, call)
-
-    async def submit_return_waybill(
-        self, request_id: str, command: c.SubmitReturnWaybill, call: Call
-    ) -> AfterSale:
-        return await self._run(request_id, command, call)
-
-    async def confirm_receipt(
-        self, request_id: str, command: c.ConfirmReceipt, call: Call
-    ) -> AfterSale:
-        return await self._run(request_id, command, call)
-
-    async def escalate(self, request_id: str, command: c.Escalate, call: Call) -> AfterSale:
-        return await self._run(request_id, command, call)
-
-    async def intervene(self, request_id: str, command: c.Intervene, call: Call) -> AfterSale:
-        return await self._run(request_id, command, call)
-
-    async def request_proof(
-        self, request_id: str, command: c.RequestProof, call: Call
-    ) -> AfterSale:
-        return await self._run(request_id, command, call)
-
-    async def submit_proof(self, request_id: str, command: c.SubmitProof, call: Call) -> AfterSale:
-        return await self._run(request_id, command, call)
-
-    async def withdraw_escalation(
-        self, request_id: str, command: c.WithdrawEscalation, call: Call
-    ) -> AfterSale:
-        return await self._run(request_id, command, call)
-
-    async def resolve_dispute(
-        self, request_id: str, command: c.ResolveDispute, call: Call
-    ) -> AfterSale:
-        return await self._run(request_id, command, call)
-
-    async def report_refund_result(
-        self, request_id: str, command: c.RefundSucceeded | c.RefundFailed, call: Call
-    ) -> AfterSale:
-        """``refund_succeeded`` or ``refund_failed``; a repeated success report is a no-op."""
-        return await self._run(request_id, command, call)
-
-    async def upload_refund_proof(
-        self, request_id: str, command: c.UploadRefundProof, call: Call
-    ) -> AfterSale:
-        return await self._run(request_id, command, call)
-
-    async def confirm_offline_refund(
-        self, request_id: str, command: c.ConfirmOfflineRefund, call: Call
-    ) -> AfterSale:
-        return await self._run(request_id, command, call)
-
-    async def retry_refund(self, request_id: str, command: c.RetryRefund, call: Call) -> AfterSale:
-        return await self._run(request_id, command, call)
-
-    async def close_refund(self, request_id: str, command: c.CloseRefund, call: Call) -> AfterSale:
-        return await self._run(request_id, command, call)
-
-    async def record_contact_attempt(
-        self, request_id: str, command: c.RecordContactAttempt, call: Call
-    ) -> AfterSale:
-        return await self._run(request_id, command, call)
-
-    async def request_contact_quota(
-        self, request_id: str, command: c.RequestContactQuota, call: Call
-    ) -> AfterSale:
-        return await self._run(request_id, command, call)
-
     # -- timers ---------------------------------------------------------------------------
-
-    async def fire_timer(self, member: str) -> bool:
-        """Fire one claimed timer (a timer-set member). False: it was stale; drop it."""
-        [fired] = await self.fire_timers([member])
-        return fired
 
     async def fire_timers(self, members: Sequence[str]) -> list[bool]:
         """Fire a batch of claimed timers: one read and one commit pipeline for the batch.
@@ -260,10 +166,8 @@ class AfterSaleHandlers:
             command = c.FireTimer(timer_action=timer.action, version=timer.version)
             try:
                 decision = decide(record, command, SYSTEM_ACTOR, now, self._policy)
-            except ActionRefused as refused:
-                if refused.reason == STALE_TIMER:
-                    continue
-                raise
+            except StaleTimer:
+                continue
             steps.append((decision, record.version, member))
             at.append(i)
         results = await self._repo.commit_many(steps) if steps else []
@@ -272,19 +176,11 @@ class AfterSaleHandlers:
             fired[i] = not isinstance(result, AfterSaleError)
         return fired
 
-    async def fire_now(self, request_id: str, call: Call) -> AfterSale:
-        """Ops: fire the request's pending timer now, through the same path as a due one,
-        with the call's idempotency key and expected version like any other write."""
-        actor = call.actor
-        if actor.role is not Role.PLATFORM:
-            raise PermissionDenied(request_id, f"{actor.role}:{actor.id}", "ops only")
-        return await self._run(request_id, None, call)
-
     # -- reads: never a machine ---------------------------------------------------------------
 
     async def get(self, request_id: str, actor: Actor) -> AfterSale:
-        record = await self._load_visible(request_id, actor)
-        return record
+        """The request, if ``actor`` may see it."""
+        return await self._load_visible(request_id, actor)
 
     async def list_requests(
         self,
@@ -316,9 +212,14 @@ class AfterSaleHandlers:
         await self._load_visible(request_id, actor)
         return await self._repo.history(request_id, offset, limit)
 
-    async def allowed_actions(self, request_id: str, actor: Actor) -> list[ActionVerdict]:
+    async def allowed_actions(
+        self, request_id: str, actor: Actor, role: Role
+    ) -> tuple[AfterSale, list[ActionVerdict]]:
+        """The request and what ``role`` may do on it now (``actor``'s own role, or any role
+        for ops), from one read."""
         record = await self._load_visible(request_id, actor)
-        return allowed_actions(record, actor, self._clock.now_ms(), self._policy)
+        acting = acting_as(role, record, actor)
+        return record, allowed_actions(record, acting, self._clock.now_ms(), self._policy)
 
     async def shop_stats(self, shop_id: str, actor: Actor) -> dict[str, int]:
         if actor.role is Role.MERCHANT and actor.id != shop_id:
@@ -338,26 +239,12 @@ class AfterSaleHandlers:
     def repository(self) -> AfterSaleRepository:
         return self._repo
 
-    @property
-    def policy(self) -> Policy:
-        return self._policy
-
 
 def _pending(record: AfterSale) -> c.FireTimer:
     """The command that fires the record's pending timer (refused when none is pending)."""
     if record.timer is None:
-        raise ActionRefused(
-            record.request_id,
-            record.state,
-            Action.MERCHANT_TIMEOUT,
-            Refusal(
-                "NO_PENDING_TIMER",
-                f"no timer is pending in state {record.state}",
-                f"当前状态 {record.state} 没有待触发的计时器",
-                "wait for an action that starts a timer",
-                "等待会启动计时器的操作",
-            ),
-        )
+        refused = refusal("NO_PENDING_TIMER", state=record.state.value)
+        raise error_for(refused, record.request_id, record.state, Action.MERCHANT_TIMEOUT)
     return c.FireTimer(timer_action=record.timer.action, version=record.version)
 
 

@@ -17,7 +17,7 @@ def address_text(message: types_pb2.ReturnAddress, field: str) -> str:
     """A validated proto address as the record's text."""
     name = fields.text(message.contact_name, f"{field}.contact_name", required=True, limit=64)
     phone = fields.text(message.contact_phone, f"{field}.contact_phone", required=True, limit=32)
-    line = fields.text(message.address, f"{field}.address", required=True)
+    line = fields.text(message.address, f"{field}.address", required=True, limit=500)
     document = {"contact_name": name, "contact_phone": phone, "address": line}
     return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
 

@@ -33,6 +33,7 @@ from service.api.caller import Caller, bind_caller, unbind_caller
 from service.api.errors import Unauthenticated
 from service.api.method_handlers import StreamBehavior, UnaryBehavior, rpc_name, wrap_handler
 from service.api.tokens import TokenTable
+from service.api.writes import WRITES
 
 AUTHORIZATION = "authorization"
 ACTOR_ROLE = "x-actor-role"
@@ -40,55 +41,14 @@ ACTOR_ID = "x-actor-id"
 SHOP_ID = "x-shop-id"
 
 BUYER, MERCHANT, PAYMENT, PLATFORM = Role.BUYER, Role.MERCHANT, Role.PAYMENT, Role.PLATFORM
-_BUYER = frozenset({BUYER})
-_MERCHANT = frozenset({MERCHANT})
-_PLATFORM = frozenset({PLATFORM})
 _PARTIES_AND_OPS = frozenset({BUYER, MERCHANT, PLATFORM})
 _EVERYONE = frozenset({BUYER, MERCHANT, PAYMENT, PLATFORM})
 
-# RPC → the roles that may call it. An RPC missing here is refused to everyone.
+# RPC → the roles that may call it. An RPC missing here is refused to everyone. The write RPCs'
+# roles are their actions' (the domain's ACTION_ROLES, through ``writes.WRITES``).
 METHOD_ROLES: Mapping[str, frozenset[Role]] = {
-    **dict.fromkeys(
-        (
-            "CreateAfterSale",
-            "AcceptNegotiation",
-            "RejectNegotiation",
-            "SupplementEvidence",
-            "ModifyAfterSale",
-            "CancelAfterSale",
-            "SubmitReturnWaybill",
-            "EscalateAfterSale",
-            "WithdrawEscalation",
-            "ConfirmOfflineRefund",
-        ),
-        _BUYER,
-    ),
-    **dict.fromkeys(
-        (
-            "ApproveAfterSale",
-            "SendNegotiation",
-            "WithdrawNegotiation",
-            "RejectAfterSale",
-            "ConfirmReceipt",
-            "UploadRefundProof",
-            "RecordContactAttempt",
-            "RequestContactQuota",
-        ),
-        _MERCHANT,
-    ),
-    "SubmitProof": frozenset({BUYER, MERCHANT}),
-    "ReportRefundResult": frozenset({PAYMENT}),
-    **dict.fromkeys(
-        (
-            "InterveneAfterSale",
-            "RequestProof",
-            "ResolveDispute",
-            "RetryRefund",
-            "CloseRefund",
-            "FireTimer",
-        ),
-        _PLATFORM,
-    ),
+    **{name: rpc.roles for name, rpc in WRITES.items()},
+    "FireTimer": frozenset({PLATFORM}),  # ops: fire a pending timer now (it acts as SYSTEM)
     # Reads. PAYMENT reads the requests it refunds (it sees every request, SPEC §9).
     "GetAfterSale": _EVERYONE,
     "GetHistory": _EVERYONE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aftersale.exceptions import InvalidInput, PermissionDenied
-from aftersale.model import Actor, AfterSale
+from aftersale.model import Actor
 from aftersale.vocabulary import AfterSaleType, NegotiationKind, Role, State
 from service.api import fields
 from service.gen.aftersale.v1 import aftersale_pb2 as pb
@@ -56,17 +56,6 @@ def role_asked(request: pb.GetAllowedActionsRequest, actor: Actor) -> Role:
     if actor.role is not Role.PLATFORM:
         raise PermissionDenied(request.request_id, f"{actor.role}:{actor.id}", "own role only")
     return role
-
-
-def acting_as(role: Role, record: AfterSale, actor: Actor) -> Actor:
-    """The party ``role`` stands for on ``record`` (PLATFORM asking on another's behalf)."""
-    if role is actor.role:
-        return actor
-    if role is Role.BUYER:
-        return Actor(role, record.buyer_id)
-    if role is Role.MERCHANT:
-        return Actor(role, record.shop_id)
-    return Actor(role, role.value.lower())
 
 
 def option_filters(

@@ -44,7 +44,6 @@ from aftersale.exceptions import (
     PermissionDenied,
     VersionConflict,
 )
-from service.api.convert_in import proto_field
 
 log = logging.getLogger(__name__)
 DOMAIN = "aftersale.v1"
@@ -96,14 +95,6 @@ def _invalid(exc: InvalidInput) -> list[Message]:
         _info("INVALID_ARGUMENT", {"field": exc.field}),
         *_messages(f"{exc.field}: {exc.rule}", f"{exc.field}: {exc.message_zh}"),
     ]
-
-
-def _named_for(exc: Exception, method: str) -> Exception:
-    """An InvalidInput raised with a domain field name, renamed to the RPC's proto field."""
-    if not isinstance(exc, InvalidInput):
-        return exc
-    field = proto_field(method, exc.field)
-    return exc if field == exc.field else InvalidInput(field, exc.rule, exc.message_zh)
 
 
 def _not_found(exc: NotFound) -> list[Message]:
@@ -205,7 +196,6 @@ def rich_status(code: Any, message: str, details: list[Message]) -> Any:
 
 def status_for(exc: Exception, method: str = "") -> Any:
     """The status a client gets for ``exc``; unexpected errors are logged here."""
-    exc = _named_for(exc, method)
     for kind, row_code, details in ERROR_TABLE:
         if isinstance(exc, kind):
             code = exc.code if isinstance(exc, ApiError) else row_code

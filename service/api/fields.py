@@ -1,8 +1,10 @@
-"""Field rules of SPEC §8, checked on the proto before any handler runs.
+"""What only the API can check: the proto's own shapes, before a command exists.
 
-Each check raises ``InvalidInput(field, rule)`` naming the proto field (``images[3]``) so the
-client gets a BadRequest it can point at. Enums: 0 (``*_UNSPECIFIED``) and numbers the proto
-does not define are invalid where a value is required.
+Enum numbers (0 is ``*_UNSPECIFIED``, and numbers the proto does not define), Timestamps,
+page sizes, and the ids, tokens and text parts that never reach a command (metadata, filters,
+cursors, address parts). Every rule a command's fields must keep is the domain's
+(``aftersale.validation``), checked once by the handlers. Each check here raises
+``InvalidInput(field, rule)`` naming the proto field.
 """
 
 from __future__ import annotations
@@ -12,71 +14,33 @@ from collections.abc import Sequence
 from enum import Enum
 from typing import Any, TypeVar
 
+from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from aftersale.exceptions import InvalidInput
+from aftersale.validation import ID, REFUND_ID, check_id
 
-ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
-REFUND_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,80}")  # "<request id>-R<attempt>"
-MAX_TEXT = 500
-MAX_SHORT_TEXT = 64
-MAX_IMAGES = 9
-MAX_MEDIA_REF = 512
-MAX_AMOUNT = 10**12  # fen; far above any order, keeps sums well inside int64
+__all__ = ["ID", "REFUND_ID", "check_id"]
 
 E = TypeVar("E", bound=Enum)
 
 
-def require_id(value: str, field: str, pattern: re.Pattern[str] = ID_PATTERN) -> str:
-    """A required id: 1..64 (``pattern``: refund ids 1..80) of ``[A-Za-z0-9_-]``."""
-    if not value:
-        raise InvalidInput(field, "required", "必填")
-    return optional_id(value, field, pattern)
+def require_id(value: str, field: str, pattern: re.Pattern[str] = ID) -> str:
+    """A required id outside a command (metadata, a read's request id)."""
+    return check_id(value, field, pattern)
 
 
-def optional_id(value: str, field: str, pattern: re.Pattern[str] = ID_PATTERN) -> str:
-    """An id that may be empty (a filter), else 1..64 of ``[A-Za-z0-9_-]``."""
-    if value and pattern.fullmatch(value) is None:
-        size = "1..80" if pattern is REFUND_ID_PATTERN else "1..64"
-        rule = f"must be {size} characters of A-Z a-z 0-9 _ -"
-        raise InvalidInput(field, rule, f"须为 {size} 个字符,仅限字母、数字、_ 和 -")
-    return value
+def optional_id(value: str, field: str) -> str:
+    """An id that may be empty (a filter)."""
+    return check_id(value, field) if value else value
 
 
-def text(value: str, field: str, *, required: bool = False, limit: int = MAX_TEXT) -> str:
-    """Free text of at most ``limit`` characters."""
+def text(value: str, field: str, *, limit: int, required: bool = False) -> str:
+    """Free text of at most ``limit`` characters (tokens, address parts)."""
     if required and not value.strip():
         raise InvalidInput(field, "required", "必填")
     if len(value) > limit:
         raise InvalidInput(field, f"at most {limit} characters", f"最多 {limit} 个字符")
-    return value
-
-
-def images(
-    values: Sequence[str], field: str, *, required: bool = False, limit: int = MAX_IMAGES
-) -> tuple[str, ...]:
-    """Media references: at most ``limit``, each 1..512 characters."""
-    if required and not values:
-        raise InvalidInput(field, "at least one image is required", "至少需要一张图片")
-    if len(values) > limit:
-        raise InvalidInput(field, f"at most {limit} images", f"最多 {limit} 张图片")
-    for index, ref in enumerate(values):
-        if not ref.strip() or len(ref) > MAX_MEDIA_REF:
-            rule = f"a media reference of 1..{MAX_MEDIA_REF} characters"
-            raise InvalidInput(
-                f"{field}[{index}]", rule, f"须为 1..{MAX_MEDIA_REF} 个字符的媒体引用"
-            )
-    return tuple(values)
-
-
-def amount(value: int, field: str, *, paid: int | None = None) -> int:
-    """Money in fen: at least 1, at most ``paid`` when it is known here."""
-    if value < 1:
-        raise InvalidInput(field, "must be at least 1 fen", "金额至少为 1 分")
-    upper = MAX_AMOUNT if paid is None else paid
-    if value > upper:
-        rule = f"must not exceed the paid amount ({upper} fen)"
-        raise InvalidInput(field, rule, f"不得超过实付金额 ({upper} 分)")
     return value
 
 
@@ -111,6 +75,12 @@ def enum_list(
     )
 
 
+# The ranges the protobuf well-known types define: a Timestamp within years 1..9999 (we take
+# 1970.. since no after-sale time is older), a Duration within ±10,000 years.
+MAX_TIMESTAMP_S = 253_402_300_799  # 9999-12-31T23:59:59Z
+MAX_DURATION_S = 315_576_000_000
+
+
 def timestamp_ms(message: Any, field: str, *, required: bool = True) -> int | None:
     """``message.field`` (a Timestamp) as UTC milliseconds; None when unset and optional."""
     if not message.HasField(field):
@@ -118,9 +88,21 @@ def timestamp_ms(message: Any, field: str, *, required: bool = True) -> int | No
             raise InvalidInput(field, "required", "必填")
         return None
     stamp: Timestamp = getattr(message, field)
-    if stamp.seconds < 0 or not 0 <= stamp.nanos < 1_000_000_000:
-        raise InvalidInput(field, "must be a valid time after 1970", "须为 1970 年之后的有效时间")
+    if not 0 <= stamp.seconds <= MAX_TIMESTAMP_S or not 0 <= stamp.nanos < 1_000_000_000:
+        raise InvalidInput(
+            field, "must be a valid time from 1970 to 9999", "须为 1970 至 9999 年之间的有效时间"
+        )
     return stamp.ToMilliseconds()
+
+
+def duration_ms(message: Any, field: str) -> int:
+    """``message.field`` (a Duration) as milliseconds, inside the Duration's defined range."""
+    duration: Duration = getattr(message, field)
+    seconds, nanos = duration.seconds, duration.nanos
+    in_range = abs(seconds) <= MAX_DURATION_S and abs(nanos) < 1_000_000_000
+    if not in_range or (seconds > 0 > nanos) or (seconds < 0 < nanos):
+        raise InvalidInput(field, "not a valid Duration", "不是有效的时长")
+    return duration.ToMilliseconds()
 
 
 def page_size(value: int, field: str = "page_size", *, default: int = 50, cap: int = 200) -> int:

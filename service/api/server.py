@@ -81,7 +81,7 @@ async def create_server(
             ("grpc.so_reuseport", 1 if reuse_port else 0),
         ],
     )
-    servicer = AfterSaleServicer(handlers, clock, watch)
+    servicer = AfterSaleServicer(handlers, watch)
     add_servicer(servicer, server)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     names = (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME)

@@ -1,8 +1,9 @@
 """Commands: what a caller asks the machine to do, one dataclass per action of SPEC §3.
 
-A command carries only the caller's input. Who acts travels beside it as an ``Actor``; when
-it happens comes from the injected clock. Input shape (lengths, id characters, counts) is
-checked by ``aftersale.validation`` before any machine runs.
+A command carries only the caller's input, its fields named as the API names them (times in
+ms carry a ``_ms`` suffix the API's Timestamp fields do not). Who acts travels beside it as an
+``Actor``; when it happens comes from the injected clock. Input shape (lengths, id characters,
+counts) is checked by ``aftersale.validation`` before any machine runs.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class Apply:
     reason: BuyerReason
     after_sale_deadline_ms: int
     description: str = ""
-    evidence: tuple[str, ...] = ()
+    evidence_images: tuple[str, ...] = ()
     return_address: str = ""  # the shop's default, required later for a RETURN approval
 
 
@@ -101,7 +102,7 @@ class ModifyApplication:
     amount: int
     reason: BuyerReason
     description: str = ""
-    evidence: tuple[str, ...] = ()
+    images: tuple[str, ...] = ()  # the new evidence, replacing the old
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +141,10 @@ class RequestProof:
     action: ClassVar[Action] = Action.REQUEST_PROOF
     party: ProofParty
     note: str = ""
-    deadline_ms: int | None = None  # absolute; None = now + the configured proof deadline
+    # At most one of the two; neither = now + the configured proof deadline. A relative
+    # deadline stays relative here, so a retried call is the same command.
+    deadline_at_ms: int | None = None
+    deadline_in_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +256,14 @@ Command = (
     | RequestContactQuota
     | FireTimer
 )
+
+
+def action_of_type(command_type: type[Command]) -> Action:
+    """The machine event every command of ``command_type`` sends (not ``FireTimer``'s)."""
+    action: object = getattr(command_type, "action", None)
+    if not isinstance(action, Action):
+        raise TypeError(f"{command_type.__name__} sends no fixed action")
+    return action
 
 
 def action_of(command: Command) -> Action:

@@ -31,7 +31,8 @@ def _intervene(step: Step, record: AfterSale, source: State) -> None:
 def _request_proof(step: Step, record: AfterSale, _: State) -> None:
     cmd = step.command
     assert isinstance(cmd, c.RequestProof) and record.dispute is not None
-    deadline = cmd.deadline_ms or step.now_ms + step.policy.durations.proof_deadline_ms
+    relative = cmd.deadline_in_ms or step.policy.durations.proof_deadline_ms
+    deadline = cmd.deadline_at_ms or step.now_ms + relative
     record.dispute.proof_requests.append(
         ProofRequest(ProofParty(cmd.party), deadline, cmd.note, step.now_ms)
     )

@@ -62,7 +62,7 @@ def _open(command: c.Apply, state: State, now_ms: int) -> AfterSale:
         created_at_ms=now_ms,
         updated_at_ms=now_ms,
         description=command.description,
-        evidence=list(command.evidence),
+        evidence=list(command.evidence_images),
         return_address=command.return_address,
     )
 
@@ -134,7 +134,7 @@ def _modify(step: Step, record: AfterSale, _: State) -> None:
     record.amount = cmd.amount
     record.reason = BuyerReason(cmd.reason)  # first_reason stays: the shop is rated by it
     record.description = cmd.description
-    record.evidence = list(cmd.evidence)
+    record.evidence = list(cmd.images)
     record.application_round += 1
     record.rejection = None
     record.escalation_deadline_ms = None

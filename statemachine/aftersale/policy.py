@@ -30,3 +30,4 @@ class Policy:
     max_images: int = 9
     max_dispute_proof_images: int = 20
     max_media_ref_chars: int = 512
+    max_amount: int = 10**12  # fen: far above any order, keeps sums well inside int64

@@ -158,6 +158,12 @@ _TEXTS: dict[str, tuple[str, str, str, str]] = {
         "Report the result of the current refund ({current}).",
         "请回传当前退款({current})的结果。",
     ),
+    "NO_PENDING_TIMER": (
+        "no timer is pending in state {state}",
+        "当前状态 {state} 没有待触发的计时器",
+        "wait for an action that starts a timer",
+        "等待会启动计时器的操作",
+    ),
 }
 
 _ERRORS: dict[str, type[ActionRefused]] = {

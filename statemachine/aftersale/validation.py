@@ -1,6 +1,9 @@
 """Input shape (SPEC §8): ids, texts, images, amounts, times and enums of a command.
 
-A bad field raises ``InvalidInput`` naming it, before any rule or machine runs. Fields are
+The one shape check of the service: the API converts a request to a command and leaves every
+rule here. A bad field raises ``InvalidInput`` naming it as the API does: a command's fields
+carry the API's names, times in ms with a ``_ms`` suffix the API's Timestamps do not have
+(``attempted_at_ms`` is ``attempted_at``), images by index (``images[3]``). Fields are
 checked by name, so every command gets the same rule for the same kind of field.
 """
 
@@ -20,12 +23,12 @@ from aftersale.model import Actor, AfterSale
 from aftersale.policy import Policy
 from aftersale.vocabulary import TIMER_ACTIONS, AfterSaleType, Role, Verdict
 
-_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # Refund ids are "<request id>-R<attempt>", so they may run past the 64 of a request id.
-_REFUND_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
+REFUND_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
 _ID_FIELDS = frozenset({"request_id", "order_id", "sku_id", "shop_id", "buyer_id", "waybill_id"})
 _TEXT_FIELDS = frozenset({"description", "message", "note", "return_address", "failure_reason"})
-_IMAGE_FIELDS = frozenset({"images", "evidence", "screenshots"})
+_IMAGE_FIELDS = frozenset({"images", "evidence_images", "screenshots"})
 _AMOUNT_FIELDS = frozenset({"amount", "proposed_amount", "refund_amount"})
 _MAX_CARRIER_CHARS = 64
 _MAX_ACTOR_ID_CHARS = 128  # service names and ops accounts, not only request ids
@@ -39,32 +42,42 @@ def validate(
     actor: Actor | None = None,
 ) -> None:
     """Raise ``InvalidInput`` for the first field of ``command`` (or of ``actor``) that breaks
-    a rule. Amounts are checked against the paid amount of ``record`` (or of an ``Apply``)."""
+    a rule. Amounts are checked against the paid amount of ``record`` (or of an ``Apply``);
+    without either, against ``policy.max_amount``."""
     if actor is not None:
         _actor(actor)
     paid = record.paid_amount if record is not None else None
     if isinstance(command, c.Apply):
         paid = command.paid_amount
-        if not _is_int(paid) or paid < 1:
-            raise InvalidInput(
-                "paid_amount", "a whole number of fen ≥ 1", "实付金额须为 ≥1 的整数(分)"
-            )
+        _amount("paid_amount", paid, policy.max_amount, "")
     enums = _enum_fields(type(command))
     for f in fields(command):
         value = getattr(command, f.name)
         if f.name in enums:
             _enum(f.name, value, enums[f.name])
         elif f.name in _ID_FIELDS:
-            _id(f.name, value, _ID)
+            check_id(value, f.name)
         elif f.name == "refund_id":
-            _id(f.name, value, _REFUND_ID)
+            check_id(value, f.name, REFUND_ID)
         elif f.name in _TEXT_FIELDS:
             _text(f.name, value, policy.max_text_chars)
         elif f.name in _IMAGE_FIELDS:
             _images(f.name, value, policy)
         elif f.name in _AMOUNT_FIELDS and value is not None:
-            _amount(f.name, value, paid)
+            upper = policy.max_amount if paid is None else paid
+            _amount(f.name, value, upper, "paid amount" if paid is not None else "")
     _shape(command, now_ms)
+
+
+def check_id(value: object, field: str, pattern: re.Pattern[str] = ID) -> str:
+    """A required id: 1..64 (``REFUND_ID``: 1..80) of ``[A-Za-z0-9_-]``."""
+    if value == "":
+        raise InvalidInput(field, "required", "必填")
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        size = "1..80" if pattern is REFUND_ID else "1..64"
+        rule = f"must be {size} characters of A-Z a-z 0-9 _ -"
+        raise InvalidInput(field, rule, f"须为 {size} 个字符,仅限字母、数字、_ 和 -")
+    return value
 
 
 def _actor(actor: Actor) -> None:
@@ -79,42 +92,52 @@ def _actor(actor: Actor) -> None:
 def _shape(command: c.Command, now_ms: int) -> None:
     match command:
         case c.Apply() if not _is_int(command.after_sale_deadline_ms):
-            raise InvalidInput("after_sale_deadline_ms", "must be a time in ms", "须为毫秒时间")
+            raise InvalidInput("after_sale_deadline", "required: a time", "必填")
         case c.Negotiate():
             _proposal(command)
         case c.ResolveDispute():
-            verdict, amount = Verdict(command.verdict), command.refund_amount
-            if verdict == Verdict.BOTH_LIABLE and amount is None:
-                raise InvalidInput(
-                    "refund_amount", "required for BOTH_LIABLE", "双方责任须填写退款金额"
-                )
-            if verdict == Verdict.BUYER_LIABLE and amount is not None:
-                raise InvalidInput(
-                    "refund_amount", "not allowed for BUYER_LIABLE", "买家责任不退款"
-                )
+            _refund_amount(Verdict(command.verdict), command.refund_amount)
         case c.SubmitProof() if not command.message and not command.images:
             raise InvalidInput("images", "a proof needs a message or images", "举证须有说明或图片")
         case c.SubmitReturnWaybill():
             carrier = command.carrier
             if not isinstance(carrier, str) or not carrier.strip():
-                raise InvalidInput("carrier", "required", "请填写物流公司")
+                raise InvalidInput("carrier", "required", "必填")
             if len(carrier) > _MAX_CARRIER_CHARS:
-                raise InvalidInput("carrier", f"at most {_MAX_CARRIER_CHARS} characters", "过长")
-        case c.RequestProof() if command.deadline_ms is not None and (
-            not _is_int(command.deadline_ms) or command.deadline_ms <= now_ms
-        ):
-            raise InvalidInput("deadline_ms", "must be in the future", "举证期限须晚于当前时间")
+                limit = _MAX_CARRIER_CHARS
+                raise InvalidInput("carrier", f"at most {limit} characters", f"最多 {limit} 个字符")
+        case c.RequestProof():
+            _proof_deadline(command, now_ms)
         case c.RecordContactAttempt() if not _is_int(command.attempted_at_ms) or not (
             0 <= command.attempted_at_ms <= now_ms
         ):
             raise InvalidInput(
-                "attempted_at_ms", "must not be in the future", "联系时间不能晚于当前时间"
+                "attempted_at", "must not be in the future", "联系时间不能晚于当前时间"
             )
         case c.FireTimer():
             if command.timer_action not in TIMER_ACTIONS:
                 raise InvalidInput("timer_action", "not a timer action", "不是定时任务动作")
             if not _is_int(command.version) or command.version < 1:
                 raise InvalidInput("version", "must be ≥ 1", "版本号须 ≥1")
+
+
+def _refund_amount(verdict: Verdict, amount: int | None) -> None:
+    if verdict == Verdict.BOTH_LIABLE and amount is None:
+        raise InvalidInput("refund_amount", "required when both are liable", "双方有责时必填")
+    if verdict == Verdict.BUYER_LIABLE and amount is not None:
+        raise InvalidInput(
+            "refund_amount", "not allowed when the buyer is liable", "买家有责时不退款"
+        )
+
+
+def _proof_deadline(command: c.RequestProof, now_ms: int) -> None:
+    at, within = command.deadline_at_ms, command.deadline_in_ms
+    if at is not None and within is not None:
+        raise InvalidInput("deadline_in", "give deadline_at or deadline_in, not both", "二选一")
+    if at is not None and (not _is_int(at) or at <= now_ms):
+        raise InvalidInput("deadline_at", "must be in the future", "须为将来的时间")
+    if within is not None and (not _is_int(within) or within <= 0):
+        raise InvalidInput("deadline_in", "must be positive", "须为正数")
 
 
 def _proposal(command: c.Negotiate) -> None:
@@ -147,34 +170,32 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _id(name: str, value: object, pattern: re.Pattern[str]) -> None:
-    if not isinstance(value, str) or not pattern.fullmatch(value):
-        size = "1..80" if pattern is _REFUND_ID else "1..64"
-        raise InvalidInput(name, f"{size} of A-Z a-z 0-9 _ -", f"须为 {size} 位字母、数字、_ 或 -")
-
-
 def _text(name: str, value: object, limit: int) -> None:
     if not isinstance(value, str) or len(value) > limit:
-        raise InvalidInput(name, f"text of at most {limit} characters", f"文本最多 {limit} 字")
+        raise InvalidInput(name, f"at most {limit} characters", f"最多 {limit} 个字符")
 
 
 def _images(name: str, value: object, policy: Policy) -> None:
     if not isinstance(value, tuple | list) or len(value) > policy.max_images:
-        raise InvalidInput(
-            name, f"at most {policy.max_images} images", f"最多 {policy.max_images} 张图片"
-        )
-    for ref in value:
-        if not isinstance(ref, str) or not ref.strip() or len(ref) > policy.max_media_ref_chars:
-            raise InvalidInput(
-                name, "each image is a media reference of 1..512 characters", "图片引用无效"
-            )
+        limit = policy.max_images
+        raise InvalidInput(name, f"at most {limit} images", f"最多 {limit} 张图片")
+    limit = policy.max_media_ref_chars
+    for index, ref in enumerate(value):
+        if not isinstance(ref, str) or not ref.strip() or len(ref) > limit:
+            rule = f"a media reference of 1..{limit} characters"
+            raise InvalidInput(f"{name}[{index}]", rule, f"须为 1..{limit} 个字符的媒体引用")
 
 
-def _amount(name: str, value: object, paid: int | None) -> None:
-    if not _is_int(value) or paid is None or not 1 <= typing.cast(int, value) <= paid:
-        raise InvalidInput(
-            name, f"1 ≤ amount ≤ paid amount ({paid})", f"金额须在 1 到实付金额 {paid} 分之间"
-        )
+def _amount(name: str, value: object, upper: int, what: str) -> None:
+    """Money in fen: 1 ≤ ``value`` ≤ ``upper`` (the paid amount, when ``what`` says so)."""
+    if not _is_int(value) or typing.cast(int, value) < 1:
+        raise InvalidInput(name, "must be at least 1 fen", "金额至少为 1 分")
+    if typing.cast(int, value) > upper:
+        if what:
+            rule, zh = f"must not exceed the {what} ({upper} fen)", f"不得超过实付金额 ({upper} 分)"
+        else:
+            rule, zh = f"must not exceed {upper} fen", f"不得超过 {upper} 分"
+        raise InvalidInput(name, rule, zh)
 
 
 def _enum(name: str, value: object, enum_type: type[Enum]) -> None:

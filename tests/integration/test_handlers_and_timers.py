@@ -75,7 +75,7 @@ class Service:
             reason=BuyerReason.QUALITY_ISSUE,
             after_sale_deadline_ms=NOW_MS + 15 * DAY_MS,
         )
-        return await self.handlers.apply(command, call(BUYER, key))
+        return await self.handlers.handle("", command, call(BUYER, key))
 
     async def events_of(self, record: AfterSale) -> list[tuple[int, str]]:
         stored = await self.repo.history(record.request_id, 0, 1000)
@@ -105,7 +105,7 @@ async def test_a_refused_rejection_writes_nothing(service: Service) -> None:
     before = await service.events_of(record)
 
     with pytest.raises(NegotiationRequired):
-        await service.handlers.reject(
+        await service.handlers.handle(
             record.request_id,
             Reject(RejectReason.BUYER_UNREACHABLE, "no answer", ("media/x.png",)),
             call(MERCHANT),
@@ -121,9 +121,7 @@ async def test_racing_writers_each_commit_once_on_a_fresh_version(service: Servi
 
     results = await asyncio.gather(
         *(
-            service.handlers.record_contact_attempt(
-                record.request_id, contact_attempt(i), call(MERCHANT)
-            )
+            service.handlers.handle(record.request_id, contact_attempt(i), call(MERCHANT))
             for i in range(8)
         )
     )
@@ -138,7 +136,7 @@ async def test_racing_writers_that_name_a_version_lose_with_a_conflict(service: 
 
     results = await asyncio.gather(
         *(
-            service.handlers.record_contact_attempt(
+            service.handlers.handle(
                 record.request_id, contact_attempt(i), call(MERCHANT, expected_version=1)
             )
             for i in range(8)
@@ -162,8 +160,8 @@ async def test_a_retry_with_the_same_key_returns_the_first_result_and_writes_onc
         proposed_amount=6_000,
     )
 
-    first = await service.handlers.negotiate(record.request_id, negotiate, call(MERCHANT, "k1"))
-    again = await service.handlers.negotiate(record.request_id, negotiate, call(MERCHANT, "k1"))
+    first = await service.handlers.handle(record.request_id, negotiate, call(MERCHANT, "k1"))
+    again = await service.handlers.handle(record.request_id, negotiate, call(MERCHANT, "k1"))
 
     assert again.to_flat() == first.to_flat()
     assert [v for v, _ in await service.events_of(record)] == [1, 2]
@@ -174,7 +172,7 @@ async def test_a_retry_with_the_same_key_returns_the_first_result_and_writes_onc
         proposed_amount=5_000,
     )
     with pytest.raises(IdempotencyKeyReused):
-        await service.handlers.negotiate(record.request_id, other, call(MERCHANT, "k1"))
+        await service.handlers.handle(record.request_id, other, call(MERCHANT, "k1"))
 
 
 async def test_an_application_retried_with_its_key_is_the_same_request(service: Service) -> None:
@@ -237,11 +235,9 @@ async def test_a_stale_timer_does_nothing(service: Service) -> None:
     record = await service.apply()
     service.clock.advance(48 * HOUR_MS + 1)
     [member] = await service.timers.claim_due(service.clock.now_ms(), LEASE_MS, 10)
-    await service.handlers.record_contact_attempt(
-        record.request_id, contact_attempt(1), call(MERCHANT)
-    )
+    await service.handlers.handle(record.request_id, contact_attempt(1), call(MERCHANT))
 
-    fired = await service.handlers.fire_timer(member)
+    [fired] = await service.handlers.fire_timers([member])
 
     assert fired is False
     stored = await service.repo.load(record.request_id)
@@ -252,7 +248,9 @@ async def test_a_stale_timer_does_nothing(service: Service) -> None:
 async def test_ops_fire_a_pending_timer_now(service: Service) -> None:
     record = await service.apply()
 
-    fired = await service.handlers.fire_now(record.request_id, call(Actor(Role.PLATFORM, "ops")))
+    fired = await service.handlers.fire_pending(
+        record.request_id, call(Actor(Role.PLATFORM, "ops"))
+    )
 
     assert fired.state is State.PLATFORM_REFUNDING
     assert await service.events_of(record) == [(1, "apply"), (2, "merchant_timeout")]
@@ -286,10 +284,10 @@ async def test_ops_firing_again_with_the_same_key_does_not_fire_the_next_timer(
     record = await service.apply()
     ops = Actor(Role.PLATFORM, "ops")
 
-    first = await service.handlers.fire_now(record.request_id, call(ops, "fire-1"))
-    again = await service.handlers.fire_now(record.request_id, call(ops, "fire-1"))
+    first = await service.handlers.fire_pending(record.request_id, call(ops, "fire-1"))
+    again = await service.handlers.fire_pending(record.request_id, call(ops, "fire-1"))
 
     assert again.to_flat() == first.to_flat()
     assert await service.events_of(record) == [(1, "apply"), (2, "merchant_timeout")]
     with pytest.raises(VersionConflict):
-        await service.handlers.fire_now(record.request_id, call(ops, expected_version=1))
+        await service.handlers.fire_pending(record.request_id, call(ops, expected_version=1))

@@ -77,7 +77,7 @@ class Desk:
             paid_amount=10_000,
             reason=BuyerReason.QUALITY_ISSUE,
             after_sale_deadline_ms=NOW_MS + 15 * DAY_MS,
-            evidence=IMAGES,
+            evidence_images=IMAGES,
         )
         return await self.act(None, command, Actor(Role.BUYER, "buyer-1"))
 

@@ -230,7 +230,7 @@ class World:
             reason=reason,
             after_sale_deadline_ms=deadline_ms or self.now + 15 * DAY_MS,
             description="the item arrived scratched",
-            evidence=IMAGES,
+            evidence_images=IMAGES,
             return_address=return_address,
         )
         return self.act(None, command, Actor(Role.BUYER, command.buyer_id))
