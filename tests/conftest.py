@@ -22,7 +22,8 @@ from redis.asyncio import Redis, RedisCluster
 
 from service.config import Settings
 from service.storage.connection import connect
-from service.storage.redis_server import EmbeddedCluster, EmbeddedRedis
+from service.storage.redis_cluster import EmbeddedCluster
+from service.storage.redis_server import EmbeddedRedis
 
 CLUSTER_FIXTURES = {"redis_cluster", "redis_cluster_client"}
 

@@ -2,7 +2,7 @@
 
 `EmbeddedRedis` runs one server as a child process on a free loopback port, with AOF
 persistence (`appendfsync everysec`) in its own directory, so a later start on the same
-directory finds the data. `EmbeddedCluster` runs N masters in cluster mode and joins them.
+directory finds the data. (`redis_cluster.EmbeddedCluster` joins several into a cluster.)
 
 Each directory is used by one server at a time: a lock file guards it while this process runs
 a server there, and a server orphaned by an earlier process that died without stopping it
@@ -82,7 +82,7 @@ def free_port(*, with_bus: bool = False) -> int:
     raise EmbeddedRedisError("no free port pair for a cluster node")
 
 
-def _probe(port: int) -> redis.Redis:
+def probe(port: int) -> redis.Redis:
     """A one-shot client for polling a starting server: short timeouts, no retries."""
     return redis.Redis(
         host=HOST,
@@ -97,7 +97,7 @@ def _probe(port: int) -> redis.Redis:
 def _ping(port: int) -> bool:
     """Whether the server answers PONG (not yet listening, or LOADING its AOF: False)."""
     try:
-        with _probe(port) as client:
+        with probe(port) as client:
             return bool(client.ping())
     except redis.RedisError:
         return False
@@ -299,64 +299,3 @@ class EmbeddedRedis:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
-
-
-class EmbeddedCluster:
-    """`masters` cluster-mode servers under `directory`, joined into one cluster, no replicas."""
-
-    def __init__(self, directory: Path, *, masters: int = 3, start_timeout_s: float = 60.0) -> None:
-        self.nodes = [
-            EmbeddedRedis(directory / f"node{index}", cluster=True, start_timeout_s=start_timeout_s)
-            for index in range(masters)
-        ]
-        self.start_timeout_s = start_timeout_s
-
-    @property
-    def url(self) -> str:
-        """A URL of one node; the cluster client discovers the others from it."""
-        return self.nodes[0].url
-
-    def start(self) -> EmbeddedCluster:
-        """Start every node, create the cluster on first use, wait for `cluster_state:ok`."""
-        try:
-            for node in self.nodes:
-                node.start()
-            if self._cluster_info(self.nodes[0]).get("cluster_known_nodes") != str(len(self.nodes)):
-                self._create()
-            self._wait_ok()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def stop(self) -> None:
-        """Stop every node (their AOF and nodes.conf stay for a later start)."""
-        for node in self.nodes:
-            node.stop()
-
-    def _create(self) -> None:
-        addresses = [f"{HOST}:{node.port}" for node in self.nodes]
-        command = [str(redis_cli_path()), "--cluster", "create", *addresses]
-        command += ["--cluster-replicas", "0", "--cluster-yes"]
-        result = subprocess.run(
-            command, capture_output=True, text=True, timeout=self.start_timeout_s, check=False
-        )
-        if result.returncode != 0:
-            raise EmbeddedRedisError(f"redis-cli --cluster create failed:\n{result.stdout}")
-
-    def _wait_ok(self) -> None:
-        deadline = time.monotonic() + self.start_timeout_s
-        while not all(self._cluster_info(node).get("cluster_state") == "ok" for node in self.nodes):
-            if time.monotonic() > deadline:
-                raise EmbeddedRedisError("the cluster did not reach cluster_state:ok")
-            time.sleep(0.05)
-
-    @staticmethod
-    def _cluster_info(node: EmbeddedRedis) -> dict[str, str]:
-        with (
-            contextlib.suppress(redis.RedisError),
-            _probe(node.port) as client,
-        ):
-            info: dict[str, str] = client.execute_command("CLUSTER INFO")
-            return info
-        return {}
