@@ -1,24 +1,48 @@
-"""Who may see what (SPEC §9): reads are filtered the same way actions are."""
+"""Who may see what (SPEC §9): reads are filtered the same way actions are.
+
+A caller that may not see a request gets the same answer whether or not it exists (AIP-211):
+``hidden`` is the one refusal for both, so a buyer probing ids learns nothing.
+"""
 
 from __future__ import annotations
 
-from aftersale.exceptions import PermissionDenied
+from aftersale.exceptions import NotFound, PermissionDenied
 from aftersale.model import Actor, AfterSale
 from aftersale.vocabulary import Role
 
+NOT_YOURS = "not your request"
+
 
 def can_see(record: AfterSale, actor: Actor) -> bool:
-    """Buyers see their own requests, merchants their shop's; payment and ops see all."""
+    """Buyers see their own requests, merchants their shop's, the payment service those that
+    have a refund (the money it moves); ops and timers see all."""
     if actor.role is Role.BUYER:
         return record.buyer_id == actor.id
     if actor.role is Role.MERCHANT:
         return record.shop_id == actor.id
-    return actor.role in (Role.PLATFORM, Role.PAYMENT, Role.SYSTEM)
+    if actor.role is Role.PAYMENT:
+        return record.refund is not None
+    return actor.role in (Role.PLATFORM, Role.SYSTEM)
+
+
+def sees_everything(actor: Actor) -> bool:
+    """Ops and timers: the only callers told that a request does not exist."""
+    return actor.role in (Role.PLATFORM, Role.SYSTEM)
+
+
+def hidden(request_id: str, actor: Actor) -> PermissionDenied:
+    """The refusal for a request ``actor`` may not see, whether or not it exists."""
+    return PermissionDenied(request_id, f"{actor.role}:{actor.id}", NOT_YOURS)
 
 
 def require_visible(record: AfterSale, actor: Actor) -> None:
     if not can_see(record, actor):
-        raise PermissionDenied(record.request_id, f"{actor.role}:{actor.id}", "not your request")
+        raise hidden(record.request_id, actor)
+
+
+def missing(request_id: str, actor: Actor) -> NotFound | PermissionDenied:
+    """No request ``request_id``: NOT_FOUND for ops, the refusal of a hidden one otherwise."""
+    return NotFound(request_id) if sees_everything(actor) else hidden(request_id, actor)
 
 
 def scope_filters(actor: Actor, shop_id: str, buyer_id: str) -> tuple[str, str]:

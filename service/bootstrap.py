@@ -193,12 +193,12 @@ async def build(
         app.server, app.port = await create_server(
             settings.listen,
             handlers,
-            clock=clock,
             tokens=load_tokens(settings),
             watch=app.watch,
             health_servicer=app.health,
             tls=tls_of(settings),
             reuse_port=settings.reuse_port,
+            call_timeout_s=settings.call_timeout_s,
         )
     except BaseException:
         await app.stop()

@@ -58,6 +58,7 @@ class Settings:
 
     listen: str = "127.0.0.1:50051"
     reuse_port: bool = False  # several service processes may share `listen` (SO_REUSEPORT)
+    call_timeout_s: float = 5.0  # a unary call without a deadline is answered within this
     data_dir: Path = Path("var")
     log_level: str = "INFO"
     redis_url: str | None = None  # None: start the embedded redis-server

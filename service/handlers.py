@@ -25,7 +25,6 @@ from aftersale.decide import Decision, decide
 from aftersale.exceptions import (
     AfterSaleError,
     IdempotencyKeyReused,
-    NotFound,
     PermissionDenied,
     StaleTimer,
     VersionConflict,
@@ -35,7 +34,7 @@ from aftersale.policy import Policy
 from aftersale.refusals import error_for, refusal
 from aftersale.validation import validate
 from aftersale.vocabulary import Action, Role, State
-from service.access import acting_as, can_see, require_visible, scope_filters
+from service.access import acting_as, can_see, missing, require_visible, scope_filters
 from service.storage.keys import Keys, default_keys, parse_timer_member
 from service.storage.repository import AfterSaleRepository, StoredEvent
 
@@ -101,18 +100,20 @@ class AfterSaleHandlers:
 
     async def _run(self, request_id: str, command: Command | None, call: Call) -> AfterSale:
         """Run ``command`` for ``call``; ``None`` fires the pending timer (ops, as SYSTEM)."""
-        body_hash = _body_hash(request_id, command)
+        body_hash = _body_hash(request_id, command, call.actor)
         record, stored = await self._repo.load_with_idempotency(
             request_id, call.caller, call.idempotency_key
         )
         if stored is not None:
-            return _replayed(stored, body_hash, call.idempotency_key)
+            return _replayed(stored, body_hash, call)
         for attempt in range(MAX_CONFLICT_RETRIES):
             if attempt:  # a lost race: decide again on the fresh record, after a jittered pause
                 await asyncio.sleep(random.uniform(0, CONFLICT_BACKOFF_S * attempt))
                 record = await self._repo.load(request_id)
             if record is None:
-                raise NotFound(request_id)
+                raise missing(request_id, call.actor)
+            if command is not None:  # ops firing a timer sees every request
+                require_visible(record, call.actor)
             if call.expected_version is not None and call.expected_version != record.version:
                 raise VersionConflict(request_id, call.expected_version, record.version)
             step, actor = (command, call.actor) if command else (_pending(record), SYSTEM_ACTOR)
@@ -129,10 +130,10 @@ class AfterSaleHandlers:
     async def _apply(self, command: c.Apply, call: Call) -> AfterSale:
         """A buyer's application; the request id is made here and embeds the order's shard."""
         shard = self._keys.shard_of_order(command.order_id)
-        body_hash = _body_hash("", command)
+        body_hash = _body_hash("", command, call.actor)
         stored = await self._repo.idempotent_result(call.caller, call.idempotency_key, shard)
         if stored is not None:
-            return _replayed(stored, body_hash, call.idempotency_key)
+            return _replayed(stored, body_hash, call)
         decision = decide(None, command, call.actor, self._clock.now_ms(), self._policy)
         return await self._commit(decision, 0, call, body_hash)
 
@@ -231,7 +232,7 @@ class AfterSaleHandlers:
     async def _load_visible(self, request_id: str, actor: Actor) -> AfterSale:
         record = await self._repo.load(request_id)
         if record is None:
-            raise NotFound(request_id)
+            raise missing(request_id, actor)
         require_visible(record, actor)
         return record
 
@@ -248,11 +249,13 @@ def _pending(record: AfterSale) -> c.FireTimer:
     return c.FireTimer(timer_action=record.timer.action, version=record.version)
 
 
-def _body_hash(request_id: str, command: Command | None) -> str:
+def _body_hash(request_id: str, command: Command | None, actor: Actor) -> str:
+    """What the caller sent, and who sent it: a key retried by another party is not a retry."""
+    body: dict[str, object] = {"request_id": request_id, "actor": f"{actor.role}:{actor.id}"}
     if command is None:
-        body: dict[str, object] = {"action": "fire_timer", "request_id": request_id}
+        body["action"] = "fire_timer"
     else:
-        body = {"action": action_of(command).value, "request_id": request_id, **asdict(command)}
+        body |= {"action": action_of(command).value, **asdict(command)}
     if isinstance(command, c.Apply):
         body.pop("request_id", None)  # made by the service, not part of what the caller sent
     raw = json.dumps(body, sort_keys=True, default=str, ensure_ascii=False)
@@ -263,8 +266,13 @@ def _from_json(raw: str) -> AfterSale:
     return AfterSale.from_flat(json.loads(raw))
 
 
-def _replayed(stored: tuple[str, str], body_hash: str, key: str) -> AfterSale:
+def _replayed(stored: tuple[str, str], body_hash: str, call: Call) -> AfterSale:
+    """The first result of a retried call. A replay passes the authorization the call would:
+    a party that may not see the request learns nothing from its key, not even that it is
+    used (the same refusal as acting on a request that is not theirs)."""
     stored_hash, result_json = stored
+    record = _from_json(result_json)
+    require_visible(record, call.actor)
     if stored_hash != body_hash:
-        raise IdempotencyKeyReused(key)
-    return _from_json(result_json)
+        raise IdempotencyKeyReused(call.idempotency_key)
+    return record

@@ -155,6 +155,9 @@ URL = Rule("scheme must be one of " + ", ".join(REDIS_SCHEMES), _redis_url)
 # fmt: off
 OPTIONS: tuple[Option, ...] = (
     _opt("listen", "listen", "str", LISTEN, "gRPC address `host:port` (port 0: any free port)"),
+    _opt("call_timeout_s", "call_timeout_s", "float", POSITIVE,
+         "Longest a unary call runs (a hung Redis): then UNAVAILABLE, safe to retry with the "
+         "same idempotency key"),
     _opt("data_dir", "data_dir", "path", None,
          "Embedded Redis files (`redis/`: AOF, log) and the default tokens file"),
     _opt("log_level", "log_level", "level", LEVEL, "Log level: " + ", ".join(LOG_LEVELS)),

@@ -61,9 +61,30 @@ METHOD_ROLES: Mapping[str, frozenset[Role]] = {
 }
 
 
-def _metadata(handler_call_details: Any) -> dict[str, str]:
+CallMetadata = tuple[tuple[str, str], ...]  # the call's (key, value) pairs, as grpc gives them
+_IDENTITY = (AUTHORIZATION, ACTOR_ROLE, ACTOR_ID, SHOP_ID)
+
+
+def _metadata(handler_call_details: Any) -> CallMetadata:
     pairs = handler_call_details.invocation_metadata or ()
-    return {key.lower(): value for key, value in pairs if isinstance(value, str)}
+    return tuple((key.lower(), value) for key, value in pairs if isinstance(value, str))
+
+
+def identity_headers(pairs: CallMetadata) -> dict[str, str]:
+    """The call's headers by name. One that says who calls may come only once: with two,
+    "the last one wins" would let a proxy's header and a client's disagree unnoticed."""
+    headers: dict[str, str] = {}
+    for key, value in pairs:
+        if key in headers and key in _IDENTITY:
+            if key == AUTHORIZATION:
+                raise Unauthenticated(
+                    "TOKEN_REPEATED",
+                    "'authorization' metadata sent more than once",
+                    "'authorization' 元数据重复",
+                )
+            raise InvalidInput(key, "sent more than once", "重复发送")
+        headers[key] = value
+    return headers
 
 
 def _parse_role(raw: str) -> Role:
@@ -73,8 +94,9 @@ def _parse_role(raw: str) -> Role:
     return Role(name)
 
 
-def authenticate(tokens: TokenTable, method: str, metadata: Mapping[str, str]) -> Caller:
+def authenticate(tokens: TokenTable, method: str, pairs: CallMetadata) -> Caller:
     """The caller of ``method`` (an RPC name), or the error that refuses it."""
+    metadata = identity_headers(pairs)
     scheme, _, token = metadata.get(AUTHORIZATION, "").strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated(
@@ -142,7 +164,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         return wrap_handler(handler, self._unary(method, metadata), self._stream(method, metadata))
 
     def _unary(
-        self, method: str, metadata: Mapping[str, str]
+        self, method: str, metadata: CallMetadata
     ) -> Callable[[UnaryBehavior], UnaryBehavior]:
         def around(behavior: UnaryBehavior) -> UnaryBehavior:
             async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
@@ -157,7 +179,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         return around
 
     def _stream(
-        self, method: str, metadata: Mapping[str, str]
+        self, method: str, metadata: CallMetadata
     ) -> Callable[[StreamBehavior], StreamBehavior]:
         def around(behavior: StreamBehavior) -> StreamBehavior:
             async def call(

@@ -41,7 +41,7 @@ def history_page(request: pb.GetHistoryRequest) -> tuple[int, int]:
     """(offset, limit): the page token is the offset of the next event."""
     limit = fields.page_size(request.page_size, default=100, cap=500)
     token = request.page_token
-    if token and (not token.isdigit() or len(token) > 9):
+    if token and (not (token.isascii() and token.isdigit()) or len(token) > 9):
         raise InvalidInput("page_token", "not a page token returned by this service")
     return (int(token) if token else 0), limit
 

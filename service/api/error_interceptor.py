@@ -6,6 +6,7 @@ to grpc, it would end as UNKNOWN with the parser's error text."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import AsyncGenerator, Callable
@@ -56,7 +57,13 @@ async def abort_with(context: grpc.aio.ServicerContext, exc: Exception, method: 
 
 
 class ErrorInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
-    """Applies :data:`ERROR_TABLE` to every after-sale RPC (install it first: outermost)."""
+    """Applies :data:`ERROR_TABLE` to every after-sale RPC (install it first: outermost), and
+    bounds every unary call to ``call_timeout_s``: a call to a hung Redis, whose client would
+    retry for much longer, is answered UNAVAILABLE instead of hanging (the client's own
+    deadline, when shorter, still wins)."""
+
+    def __init__(self, call_timeout_s: float = 5.0) -> None:
+        self._timeout_s = call_timeout_s
 
     async def intercept_service(
         self, continuation: Callable[[Any], Any], handler_call_details: Any
@@ -65,16 +72,18 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         method = rpc_name(handler_call_details.method)
         if not method:
             return handler
-        return wrap_handler(handler, _unary(method), _stream(method), tolerant)
+        unary = _unary(method, self._timeout_s)
+        return wrap_handler(handler, unary, _stream(method), tolerant)
 
 
-def _unary(method: str) -> Callable[[UnaryBehavior], UnaryBehavior]:
+def _unary(method: str, timeout_s: float) -> Callable[[UnaryBehavior], UnaryBehavior]:
     def around(behavior: UnaryBehavior) -> UnaryBehavior:
         async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
             try:
                 if isinstance(request, Undecodable):
                     raise _undecodable(method)
-                return await behavior(request, context)
+                async with asyncio.timeout(timeout_s):
+                    return await behavior(request, context)
             except grpc.aio.AbortError:
                 raise
             except Exception as exc:

@@ -181,7 +181,45 @@ ERROR_TABLE: tuple[Row, ...] = (
     (AfterSaleError, Code.FAILED_PRECONDITION, _other_domain),
     (ApiError, Code.UNKNOWN, _api),  # the code is the error's own
 )
-UNAVAILABLE_ERRORS = (redis_errors.ConnectionError, redis_errors.TimeoutError)
+# Redis cannot serve now, but nothing was lost: the client may retry (with the same
+# idempotency key, so a write whose outcome it did not see is not made twice).
+UNAVAILABLE_ERRORS = (
+    redis_errors.ConnectionError,
+    redis_errors.TimeoutError,
+    redis_errors.BusyLoadingError,
+    redis_errors.ReadOnlyError,
+    redis_errors.ClusterDownError,
+    redis_errors.TryAgainError,
+    redis_errors.MasterDownError,
+    TimeoutError,  # the call's own time bound (``CallTimeout``)
+)
+# Refusals Redis gives for a whole class of writes, found in the reply text because a script
+# wraps them ("Error running script ...: -OOM ..."): (marker, reason, en, zh).
+STORAGE_REFUSALS = (
+    (
+        "OOM command not allowed",
+        "STORAGE_FULL",
+        "storage is out of memory; nothing was written, retry later",
+        "存储空间已满,未写入任何数据,请稍后重试",
+    ),
+    (
+        "MISCONF",
+        "STORAGE_NOT_PERSISTING",
+        "storage cannot persist writes now (disk); nothing was written, retry later",
+        "存储暂时无法持久化写入(磁盘),未写入任何数据,请稍后重试",
+    ),
+)
+
+
+def _storage_refusal(exc: Exception) -> tuple[str, str, str] | None:
+    """(reason, en, zh) when ``exc`` is Redis refusing writes, else None."""
+    if not isinstance(exc, redis_errors.ResponseError):
+        return None
+    text = str(exc)
+    for marker, reason, en, zh in STORAGE_REFUSALS:
+        if marker in text:
+            return reason, en, zh
+    return None
 
 
 def rich_status(code: Any, message: str, details: list[Message]) -> Any:
@@ -202,6 +240,13 @@ def status_for(exc: Exception, method: str = "") -> Any:
             log.info("%s refused: %s %s", method, code.name, exc)
             return rich_status(code, getattr(exc, "message", str(exc)), details(exc))
     error_id = secrets.token_hex(8)
+    refused = _storage_refusal(exc)
+    if refused is not None:
+        reason, en, zh = refused
+        log.error("storage refused error_id=%s method=%s: %s", error_id, method, exc)
+        info = _info(reason, {"error_id": error_id})
+        message = f"{en} (error id {error_id})"
+        return rich_status(Code.UNAVAILABLE, message, [info, *_messages(message, zh)])
     if isinstance(exc, UNAVAILABLE_ERRORS):
         log.error("storage unavailable error_id=%s method=%s", error_id, method, exc_info=exc)
         info = _info("STORAGE_UNAVAILABLE", {"error_id": error_id})

@@ -8,6 +8,7 @@ server reflection (so ``grpcurl -plaintext HOST:PORT list`` works), plaintext or
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,6 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from aftersale.clock import Clock
 from service.api.auth import AuthInterceptor
 from service.api.error_interceptor import ErrorInterceptor
 from service.api.servicer import AfterSaleServicer
@@ -39,6 +39,10 @@ class BindError(RuntimeError):
     """The listen address could not be bound (in use, or not a local address)."""
 
 
+class TlsError(ValueError):
+    """A TLS file that cannot serve: unreadable, not PEM, or a key that is not the cert's."""
+
+
 @dataclass(frozen=True, slots=True)
 class TlsFiles:
     """Server certificate and key (PEM); with ``client_ca``, clients must present a
@@ -48,7 +52,31 @@ class TlsFiles:
     key: Path
     client_ca: Path | None = None
 
+    def check(self) -> None:
+        """Load the key pair (and the client CA) as the server will, and name the file and
+        the problem if one cannot serve (grpc would only say it cannot bind)."""
+        for path in (self.cert, self.key, self.client_ca):
+            if path is not None and not path.is_file():
+                raise TlsError(f"{path}: no such file")
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        try:
+            context.load_verify_locations(cafile=self.cert)
+        except ssl.SSLError as exc:
+            raise TlsError(f"{self.cert}: not a PEM certificate ({exc.reason})") from None
+        try:
+            context.load_cert_chain(self.cert, self.key)
+        except ssl.SSLError as exc:
+            if exc.reason == "KEY_VALUES_MISMATCH":
+                raise TlsError(f"{self.key}: not the key of the certificate {self.cert}") from None
+            raise TlsError(f"{self.key}: not a PEM private key ({exc.reason})") from None
+        if self.client_ca is not None:
+            try:
+                context.load_verify_locations(cafile=self.client_ca)
+            except ssl.SSLError as exc:
+                raise TlsError(f"{self.client_ca}: not a PEM CA bundle ({exc.reason})") from None
+
     def credentials(self) -> Any:
+        self.check()
         ca = self.client_ca.read_bytes() if self.client_ca else None
         return grpc.ssl_server_credentials(
             [(self.key.read_bytes(), self.cert.read_bytes())],
@@ -61,19 +89,19 @@ async def create_server(
     address: str,
     handlers: AfterSaleHandlers,
     *,
-    clock: Clock,
     tokens: TokenTable,
     watch: TransitionWatch,
     health_servicer: Any,
     tls: TlsFiles | None = None,
     reuse_port: bool = False,
+    call_timeout_s: float = 5.0,
 ) -> tuple[Any, int]:
     """A bound, not yet started ``grpc.aio.Server`` and its port.
 
     ``health_servicer`` is a ``grpc_health.v1.health.aio.HealthServicer``: :func:`stop_server`
     turns it NOT_SERVING. Interceptors: the error table outermost, then authentication."""
     server = grpc.aio.server(
-        interceptors=[ErrorInterceptor(), AuthInterceptor(tokens)],
+        interceptors=[ErrorInterceptor(call_timeout_s), AuthInterceptor(tokens)],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             # Off by default: a second server on the same port fails, loudly. On, several

@@ -1,6 +1,7 @@
 """``WatchTransitions``: the transition streams, narrowed to what the caller may see.
 
-Buyers see their own requests' events, merchants their shop's; PAYMENT and PLATFORM see all.
+Buyers see their own requests' events, merchants their shop's, PAYMENT those of requests with
+a refund; PLATFORM sees all.
 Every message carries the cursor to resume after it; while only invisible or filtered-out
 events pass, a keep-alive (no event) moves the client's cursor on every ``keepalive_s``.
 
@@ -60,6 +61,8 @@ def visible_to(actor: Actor) -> Callable[[TransitionEvent], bool]:
     """Whether ``actor`` may see an event (the shop is already narrowed by the filter)."""
     if actor.role is Role.BUYER:
         return lambda event: event.buyer_id == actor.id
+    if actor.role is Role.PAYMENT:  # the money it moves: events of requests with a refund
+        return lambda event: bool(event.refund_id)
     return lambda event: True
 
 

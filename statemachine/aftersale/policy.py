@@ -30,4 +30,5 @@ class Policy:
     max_images: int = 9
     max_dispute_proof_images: int = 20
     max_media_ref_chars: int = 512
+    max_proof_deadline_ms: int = 30 * DAY_MS  # a proof deadline ops may set: never years away
     max_amount: int = 10**12  # fen: far above any order, keeps sums well inside int64

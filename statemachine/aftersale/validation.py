@@ -66,7 +66,7 @@ def validate(
         elif f.name in _AMOUNT_FIELDS and value is not None:
             upper = policy.max_amount if paid is None else paid
             _amount(f.name, value, upper, "paid amount" if paid is not None else "")
-    _shape(command, now_ms)
+    _shape(command, now_ms, policy)
 
 
 def check_id(value: object, field: str, pattern: re.Pattern[str] = ID) -> str:
@@ -89,7 +89,7 @@ def _actor(actor: Actor) -> None:
         raise InvalidInput("actor.id", f"1..{_MAX_ACTOR_ID_CHARS} characters", "操作人标识无效")
 
 
-def _shape(command: c.Command, now_ms: int) -> None:
+def _shape(command: c.Command, now_ms: int, policy: Policy) -> None:
     match command:
         case c.Apply() if not _is_int(command.after_sale_deadline_ms):
             raise InvalidInput("after_sale_deadline", "required: a time", "必填")
@@ -107,7 +107,7 @@ def _shape(command: c.Command, now_ms: int) -> None:
                 limit = _MAX_CARRIER_CHARS
                 raise InvalidInput("carrier", f"at most {limit} characters", f"最多 {limit} 个字符")
         case c.RequestProof():
-            _proof_deadline(command, now_ms)
+            _proof_deadline(command, now_ms, policy.max_proof_deadline_ms)
         case c.RecordContactAttempt() if not _is_int(command.attempted_at_ms) or not (
             0 <= command.attempted_at_ms <= now_ms
         ):
@@ -130,14 +130,21 @@ def _refund_amount(verdict: Verdict, amount: int | None) -> None:
         )
 
 
-def _proof_deadline(command: c.RequestProof, now_ms: int) -> None:
+def _proof_deadline(command: c.RequestProof, now_ms: int, longest_ms: int) -> None:
+    """A deadline in the future and at most ``longest_ms`` away: a timer is never armed years
+    ahead (nor past what a record can store)."""
     at, within = command.deadline_at_ms, command.deadline_in_ms
+    days = longest_ms // 86_400_000
     if at is not None and within is not None:
         raise InvalidInput("deadline_in", "give deadline_at or deadline_in, not both", "二选一")
     if at is not None and (not _is_int(at) or at <= now_ms):
         raise InvalidInput("deadline_at", "must be in the future", "须为将来的时间")
+    if at is not None and at - now_ms > longest_ms:
+        raise InvalidInput("deadline_at", f"at most {days} days ahead", f"最多 {days} 天之后")
     if within is not None and (not _is_int(within) or within <= 0):
         raise InvalidInput("deadline_in", "must be positive", "须为正数")
+    if within is not None and within > longest_ms:
+        raise InvalidInput("deadline_in", f"at most {days} days", f"最多 {days} 天")
 
 
 def _proposal(command: c.Negotiate) -> None:

@@ -168,7 +168,19 @@ async def test_payment_may_not_approve_and_a_buyer_may_not_use_ops_rpcs(api: Api
     for error in (approve, fire, intervene):
         assert error.code() == grpc.StatusCode.PERMISSION_DENIED
     assert (await req.view()).version == 1
-    paying = await api.payment.GetAfterSale(pb.GetAfterSaleRequest(request_id=req.request_id))
+
+
+async def test_payment_reads_only_requests_that_have_a_refund(api: Api) -> None:
+    req = await applied(api)
+    get = pb.GetAfterSaleRequest(request_id=req.request_id)
+
+    before = await rpc_error(api.payment.GetAfterSale(get))
+    await req.merchant.ApproveAfterSale(
+        pb.ApproveAfterSaleRequest(request_id=req.request_id, idempotency_key=key())
+    )
+    paying = await api.payment.GetAfterSale(get)
+
+    assert before.code() == grpc.StatusCode.PERMISSION_DENIED
     assert paying.after_sale.request_id == req.request_id  # payment reads what it refunds
 
 

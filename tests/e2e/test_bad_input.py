@@ -10,6 +10,7 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf.duration_pb2 import Duration
+from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import error_details_pb2
 
 from aftersale.policy import DAY_MS
@@ -62,8 +63,8 @@ def create(**fields: Any) -> Build:
                 message.ClearField(name.removeprefix("clear_"))
             elif isinstance(value, list):
                 getattr(message, name)[:] = value
-            elif name == "return_address":
-                message.return_address.CopyFrom(value)
+            elif hasattr(value, "DESCRIPTOR"):  # a message field: return_address, a time
+                getattr(message, name).CopyFrom(value)
             else:
                 setattr(message, name, value)
         return message
@@ -260,6 +261,41 @@ CASES: list[tuple[str, str, Build, str]] = [
     ),
     ("ListRejectReasons", "ops", lambda req: pb.ListRejectReasonsRequest(state=raw(40)), "state"),
     ("GetShopStats", "ops", lambda req: pb.GetShopStatsRequest(), "shop_id"),
+]
+
+YEAR_10000 = Timestamp(seconds=253_402_300_800)  # one second past what a Timestamp may hold
+# Issue 9 (hardening): Durations and Timestamps out of range, and tokens that reached INTERNAL
+# (a RequestProof 10^15 s away was even committed, and no read of the request worked again).
+CASES += [
+    (
+        "RequestProof",
+        "ops",
+        act(pb.RequestProofRequest, party=1, deadline_in=Duration(seconds=10**15)),
+        "deadline_in",
+    ),
+    (
+        "RequestProof",
+        "ops",
+        act(pb.RequestProofRequest, party=1, deadline_in=Duration(seconds=10**10)),
+        "deadline_in",
+    ),
+    (
+        "RequestProof",
+        "ops",
+        act(pb.RequestProofRequest, party=1, deadline_in=Duration(seconds=5, nanos=-1)),
+        "deadline_in",
+    ),
+    ("RequestProof", "ops", deadline_at(400 * DAY_MS), "deadline_at"),
+    (
+        "RequestProof",
+        "ops",
+        act(pb.RequestProofRequest, party=1, deadline_at=YEAR_10000),
+        "deadline_at",
+    ),
+    ("CreateAfterSale", "buyer", create(after_sale_deadline=YEAR_10000), "after_sale_deadline"),
+    ("RecordContactAttempt", "merchant", contact(attempted_at=YEAR_10000), "attempted_at"),
+    ("GetHistory", "ops", read(pb.GetHistoryRequest, page_token="²"), "page_token"),
+    ("GetHistory", "ops", read(pb.GetHistoryRequest, page_token="１"), "page_token"),
 ]
 
 

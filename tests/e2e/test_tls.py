@@ -13,6 +13,7 @@ import pytest
 from redis.asyncio import Redis
 
 from aftersale.clock import FakeClock
+from service.api.server import TlsError
 from service.api.tokens import token_of
 from service.bootstrap import App, build
 from service.config import Settings
@@ -99,3 +100,33 @@ async def test_a_client_without_a_certificate_is_refused(tls_app: App, certifica
         await reasons(tls_app, credentials)
 
     assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+@pytest.mark.parametrize(
+    ("cert", "key", "named", "problem"),
+    [
+        ("garbage.pem", "server.key", "garbage.pem", "not a PEM certificate"),
+        ("server.pem", "garbage.pem", "garbage.pem", "not a PEM private key"),
+        ("server.pem", "client.key", "client.key", "not the key of the certificate"),
+        ("server.pem", "missing.key", "missing.key", "no such file"),
+    ],
+    ids=["garbage-cert", "garbage-key", "mismatched-key", "missing-key"],
+)
+async def test_a_bad_key_pair_is_named_before_binding(
+    tmp_path: Path, certificates: Path, redis: Redis, cert: str, key: str, named: str, problem: str
+) -> None:
+    (certificates / "garbage.pem").write_text("not a certificate\n")
+    settings = Settings(
+        listen="127.0.0.1:0",
+        data_dir=tmp_path / "data",
+        timers_enabled=False,
+        tls_cert=certificates / cert,
+        tls_key=certificates / key,
+    )
+
+    with pytest.raises(TlsError) as caught:
+        await build(settings, clock=FakeClock(), redis=redis)
+
+    assert named in str(caught.value)
+    assert problem in str(caught.value)
+    assert "bind" not in str(caught.value)

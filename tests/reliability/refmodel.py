@@ -249,6 +249,8 @@ class Model:
             errors.add(DENIED, "another buyer's request")
         elif actor.role == "MERCHANT" and actor.id != req.shop_id:
             errors.add(DENIED, "another shop's request")
+        elif actor.role == "PAYMENT" and not req.refund_id:
+            errors.add(DENIED, "payment sees only requests with a refund")
 
     def _move(self, req: Request, state: str) -> None:
         req.state = state
