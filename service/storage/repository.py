@@ -18,11 +18,11 @@ from aftersale.exceptions import (
     AfterSaleError,
     IdempotencyKeyReused,
     InvalidInput,
-    LimitExceeded,
     Refusal,
     VersionConflict,
 )
 from aftersale.model import AfterSale
+from aftersale.refusals import error_for, refusal
 from aftersale.vocabulary import SUCCESS_STATES, TERMINAL_STATES, Action, State
 from service.config import Settings
 from service.storage.counters import shop_counter_increments, sum_stats
@@ -42,37 +42,6 @@ NO_IDEMPOTENCY = "-"  # caller/key of the unused idempotency KEYS slot (never to
 
 def _pairs(flat: dict[str, str]) -> str:
     return json.dumps([x for kv in flat.items() for x in kv], ensure_ascii=False)
-
-
-def line_refusal(reason: str, detail: str, max_attempts: int) -> Refusal:
-    """The zh/en explanation of an order-line limit (SPEC §8)."""
-    if reason == "LINE_HAS_OPEN_REQUEST":
-        return Refusal(
-            reason,
-            f"This order line already has an open after-sale request ({detail}).",
-            f"该订单商品已有进行中的售后单({detail})。",
-            "Continue with the open request, or cancel it before applying again.",
-            "请继续处理进行中的售后单,或撤销后再重新申请。",
-            {"open_request_id": detail},
-        )
-    if reason == "LINE_ALREADY_REFUNDED":
-        return Refusal(
-            reason,
-            f"This order line was already refunded by after-sale request {detail}.",
-            f"该订单商品已通过售后单 {detail} 完成退款,不能再次申请售后。",
-            "No further after-sale request is possible for this order line.",
-            "该订单商品不能再申请售后。",
-            {"refunded_request_id": detail},
-        )
-    return Refusal(
-        "LINE_ATTEMPT_LIMIT",
-        f"This order line reached the limit of {max_attempts} after-sale applications "
-        "and modifications.",
-        f"该订单商品的售后申请与修改次数已达上限({max_attempts} 次)。",
-        "Contact platform customer service if the buyer still needs help.",
-        "如仍需帮助,请联系平台客服。",
-        {"max_attempts": str(max_attempts), "attempts": detail},
-    )
 
 
 class RedisRepository:
@@ -283,11 +252,21 @@ class RedisRepository:
         if status == "IDEMPOTENCY_MISMATCH":
             raise IdempotencyKeyReused(idempotency_key)
         if status == "LIMIT":
-            refusal = line_refusal(reply[1], reply[2] or "0", self.max_attempts_per_line)
-            refusal.metadata.update({"order_id": record.order_id, "sku_id": record.sku_id})
             state = State(event.from_state) if event.from_state else None
-            raise LimitExceeded(record.request_id, state, Action(event.action), refusal)
+            refused = self._line_refusal(reply[1], reply[2] or "0", record)
+            raise error_for(refused, record.request_id, state, Action(event.action))
         raise RuntimeError(f"unexpected commit script reply {reply!r}")
+
+    def _line_refusal(self, reason: str, detail: str, record: AfterSale) -> Refusal:
+        """The refusal of an order-line rule (SPEC §8) the commit script reported."""
+        line = {"order_id": record.order_id, "sku_id": record.sku_id}
+        if reason == "LINE_HAS_OPEN_REQUEST":
+            return refusal(reason, open_request_id=detail, **line)
+        if reason == "LINE_ALREADY_REFUNDED":
+            return refusal(reason, refunded_request_id=detail, **line)
+        return refusal(
+            "LINE_ATTEMPT_LIMIT", max_attempts=self.max_attempts_per_line, attempts=detail, **line
+        )
 
     # -- reads ---------------------------------------------------------------------------
 

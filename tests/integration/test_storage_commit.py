@@ -11,6 +11,7 @@ from aftersale.exceptions import (
     IdempotencyKeyReused,
     InvalidInput,
     LimitExceeded,
+    Refusal,
     VersionConflict,
 )
 from aftersale.vocabulary import Action, BuyerReason, State
@@ -207,6 +208,14 @@ async def test_an_open_request_blocks_a_new_one_for_its_line_until_it_is_closed(
     assert refusal.reason == "LINE_HAS_OPEN_REQUEST"
     assert refusal.metadata["open_request_id"] == first.request_id
     assert refusal.message_zh and refusal.message_en and refused.value.state is None
+    assert refusal == Refusal(
+        "LINE_HAS_OPEN_REQUEST",
+        f"This order line already has an open after-sale request ({first.request_id}).",
+        f"该订单商品已有进行中的售后单({first.request_id})。",
+        "Continue with the open request, or cancel it before applying again.",
+        "请继续处理进行中的售后单,或撤销后再重新申请。",
+        {"open_request_id": first.request_id, "order_id": order_id, "sku_id": "sku-1"},
+    )
     assert second.version == 1
 
 
@@ -230,6 +239,14 @@ async def test_applications_and_modifications_count_towards_five_attempts_per_li
     assert modify_refused.value.state is State.MERCHANT_PROCESSING
     assert modify_refused.value.action is Action.MODIFY_APPLICATION
     assert apply_refused.value.refusal.reason == "LINE_ATTEMPT_LIMIT"
+    assert modify_refused.value.refusal == Refusal(
+        "LINE_ATTEMPT_LIMIT",
+        "This order line reached the limit of 5 after-sale applications and modifications.",
+        "该订单商品的售后申请与修改次数已达上限(5 次)。",
+        "Contact platform customer service if the buyer still needs help.",
+        "如仍需帮助,请联系平台客服。",
+        {"max_attempts": "5", "attempts": "5", "order_id": order_id, "sku_id": "sku-1"},
+    )
     assert (await repo.load(second.request_id)).state is State.USER_CANCELD  # type: ignore[union-attr]
 
 
@@ -246,6 +263,14 @@ async def test_no_application_is_possible_after_a_successful_refund(
 
     assert refused.value.refusal.reason == "LINE_ALREADY_REFUNDED"
     assert refused.value.refusal.metadata["refunded_request_id"] == record.request_id
+    assert refused.value.refusal == Refusal(
+        "LINE_ALREADY_REFUNDED",
+        f"This order line was already refunded by after-sale request {record.request_id}.",
+        f"该订单商品已通过售后单 {record.request_id} 完成退款,不能再次申请售后。",
+        "No further after-sale request is possible for this order line.",
+        "该订单商品不能再申请售后。",
+        {"refunded_request_id": record.request_id, "order_id": order_id, "sku_id": "sku-1"},
+    )
     other_line = await commit(repo, applied(keys, order_id, sku_id="sku-2"))
     assert other_line.version == 1
 
