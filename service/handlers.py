@@ -34,8 +34,7 @@ from aftersale.model import Actor, AfterSale
 from aftersale.policy import Policy
 from aftersale.vocabulary import Action, Role, State
 from service.access import can_see, require_visible, scope_filters
-from service.storage.keys import Keys, default_keys, parse_timer_member
-from service.storage.repository import AfterSaleRepository, StoredEvent
+from service.storage.ports import AfterSaleRepository, StoredEvent, TimerMember
 
 # A lost race re-runs the command on the fresh record; jittered backoff spreads a burst of
 # writers on one request so each round has a winner instead of a stampede.
@@ -69,9 +68,7 @@ class AfterSaleHandlers:
         repository: AfterSaleRepository,
         clock: Clock,
         policy: Policy,
-        keys: Keys | None = None,
     ) -> None:
-        self._keys = keys or default_keys()  # must match the repository's shard count
         self._repo = repository
         self._clock = clock
         self._policy = policy
@@ -118,13 +115,15 @@ class AfterSaleHandlers:
 
     async def apply(self, command: c.Apply, call: Call) -> AfterSale:
         """A buyer's application; the request id is made here and embeds the order's shard."""
-        shard = self._keys.shard_of_order(command.order_id)
         body_hash = _body_hash("", command)
-        stored = await self._repo.idempotent_result(call.caller, call.idempotency_key, shard)
+        stored = await self._repo.idempotent_result(
+            call.caller, call.idempotency_key, command.order_id
+        )
         if stored is not None:
             return _replayed(stored, body_hash, call.idempotency_key)
-        command = replace(command, request_id=self._keys.new_request_id(command.order_id))
-        decision = decide(None, command, call.actor, self._clock.now_ms(), self._policy)
+        now = self._clock.now_ms()
+        command = replace(command, request_id=self._repo.new_request_id(command.order_id, now))
+        decision = decide(None, command, call.actor, now, self._policy)
         result = await self._repo.commit(
             decision,
             read_version=0,
@@ -239,22 +238,21 @@ class AfterSaleHandlers:
 
     # -- timers ---------------------------------------------------------------------------
 
-    async def fire_timer(self, member: str) -> bool:
-        """Fire one claimed timer (a timer-set member). False: it was stale; drop it."""
-        [fired] = await self.fire_timers([member])
+    async def fire_timer(self, timer: TimerMember) -> bool:
+        """Fire one claimed timer. False: it was stale; drop it."""
+        [fired] = await self.fire_timers([timer])
         return fired
 
-    async def fire_timers(self, members: Sequence[str]) -> list[bool]:
+    async def fire_timers(self, timers: Sequence[TimerMember]) -> list[bool]:
         """Fire a batch of claimed timers: one read and one commit pipeline for the batch.
         True where the timer fired; False where it was stale (drop it). A timer that failed
         otherwise raises nothing here: it keeps its lease and is retried after it."""
-        parsed = [parse_timer_member(m) for m in members]
-        records = await self._repo.load_many([p.request_id for p in parsed])
+        records = await self._repo.load_many([t.request_id for t in timers])
         now = self._clock.now_ms()
-        fired = [False] * len(members)
+        fired = [False] * len(timers)
         steps: list[tuple[Decision, int, str | None]] = []
         at: list[int] = []
-        for i, (member, timer, record) in enumerate(zip(members, parsed, records, strict=True)):
+        for i, (timer, record) in enumerate(zip(timers, records, strict=True)):
             if record is None:
                 continue
             command = c.FireTimer(timer_action=timer.action, version=timer.version)
@@ -264,7 +262,7 @@ class AfterSaleHandlers:
                 if refused.reason == STALE_TIMER:
                     continue
                 raise
-            steps.append((decision, record.version, member))
+            steps.append((decision, record.version, timer.member))
             at.append(i)
         results = await self._repo.commit_many(steps) if steps else []
         for i, result in zip(at, results, strict=True):

@@ -26,7 +26,7 @@ from aftersale.refusals import error_for, refusal
 from aftersale.vocabulary import SUCCESS_STATES, TERMINAL_STATES, Action, State
 from service.config import Settings
 from service.storage.counters import shop_counter_increments, sum_stats
-from service.storage.keys import Keys, default_keys, timer_member
+from service.storage.keys import Keys, timer_member
 from service.storage.listing import ListingMerge, collect_page, decode_page_token
 from service.storage.ports import (
     AfterSaleRepository,
@@ -50,7 +50,7 @@ class RedisRepository:
     def __init__(
         self,
         client: Redis | RedisCluster,
-        keys: Keys | None = None,
+        keys: Keys,
         *,
         stream_maxlen: int = 100_000,
         idempotency_ttl_s: int = 86_400,
@@ -58,7 +58,7 @@ class RedisRepository:
         scripts: Scripts | None = None,
     ) -> None:
         self.client = client
-        self.keys = keys or default_keys()
+        self.keys = keys
         self.stream_maxlen = stream_maxlen
         self.idempotency_ttl_s = idempotency_ttl_s
         self.max_attempts_per_line = max_attempts_per_line
@@ -78,6 +78,10 @@ class RedisRepository:
 
     # -- one request ---------------------------------------------------------------------
 
+    def new_request_id(self, order_id: str, now_ms: int) -> str:
+        """A fresh id for a request on ``order_id`` made at ``now_ms``, in the order's shard."""
+        return self.keys.new_request_id(order_id, now_ms)
+
     async def load(self, request_id: str) -> AfterSale | None:
         """The stored record, or None. A malformed id raises ``MalformedRequestId``."""
         flat = await self.client.hgetall(self.keys.record(request_id))
@@ -93,8 +97,11 @@ class RedisRepository:
         rows: list[dict[str, str]] = await pipe.execute()
         return [AfterSale.from_flat(row) if row else None for row in rows]
 
-    async def idempotent_result(self, caller: str, key: str, shard: int) -> IdempotentResult | None:
-        """The first result stored under ``caller``/``key`` in ``shard``, if any."""
+    async def idempotent_result(
+        self, caller: str, key: str, order_id: str
+    ) -> IdempotentResult | None:
+        """The first result stored under ``caller``/``key`` in ``order_id``'s shard, if any."""
+        shard = self.keys.shard_of_order(order_id)
         stored = await self.client.hmget(self.keys.idempotency(shard, caller, key), ["h", "r"])
         body_hash, result = stored
         if body_hash is None:
@@ -278,9 +285,6 @@ class RedisRepository:
             raise InvalidInput("offset" if offset < 0 else "limit", "out of range")
         rows = await self.client.lrange(self.keys.history(request_id), offset, offset + limit - 1)
         return [_stored_event(str(row)) for row in rows]
-
-    async def history_length(self, request_id: str) -> int:
-        return int(await self.client.llen(self.keys.history(request_id)))
 
     async def shop_stats(self, shop_id: str) -> dict[str, int]:
         """The shop's counters summed over all shards (one pipeline)."""

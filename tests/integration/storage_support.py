@@ -192,3 +192,8 @@ async def snapshot(client: Client, keys: Keys, record: AfterSale) -> dict[str, A
         "shop": await client.zrange(keys.shop(shard, record.shop_id), 0, -1),
         "order": await client.zrange(keys.order(record.order_id), 0, -1),
     }
+
+
+async def history_length(client: Client, keys: Keys, record: AfterSale) -> int:
+    """How many events the request's history list holds."""
+    return int(await client.llen(keys.history(record.request_id)))

@@ -26,6 +26,7 @@ from tests.integration.storage_support import (
     cancelled,
     commit,
     contact_recorded,
+    history_length,
     modified,
     pick_client,
     refunded,
@@ -76,7 +77,7 @@ async def test_an_application_writes_record_history_event_timer_line_listings_an
     assert await client.zrange(keys.buyer(shard, "buyer-1"), 0, -1) == [record.request_id]
     assert await client.zrange(keys.order(record.order_id), 0, -1) == [record.request_id]
     assert await repo.shop_stats("shop-1") == {"applications": 1}
-    assert await repo.idempotent_result("orders", "k1", shard) == ("h1", '{"v":1}')
+    assert await repo.idempotent_result("orders", "k1", record.order_id) == ("h1", '{"v":1}')
 
 
 async def test_a_commit_at_a_stale_version_is_refused_and_writes_nothing(
@@ -92,8 +93,7 @@ async def test_a_commit_at_a_stale_version_is_refused_and_writes_nothing(
 
     assert (refused.value.expected, refused.value.actual) == (1, 2)
     assert await snapshot(client, keys, second) == before
-    shard = keys.shard_of_request(first.request_id)
-    assert await repo.idempotent_result("orders", "late", shard) is None
+    assert await repo.idempotent_result("orders", "late", first.order_id) is None
 
 
 async def test_of_ten_concurrent_commits_on_one_version_exactly_one_is_stored(
@@ -296,7 +296,9 @@ async def test_shop_counters_add_up_over_shards(keys: Keys, repo: RedisRepositor
     assert await repo.shop_stats("another-shop") == {}
 
 
-async def test_history_pages_by_offset_oldest_first(keys: Keys, repo: RedisRepository) -> None:
+async def test_history_pages_by_offset_oldest_first(
+    client: Client, keys: Keys, repo: RedisRepository
+) -> None:
     record = await commit(repo, applied(keys))
     for _ in range(4):
         record = await commit(repo, contact_recorded(record))
@@ -304,8 +306,8 @@ async def test_history_pages_by_offset_oldest_first(keys: Keys, repo: RedisRepos
     page = await repo.history(record.request_id, offset=1, limit=3)
 
     assert [e.event.version for e in page] == [2, 3, 4]
-    assert await repo.history_length(record.request_id) == 5
-    assert await repo.history(keys.new_request_id("nothing")) == []
+    assert await history_length(client, keys, record) == 5
+    assert await repo.history(keys.new_request_id("nothing", NOW_MS)) == []
 
 
 async def test_listings_page_newest_first_across_shards_without_repeat_or_gap(

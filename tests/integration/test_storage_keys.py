@@ -10,7 +10,6 @@ from redis.crc import key_slot
 
 from aftersale.exceptions import NotFound
 from aftersale.vocabulary import Action
-from service.storage import keys as key_module
 from service.storage.keys import (
     Keys,
     MalformedRequestId,
@@ -18,11 +17,13 @@ from service.storage.keys import (
     timer_member,
 )
 
+NOW_MS = 1_790_000_000_000
+
 
 def test_an_order_lives_in_the_crc32_shard_and_its_request_ids_say_so() -> None:
     keys = Keys(shards=64)
 
-    request_id = keys.new_request_id("order-42")
+    request_id = keys.new_request_id("order-42", NOW_MS)
 
     shard = zlib.crc32(b"order-42") % 64
     assert keys.shard_of_order("order-42") == shard
@@ -42,7 +43,7 @@ def test_request_ids_sort_by_creation_time_and_use_only_id_characters() -> None:
 
 def test_every_key_of_one_order_hashes_to_one_cluster_slot() -> None:
     keys = Keys(shards=64, prefix="aftersale")
-    request_id = keys.new_request_id("order-7")
+    request_id = keys.new_request_id("order-7", NOW_MS)
     shard = keys.shard_of_request(request_id)
 
     names = [
@@ -87,7 +88,7 @@ def test_a_malformed_request_id_is_a_not_found_that_says_why(bad: str) -> None:
 def test_more_than_a_hundred_shards_widen_the_shard_number() -> None:
     keys = Keys(shards=1024)
 
-    request_id = keys.new_request_id("order-9")
+    request_id = keys.new_request_id("order-9", NOW_MS)
 
     assert request_id[2:6].isdigit() and request_id[6] == "-"
     assert keys.tag(5) == "{as:0005}"
@@ -98,7 +99,12 @@ def test_a_timer_member_parses_back() -> None:
     member = timer_member("AS07-0123456789ABCDEFGHJK", 12, Action.RECEIPT_TIMEOUT)
 
     assert member == "AS07-0123456789ABCDEFGHJK|12|receipt_timeout"
-    assert parse_timer_member(member) == ("AS07-0123456789ABCDEFGHJK", 12, Action.RECEIPT_TIMEOUT)
+    assert parse_timer_member(member) == (
+        "AS07-0123456789ABCDEFGHJK",
+        12,
+        Action.RECEIPT_TIMEOUT,
+        member,
+    )
     with pytest.raises(ValueError):
         parse_timer_member("AS07-x|v1|receipt_timeout")
 
@@ -109,14 +115,11 @@ def test_a_prefix_that_could_break_the_hash_tag_is_refused() -> None:
             Keys(prefix=prefix)
 
 
-def test_the_module_functions_follow_the_configured_default() -> None:
-    previous = key_module.default_keys()
-    try:
-        key_module.configure(shards=8)
+def test_a_request_id_is_made_at_the_time_it_is_given() -> None:
+    keys = Keys(shards=64)
 
-        request_id = key_module.new_request_id("order-1")
+    first, second = (keys.new_request_id("order-1", NOW_MS) for _ in range(2))
+    later = keys.new_request_id("order-1", NOW_MS + 1)
 
-        assert key_module.shard_of_request(request_id) == zlib.crc32(b"order-1") % 8
-        assert key_module.shard_of_order("order-1") == zlib.crc32(b"order-1") % 8
-    finally:
-        key_module.configure(previous.shards, previous.prefix)
+    assert first[:15] == second[:15] != later[:15]  # AS<shard>- and 10 characters of time
+    assert first != second
