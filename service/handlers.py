@@ -34,7 +34,12 @@ from aftersale.model import Actor, AfterSale
 from aftersale.policy import Policy
 from aftersale.vocabulary import Action, Role, State
 from service.access import can_see, require_visible, scope_filters
-from service.storage.ports import AfterSaleRepository, StoredEvent, TimerMember
+from service.storage.ports import (
+    AfterSaleRepository,
+    IdempotentResult,
+    StoredEvent,
+    TimerMember,
+)
 
 # A lost race re-runs the command on the fresh record; jittered backoff spreads a burst of
 # writers on one request so each round has a winner instead of a stampede.
@@ -109,7 +114,7 @@ class AfterSaleHandlers:
                 last = conflict
                 await asyncio.sleep(random.uniform(0, CONFLICT_BACKOFF_S * (attempt + 1)))
                 continue
-            return _from_json(result.result_json) if result.replayed else decision.record
+            return result.record if result.record is not None else decision.record
         assert last is not None  # every iteration that did not return lost a race
         raise last
 
@@ -131,7 +136,7 @@ class AfterSaleHandlers:
             idempotency_key=call.idempotency_key,
             body_hash=body_hash,
         )
-        return _from_json(result.result_json) if result.replayed else decision.record
+        return result.record if result.record is not None else decision.record
 
     async def approve(self, request_id: str, command: c.Approve, call: Call) -> AfterSale:
         return await self._run(request_id, command, call)
@@ -370,12 +375,7 @@ def _body_hash(request_id: str, command: Command | None) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
-def _from_json(raw: str) -> AfterSale:
-    return AfterSale.from_flat(json.loads(raw))
-
-
-def _replayed(stored: tuple[str, str], body_hash: str, key: str) -> AfterSale:
-    stored_hash, result_json = stored
-    if stored_hash != body_hash:
+def _replayed(stored: IdempotentResult, body_hash: str, key: str) -> AfterSale:
+    if stored.body_hash != body_hash:
         raise IdempotencyKeyReused(key)
-    return _from_json(result_json)
+    return stored.record

@@ -19,22 +19,25 @@ from aftersale.vocabulary import Action, State
 
 @dataclass(frozen=True, slots=True)
 class CommitResult:
-    """What a commit stored: its stream id and the result to return to the caller.
+    """What a commit did: its stream id, and whether it was a replay.
 
-    ``replayed``: the idempotency key had been used with the same body; nothing was written
-    and ``event_id`` / ``result_json`` are those of the first call.
+    ``replayed``: the idempotency key had been used with the same body; nothing was written,
+    ``event_id`` is the first call's and ``record`` the record the first call stored (return
+    it to the caller). Otherwise ``record`` is None: the committed decision's record is the
+    result.
     """
 
     event_id: str
     replayed: bool
-    result_json: str
+    record: AfterSale | None = None
 
 
 class IdempotentResult(NamedTuple):
-    """A stored first result: compare ``body_hash`` with the retry's before replaying it."""
+    """A stored first result: compare ``body_hash`` with the retry's before replaying
+    ``record``, the record the first call stored."""
 
     body_hash: str
-    result_json: str
+    record: AfterSale
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,10 +119,10 @@ class AfterSaleRepository(Protocol):
         caller: str | None = None,
         idempotency_key: str | None = None,
         body_hash: str = "",
-        result_json: str = "",
         leased_timer_member: str | None = None,
     ) -> CommitResult:
-        """Store ``decision`` atomically if the record is still at ``read_version``.
+        """Store ``decision`` atomically if the record is still at ``read_version``; with an
+        idempotency key, the new record is also kept as the key's result.
 
         Raises VersionConflict, IdempotencyKeyReused or LimitExceeded; nothing is written then.
         """

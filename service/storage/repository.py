@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Sequence
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import Redis, RedisCluster
 
@@ -25,8 +25,10 @@ from aftersale.model import AfterSale
 from aftersale.refusals import error_for, refusal
 from aftersale.vocabulary import SUCCESS_STATES, TERMINAL_STATES, Action, State
 from service.config import Settings
+from service.storage.codec import decode_record, encode_record, record_from_hash
 from service.storage.counters import shop_counter_increments, sum_stats
 from service.storage.keys import Keys, timer_member
+from service.storage.legacy import result_from_json
 from service.storage.listing import ListingMerge, collect_page, decode_page_token
 from service.storage.ports import (
     AfterSaleRepository,
@@ -84,8 +86,8 @@ class RedisRepository:
 
     async def load(self, request_id: str) -> AfterSale | None:
         """The stored record, or None. A malformed id raises ``MalformedRequestId``."""
-        flat = await self.client.hgetall(self.keys.record(request_id))
-        return AfterSale.from_flat(_text(flat)) if flat else None
+        fields = await self.client.hgetall(self.keys.record(request_id))
+        return record_from_hash(_text(fields)) if fields else None
 
     async def load_many(self, request_ids: list[str]) -> list[AfterSale | None]:
         """Records in the order asked, None where missing; one pipeline."""
@@ -95,18 +97,15 @@ class RedisRepository:
         for request_id in request_ids:
             pipe.hgetall(self.keys.record(request_id))
         rows: list[dict[str, str]] = await pipe.execute()
-        return [AfterSale.from_flat(row) if row else None for row in rows]
+        return [record_from_hash(row) if row else None for row in rows]
 
     async def idempotent_result(
         self, caller: str, key: str, order_id: str
     ) -> IdempotentResult | None:
         """The first result stored under ``caller``/``key`` in ``order_id``'s shard, if any."""
         shard = self.keys.shard_of_order(order_id)
-        stored = await self.client.hmget(self.keys.idempotency(shard, caller, key), ["h", "r"])
-        body_hash, result = stored
-        if body_hash is None:
-            return None
-        return IdempotentResult(str(body_hash), str(result or ""))
+        stored = await self.client.hmget(self.keys.idempotency(shard, caller, key), _RESULT)
+        return _idempotent_result(cast("list[str | None]", stored))
 
     async def load_with_idempotency(
         self, request_id: str, caller: str, key: str
@@ -116,11 +115,9 @@ class RedisRepository:
         shard = self.keys.shard_of_request(request_id)
         pipe = self.client.pipeline(transaction=False)
         pipe.hgetall(self.keys.record(request_id))
-        pipe.hmget(self.keys.idempotency(shard, caller, key), ["h", "r"])
-        flat, (body_hash, result) = await pipe.execute()
-        record = AfterSale.from_flat(_text(flat)) if flat else None
-        stored = None if body_hash is None else IdempotentResult(str(body_hash), str(result or ""))
-        return record, stored
+        pipe.hmget(self.keys.idempotency(shard, caller, key), _RESULT)
+        fields, stored = await pipe.execute()
+        return (record_from_hash(fields) if fields else None), _idempotent_result(stored)
 
     async def commit(
         self,
@@ -130,15 +127,14 @@ class RedisRepository:
         caller: str | None = None,
         idempotency_key: str | None = None,
         body_hash: str = "",
-        result_json: str = "",
         leased_timer_member: str | None = None,
     ) -> CommitResult:
         """Store ``decision`` in one script if the record is still at ``read_version``.
 
         Raises ``VersionConflict``, ``IdempotencyKeyReused`` or ``LimitExceeded`` (order-line
         rules); nothing is written then. With a used idempotency key and the same
-        ``body_hash`` nothing is written and the first result comes back (``replayed``).
-        ``result_json`` is what a replay returns; by default the new record's flat form.
+        ``body_hash`` nothing is written and the record the first call stored comes back
+        (``replayed``); otherwise the new record is kept as the key's result.
         """
         keys, args = self._commit_call(
             decision,
@@ -146,7 +142,6 @@ class RedisRepository:
             caller,
             idempotency_key,
             body_hash,
-            result_json,
             leased_timer_member,
         )
         reply: list[str] = await self.scripts.commit(keys=keys, args=args)
@@ -158,7 +153,7 @@ class RedisRepository:
         """Commit (decision, read_version, leased timer member) steps without idempotency keys
         (the timer worker's batches) in one pipeline; each result or refusal in order."""
         calls = [
-            self._commit_call(decision, read_version, None, None, "", "", leased)
+            self._commit_call(decision, read_version, None, None, "", leased)
             for decision, read_version, leased in steps
         ]
         replies = await self.scripts.run_many(self.scripts.commit, calls)
@@ -177,7 +172,6 @@ class RedisRepository:
         caller: str | None,
         idempotency_key: str | None,
         body_hash: str,
-        result_json: str,
         leased_timer_member: str | None,
     ) -> tuple[list[str], list[Any]]:
         """The commit script's KEYS and ARGV for one step (see ``scripts.COMMIT``)."""
@@ -203,9 +197,6 @@ class RedisRepository:
             idempotency_key if use_idem and idempotency_key else NO_IDEMPOTENCY,
         )
         counters = shop_counter_increments(event, record)
-        flat = record.to_flat()  # once: the stored record and the idempotency result share it
-        if use_idem and not result_json:
-            result_json = json.dumps(flat, ensure_ascii=False, separators=(",", ":"))
         return (
             [
                 keys.record(record.request_id),
@@ -225,7 +216,7 @@ class RedisRepository:
                 record.request_id,
                 read_version,
                 record.version,
-                _pairs(flat),
+                encode_record(record),  # once: the record and the idempotency result
                 _pairs(event.to_flat()),
                 self.stream_maxlen,
                 timer_member(record.request_id, record.version, timer.action) if timer else "",
@@ -238,7 +229,7 @@ class RedisRepository:
                 record.created_at_ms,
                 "1" if use_idem else "0",
                 body_hash,
-                result_json,
+                "",
                 self.idempotency_ttl_s,
                 json.dumps([x for kv in counters.items() for x in (kv[0], str(kv[1]))]),
             ],
@@ -251,9 +242,11 @@ class RedisRepository:
         record, event = decision.record, decision.event
         assert event is not None
         if status == "OK":
-            return CommitResult(reply[1], False, reply[2])
+            return CommitResult(reply[1], False)
         if status == "REPLAY":
-            return CommitResult(reply[1], True, reply[2])
+            blob, legacy = reply[2], reply[3]
+            first = decode_record(blob) if blob else result_from_json(legacy)
+            return CommitResult(reply[1], True, first)
         if status == "VERSION":
             raise VersionConflict(record.request_id, read_version, int(reply[1]))
         if status == "IDEMPOTENCY_MISMATCH":
@@ -330,9 +323,21 @@ class RedisRepository:
         return RequestPage(*await collect_page(merge, self.load_many, page_size, keep))
 
 
-def _text(flat: dict[Any, Any]) -> dict[str, str]:
-    """A hash reply as text (the client decodes responses; this keeps mypy honest)."""
-    return {str(k): str(v) for k, v in flat.items()}
+def _text(fields: Any) -> dict[str, str]:
+    """A hash reply, typed as what it is: the client decodes every reply to ``str``."""
+    return cast("dict[str, str]", fields)
+
+
+_RESULT = ["h", "d", "r"]  # an idempotency result: body hash, record blob, legacy result
+
+
+def _idempotent_result(stored: list[str | None]) -> IdempotentResult | None:
+    """The ``_RESULT`` fields of an idempotency hash as a result (None: the key is unused)."""
+    body_hash, blob, legacy = stored
+    if body_hash is None:
+        return None
+    record = decode_record(blob) if blob is not None else result_from_json(legacy or "")
+    return IdempotentResult(body_hash, record)
 
 
 def _stored_event(row: str) -> StoredEvent:

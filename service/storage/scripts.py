@@ -25,7 +25,7 @@ TIMER_MEMBER_FIELD = "_timer_member"
 # KEYS  1 record   2 history  3 events   4 timers   5 leased   6 line   7 idempotency
 #       8 shop listing   9 buyer listing   10 order listing   11 shop stats   12 shard listing
 # ARGV  1 request_id     2 read_version    3 new_version
-#       4 record: JSON array [field, value, ...] (the whole new record, AfterSale.to_flat)
+#       4 record: the new record's blob (codec.encode_record)
 #       5 event:  JSON array [field, value, ...] (TransitionEvent.to_flat)
 #       6 stream MAXLEN (~)
 #       7 new timer member ("" = none)      8 its due ms
@@ -33,18 +33,18 @@ TIMER_MEMBER_FIELD = "_timer_member"
 #       10 line op: "apply" | "modify" | ""  11 max attempts per line
 #       12 "1" if the new state is terminal  13 "1" if it is a success state
 #       14 listing score (created ms; used by "apply")
-#       15 "1" to use idempotency   16 body hash   17 result JSON   18 idempotency TTL (s)
+#       15 "1" to use idempotency   16 body hash   17 (unused)   18 idempotency TTL (s)
 #       19 shop counters: JSON array [field, "increment", ...]
-# Returns {"OK", event_id, result} | {"REPLAY", first event_id, first result}
+# Returns {"OK", event_id} | {"REPLAY", first event_id, first record blob, legacy result}
 #       | {"VERSION", actual_version} | {"IDEMPOTENCY_MISMATCH", ""}
 #       | {"LIMIT", reason, detail}
 COMMIT = """
 local rid = ARGV[1]
 if ARGV[15] == '1' then
-  local stored = redis.call('HMGET', KEYS[7], 'h', 'r', 'e')
+  local stored = redis.call('HMGET', KEYS[7], 'h', 'e', 'd', 'r')
   if stored[1] then
     if stored[1] == ARGV[16] then
-      return {'REPLAY', stored[3] or '', stored[2] or ''}
+      return {'REPLAY', stored[2] or '', stored[3] or '', stored[4] or ''}
     end
     return {'IDEMPOTENCY_MISMATCH', ''}
   end
@@ -72,12 +72,12 @@ end
 -- every check passed: write
 local old_member = redis.call('HGET', KEYS[1], '_timer_member')
 local new_member = ARGV[7]
-local record = cjson.decode(ARGV[4])
+local record = {'d', ARGV[4], 'version', ARGV[3]}
 if new_member ~= '' then
   record[#record + 1] = '_timer_member'
   record[#record + 1] = new_member
 end
-redis.call('DEL', KEYS[1])
+redis.call('DEL', KEYS[1])  -- a record in the previous release's flat form loses its fields
 redis.call('HSET', KEYS[1], unpack(record))
 
 local event = cjson.decode(ARGV[5])
@@ -112,10 +112,10 @@ local stats = cjson.decode(ARGV[19])
 for i = 1, #stats, 2 do redis.call('HINCRBY', KEYS[11], stats[i], stats[i + 1]) end
 
 if ARGV[15] == '1' then
-  redis.call('HSET', KEYS[7], 'h', ARGV[16], 'r', ARGV[17], 'e', id)
+  redis.call('HSET', KEYS[7], 'h', ARGV[16], 'd', ARGV[4], 'e', id)
   redis.call('EXPIRE', KEYS[7], ARGV[18])
 end
-return {'OK', id, ARGV[17]}
+return {'OK', id}
 """
 
 # RECLAIM — leases that expired (a worker died or stalled) become due now, for any worker.

@@ -57,10 +57,10 @@ async def test_an_application_writes_record_history_event_timer_line_listings_an
     record = decision.record
 
     result = await repo.commit(decision, read_version=0, caller="orders", idempotency_key="k1",
-                               body_hash="h1", result_json='{"v":1}')  # fmt: skip
+                               body_hash="h1")  # fmt: skip
 
     shard = keys.shard_of_request(record.request_id)
-    assert not result.replayed and result.result_json == '{"v":1}'
+    assert not result.replayed and result.record is None
     assert await repo.load(record.request_id) == record
     [stored] = await repo.history(record.request_id)
     assert stored.event_id == result.event_id and stored.event == decision.event
@@ -77,7 +77,12 @@ async def test_an_application_writes_record_history_event_timer_line_listings_an
     assert await client.zrange(keys.buyer(shard, "buyer-1"), 0, -1) == [record.request_id]
     assert await client.zrange(keys.order(record.order_id), 0, -1) == [record.request_id]
     assert await repo.shop_stats("shop-1") == {"applications": 1}
-    assert await repo.idempotent_result("orders", "k1", record.order_id) == ("h1", '{"v":1}')
+    assert await repo.idempotent_result("orders", "k1", record.order_id) == ("h1", record)
+    fields = await client.hgetall(keys.record(record.request_id))
+    assert set(fields) == {"d", "version", "_timer_member"} and fields["version"] == "1"
+    assert fields["_timer_member"] == member
+    idempotency = await client.hgetall(keys.idempotency(shard, "orders", "k1"))
+    assert idempotency == {"h": "h1", "d": fields["d"], "e": result.event_id}  # one blob
 
 
 async def test_a_commit_at_a_stale_version_is_refused_and_writes_nothing(
@@ -89,7 +94,7 @@ async def test_a_commit_at_a_stale_version_is_refused_and_writes_nothing(
 
     with pytest.raises(VersionConflict) as refused:
         await repo.commit(approved(first), read_version=1, caller="orders",
-                          idempotency_key="late", body_hash="h", result_json="{}")  # fmt: skip
+                          idempotency_key="late", body_hash="h")  # fmt: skip
 
     assert (refused.value.expected, refused.value.actual) == (1, 2)
     assert await snapshot(client, keys, second) == before
@@ -131,16 +136,15 @@ async def test_a_retry_with_the_same_idempotency_key_returns_the_first_result(
     client: Client, keys: Keys, repo: RedisRepository
 ) -> None:
     record = await commit(repo, applied(keys))
-    first = await repo.commit(approved(record), read_version=1, caller="orders",
-                              idempotency_key="approve-1", body_hash="same",
-                              result_json="first")  # fmt: skip
+    approve = approved(record)
+    first = await repo.commit(approve, read_version=1, caller="orders",
+                              idempotency_key="approve-1", body_hash="same")  # fmt: skip
     after_first = await snapshot(client, keys, record)
 
     retry = await repo.commit(contact_recorded(record), read_version=1, caller="orders",
-                              idempotency_key="approve-1", body_hash="same",
-                              result_json="second")  # fmt: skip
+                              idempotency_key="approve-1", body_hash="same")  # fmt: skip
 
-    assert retry.replayed and retry.result_json == "first" and retry.event_id == first.event_id
+    assert retry.replayed and retry.record == approve.record and retry.event_id == first.event_id
     assert await snapshot(client, keys, record) == after_first
 
 
@@ -149,12 +153,12 @@ async def test_the_same_idempotency_key_with_a_different_body_is_refused(
 ) -> None:
     record = await commit(repo, applied(keys))
     done = await commit(repo, approved(record), caller="orders", idempotency_key="k",
-                        body_hash="approve", result_json="first")  # fmt: skip
+                        body_hash="approve")  # fmt: skip
     before = await snapshot(client, keys, done)
 
     with pytest.raises(IdempotencyKeyReused):
         await repo.commit(refunded(done), read_version=2, caller="orders",
-                          idempotency_key="k", body_hash="refund", result_json="x")  # fmt: skip
+                          idempotency_key="k", body_hash="refund")  # fmt: skip
 
     assert await snapshot(client, keys, done) == before
 
@@ -162,11 +166,11 @@ async def test_the_same_idempotency_key_with_a_different_body_is_refused(
 async def test_idempotency_keys_are_scoped_per_caller(keys: Keys, repo: RedisRepository) -> None:
     record = await commit(repo, applied(keys))
     await commit(repo, approved(record), caller="orders", idempotency_key="k",
-                 body_hash="a", result_json="orders")  # fmt: skip
+                 body_hash="a")  # fmt: skip
 
     result = await repo.commit(refunded(approved(record).record), read_version=2,
-                               caller="payments", idempotency_key="k", body_hash="b",
-                               result_json="payments")  # fmt: skip
+                               caller="payments", idempotency_key="k",
+                               body_hash="b")  # fmt: skip
 
     assert not result.replayed
 
