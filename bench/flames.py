@@ -29,7 +29,7 @@ BUCKETS: tuple[tuple[str, str], ...] = (
     (
         "serialization (record blob, event flat form, JSON, hashes)",
         r"^(AfterSale\.copy|(encode|decode)_record|record_from_hash|record_from_flat|"
-        r"TransitionEvent\.(to_flat|from_flat)|_body_hash|_commit_call|dumps|loads|encode|"
+        r"TransitionEvent\.(to_flat|from_flat)|_body_hash|commit_call|dumps|loads|encode|"
         r"decode) ",
     ),
     (

@@ -1,7 +1,9 @@
 """``RedisRepository``: the after-sale records in Redis (DESIGN §2 step 4, §3).
 
-A write is one EVALSHA of ``scripts.COMMIT`` in the request's shard slot. Reads are single
-round trips or one pipeline over the shards (a cluster pipeline fans out per node).
+A write is one EVALSHA of the commit script (``commit.py``) in the request's shard slot.
+Reads are single round trips or one pipeline over the shards (a cluster pipeline fans out
+per node). Records are read with ``codec.record_from_hash`` (the blob, or the previous
+release's flat hash).
 """
 
 from __future__ import annotations
@@ -14,20 +16,14 @@ from redis.asyncio import Redis, RedisCluster
 
 from aftersale.decide import Decision
 from aftersale.events import TransitionEvent
-from aftersale.exceptions import (
-    AfterSaleError,
-    IdempotencyKeyReused,
-    InvalidInput,
-    Refusal,
-    VersionConflict,
-)
+from aftersale.exceptions import AfterSaleError, InvalidInput
 from aftersale.model import AfterSale
-from aftersale.refusals import error_for, refusal
-from aftersale.vocabulary import SUCCESS_STATES, TERMINAL_STATES, Action, State
+from aftersale.vocabulary import State
 from service.config import Settings
-from service.storage.codec import decode_record, encode_record, record_from_hash
-from service.storage.counters import shop_counter_increments, sum_stats
-from service.storage.keys import Keys, timer_member
+from service.storage.codec import decode_record, record_from_hash
+from service.storage.commit import CommitLimits, commit_call, commit_result
+from service.storage.counters import sum_stats
+from service.storage.keys import Keys
 from service.storage.legacy import result_from_json
 from service.storage.listing import ListingMerge, collect_page, decode_page_token
 from service.storage.ports import (
@@ -38,12 +34,6 @@ from service.storage.ports import (
     StoredEvent,
 )
 from service.storage.scripts import Scripts
-
-NO_IDEMPOTENCY = "-"  # caller/key of the unused idempotency KEYS slot (never touched)
-
-
-def _pairs(flat: dict[str, str]) -> str:
-    return json.dumps([x for kv in flat.items() for x in kv], ensure_ascii=False)
 
 
 class RedisRepository:
@@ -61,9 +51,7 @@ class RedisRepository:
     ) -> None:
         self.client = client
         self.keys = keys
-        self.stream_maxlen = stream_maxlen
-        self.idempotency_ttl_s = idempotency_ttl_s
-        self.max_attempts_per_line = max_attempts_per_line
+        self.limits = CommitLimits(stream_maxlen, idempotency_ttl_s, max_attempts_per_line)
         self.scripts = scripts or Scripts(client)
 
     @classmethod
@@ -136,16 +124,19 @@ class RedisRepository:
         ``body_hash`` nothing is written and the record the first call stored comes back
         (``replayed``); otherwise the new record is kept as the key's result.
         """
-        keys, args = self._commit_call(
+        keys, args = commit_call(
+            self.keys,
+            self.limits,
             decision,
             read_version,
-            caller,
-            idempotency_key,
-            body_hash,
-            leased_timer_member,
+            caller=caller,
+            idempotency_key=idempotency_key,
+            body_hash=body_hash,
+            leased_timer_member=leased_timer_member,
         )
         reply: list[str] = await self.scripts.commit(keys=keys, args=args)
-        return self._result(reply, decision, read_version, idempotency_key or "")
+        max_attempts = self.limits.max_attempts_per_line
+        return commit_result(reply, decision, read_version, idempotency_key or "", max_attempts)
 
     async def commit_many(
         self, steps: Sequence[tuple[Decision, int, str | None]]
@@ -153,120 +144,18 @@ class RedisRepository:
         """Commit (decision, read_version, leased timer member) steps without idempotency keys
         (the timer worker's batches) in one pipeline; each result or refusal in order."""
         calls = [
-            self._commit_call(decision, read_version, None, None, "", leased)
-            for decision, read_version, leased in steps
+            commit_call(self.keys, self.limits, decision, version, leased_timer_member=leased)
+            for decision, version, leased in steps
         ]
         replies = await self.scripts.run_many(self.scripts.commit, calls)
         results: list[CommitResult | AfterSaleError] = []
+        max_attempts = self.limits.max_attempts_per_line
         for (decision, read_version, _), reply in zip(steps, replies, strict=True):
             try:
-                results.append(self._result(reply, decision, read_version, ""))
+                results.append(commit_result(reply, decision, read_version, "", max_attempts))
             except AfterSaleError as refused:
                 results.append(refused)
         return results
-
-    def _commit_call(
-        self,
-        decision: Decision,
-        read_version: int,
-        caller: str | None,
-        idempotency_key: str | None,
-        body_hash: str,
-        leased_timer_member: str | None,
-    ) -> tuple[list[str], list[Any]]:
-        """The commit script's KEYS and ARGV for one step (see ``scripts.COMMIT``)."""
-        record, event = decision.record, decision.event
-        if event is None:
-            raise ValueError("a no-op decision (event None) has nothing to commit")
-        if record.version != read_version + 1 or event.version != record.version:
-            raise ValueError(
-                f"{record.request_id}: read version {read_version}, new record version "
-                f"{record.version}, event version {event.version}: not a single step"
-            )
-        keys = self.keys
-        shard = keys.shard_of_request(record.request_id)
-        if shard != keys.shard_of_order(record.order_id):
-            raise ValueError(f"{record.request_id} is not in the shard of order {record.order_id}")
-        action = Action(event.action)
-        line_op = {Action.APPLY: "apply", Action.MODIFY_APPLICATION: "modify"}.get(action, "")
-        timer = record.timer
-        use_idem = bool(caller and idempotency_key)
-        idem_key = keys.idempotency(
-            shard,
-            caller if use_idem and caller else NO_IDEMPOTENCY,
-            idempotency_key if use_idem and idempotency_key else NO_IDEMPOTENCY,
-        )
-        counters = shop_counter_increments(event, record)
-        return (
-            [
-                keys.record(record.request_id),
-                keys.history(record.request_id),
-                keys.events(shard),
-                keys.timers(shard),
-                keys.leased(shard),
-                keys.line(record.order_id, record.sku_id),
-                idem_key,
-                keys.shop(shard, record.shop_id),
-                keys.buyer(shard, record.buyer_id),
-                keys.order(record.order_id),
-                keys.stats(shard, record.shop_id),
-                keys.all_requests(shard),
-            ],
-            [
-                record.request_id,
-                read_version,
-                record.version,
-                encode_record(record),  # once: the record and the idempotency result
-                _pairs(event.to_flat()),
-                self.stream_maxlen,
-                timer_member(record.request_id, record.version, timer.action) if timer else "",
-                timer.due_ms if timer else 0,
-                leased_timer_member or "",
-                line_op,
-                self.max_attempts_per_line,
-                "1" if record.state in TERMINAL_STATES else "0",
-                "1" if record.state in SUCCESS_STATES else "0",
-                record.created_at_ms,
-                "1" if use_idem else "0",
-                body_hash,
-                "",
-                self.idempotency_ttl_s,
-                json.dumps([x for kv in counters.items() for x in (kv[0], str(kv[1]))]),
-            ],
-        )
-
-    def _result(
-        self, reply: list[str], decision: Decision, read_version: int, idempotency_key: str
-    ) -> CommitResult:
-        status = reply[0]
-        record, event = decision.record, decision.event
-        assert event is not None
-        if status == "OK":
-            return CommitResult(reply[1], False)
-        if status == "REPLAY":
-            blob, legacy = reply[2], reply[3]
-            first = decode_record(blob) if blob else result_from_json(legacy)
-            return CommitResult(reply[1], True, first)
-        if status == "VERSION":
-            raise VersionConflict(record.request_id, read_version, int(reply[1]))
-        if status == "IDEMPOTENCY_MISMATCH":
-            raise IdempotencyKeyReused(idempotency_key)
-        if status == "LIMIT":
-            state = State(event.from_state) if event.from_state else None
-            refused = self._line_refusal(reply[1], reply[2] or "0", record)
-            raise error_for(refused, record.request_id, state, Action(event.action))
-        raise RuntimeError(f"unexpected commit script reply {reply!r}")
-
-    def _line_refusal(self, reason: str, detail: str, record: AfterSale) -> Refusal:
-        """The refusal of an order-line rule (SPEC §8) the commit script reported."""
-        line = {"order_id": record.order_id, "sku_id": record.sku_id}
-        if reason == "LINE_HAS_OPEN_REQUEST":
-            return refusal(reason, open_request_id=detail, **line)
-        if reason == "LINE_ALREADY_REFUNDED":
-            return refusal(reason, refunded_request_id=detail, **line)
-        return refusal(
-            "LINE_ATTEMPT_LIMIT", max_attempts=self.max_attempts_per_line, attempts=detail, **line
-        )
 
     # -- reads ---------------------------------------------------------------------------
 

@@ -10,12 +10,14 @@ from redis.crc import key_slot
 
 from aftersale.exceptions import NotFound
 from aftersale.vocabulary import Action
+from service.storage.commit import COMMIT, CommitKeys, commit_keys
 from service.storage.keys import (
     Keys,
     MalformedRequestId,
     parse_timer_member,
     timer_member,
 )
+from tests.integration.storage_support import applied
 
 NOW_MS = 1_790_000_000_000
 
@@ -64,6 +66,18 @@ def test_every_key_of_one_order_hashes_to_one_cluster_slot() -> None:
 
     assert len({key_slot(name.encode()) for name in names}) == 1
     assert all(name.startswith("{aftersale:") for name in names)
+
+
+def test_the_commit_names_its_keys_once_and_they_share_one_slot() -> None:
+    keys = Keys(shards=64)
+    record = applied(keys, "order-7").record
+
+    commit = commit_keys(keys, record, "orders", "key-1")
+
+    assert COMMIT.startswith(f"local {', '.join(CommitKeys._fields)} = KEYS[1], KEYS[2],")
+    assert len({key_slot(name.encode()) for name in commit}) == 1
+    shard = keys.shard_of_order("order-7")
+    assert commit.idempotency_key == keys.idempotency(shard, "orders", "key-1")
 
 
 @pytest.mark.parametrize(
