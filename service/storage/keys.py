@@ -7,21 +7,26 @@ request id embeds its shard (``AS07-…``), so every key can be derived from the
 
 Per shard ``{as:NN}``:
 
-=======================================  ==============================================
-``{as:NN}:req:<request_id>``             request record (hash, ``AfterSale.to_flat``)
+=======================================  ===================================================
+``{as:NN}:req:<request_id>``             request record (hash: ``d`` the record as one JSON
+                                         blob, ``codec``; ``version``; ``_timer_member``)
 ``{as:NN}:hist:<request_id>``            history (list of event JSON incl. ``event_id``)
 ``{as:NN}:events``                       transition stream (the outbox)
 ``{as:NN}:timers``                       pending timers (zset, score = due ms)
 ``{as:NN}:timers:leased``                claimed timers (zset, score = lease deadline ms)
 ``{as:NN}:line:<order_id>:<sku_id>``     order-line index (hash: active, attempts, succeeded)
-``{as:NN}:idem:<caller>:<key>``          idempotency result (hash, with TTL)
+``{as:NN}:idem:<caller>:<key>``          idempotency result (hash: ``h`` body hash, ``d``
+                                         the record blob as committed, ``e`` event id; TTL)
 ``{as:NN}:shop:<shop_id>``               shop listing (zset, score = created ms)
 ``{as:NN}:buyer:<buyer_id>``             buyer listing (zset, score = created ms)
 ``{as:NN}:order:<order_id>``             order listing (zset, score = created ms)
 ``{as:NN}:requests``                     every request of the shard (zset, score = created ms)
 ``{as:NN}:stats:<shop_id>``              shop counters (hash, SPEC §10)
 ``{as:NN}:seen:<group>:<rid>:<version>`` subscriber dedupe marks (string, with TTL)
-=======================================  ==============================================
+=======================================  ===================================================
+
+A record hash without ``d`` (every field its own hash field) or an idempotency result with
+``r`` (flat JSON) was written by the previous release and is still read (``legacy``).
 
 The shard count is fixed for the life of a data set: changing it moves every order.
 
