@@ -68,15 +68,6 @@ class TimerMember(NamedTuple):
     member: str
 
 
-@dataclass(frozen=True, slots=True)
-class TimerStatus:
-    """Where a request's timer member is: pending (due then) and/or leased (until then)."""
-
-    member: str
-    due_ms: int | None
-    lease_until_ms: int | None
-
-
 class AfterSaleRepository(Protocol):
     """Records, their commits, and the reads that never build a machine."""
 

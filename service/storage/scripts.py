@@ -57,16 +57,6 @@ redis.call('ZADD', KEYS[2], ARGV[1], member)
 return {status, member}
 """
 
-# TIMER_STATUS — read-only: a request's timer member and where it is.
-# KEYS 1 record  2 timers  3 leased     Returns {member, due score, lease score} ('' if absent)
-TIMER_STATUS = """
-local member = redis.call('HGET', KEYS[1], '_timer_member')
-if not member then return {'', '', ''} end
-local due = redis.call('ZSCORE', KEYS[2], member) or ''
-local lease = redis.call('ZSCORE', KEYS[3], member) or ''
-return {member, due, lease}
-"""
-
 # RELEASE — give a leased member back as due at ARGV[2] (a worker that cannot fire it now).
 # KEYS 1 timers  2 leased       ARGV 1 member  2 due ms      Returns 1 if it was leased
 RELEASE = """
@@ -94,7 +84,6 @@ class Scripts:
         self.reclaim = client.register_script(RECLAIM)
         self.claim = client.register_script(CLAIM)
         self.fire_now = client.register_script(FIRE_NOW)
-        self.timer_status = client.register_script(TIMER_STATUS)
         self.release = client.register_script(RELEASE)
         self.ack_seen = client.register_script(ACK_SEEN)
 

@@ -21,7 +21,7 @@ import logging
 from redis.asyncio import Redis, RedisCluster
 
 from service.storage.keys import Keys, parse_timer_member
-from service.storage.ports import TimerMember, TimerStatus, TimerStore
+from service.storage.ports import TimerMember, TimerStore
 from service.storage.scripts import Scripts
 
 log = logging.getLogger(__name__)
@@ -126,26 +126,6 @@ class RedisTimerStore:
         keys = [self.keys.record(request_id), self.keys.timers(shard), self.keys.leased(shard)]
         status, _ = await self.scripts.fire_now(keys=keys, args=[now_ms])
         return str(status)
-
-    async def status(self, request_id: str) -> TimerStatus | None:
-        """The request's timer member and where it is, or None without a pending timer."""
-        shard = self.keys.shard_of_request(request_id)
-        keys = [self.keys.record(request_id), self.keys.timers(shard), self.keys.leased(shard)]
-        member, due, lease = await self.scripts.timer_status(keys=keys, args=[])
-        if not member:
-            return None
-        return TimerStatus(
-            str(member), int(float(due)) if due else None, int(float(lease)) if lease else None
-        )
-
-    async def pending(self, limit: int = 100) -> list[tuple[str, int]]:
-        """The ``limit`` earliest due members over all shards, with their due ms (ops)."""
-        pipe = self.client.pipeline(transaction=False)
-        for shard in self.keys.all_shards():
-            pipe.zrange(self.keys.timers(shard), 0, limit - 1, withscores=True)
-        rows: list[list[tuple[str, float]]] = await pipe.execute()
-        merged = sorted((int(score), member) for part in rows for member, score in part)
-        return [(member, due) for due, member in merged[:limit]]
 
 
 __all__ = ["RedisTimerStore", "TimerMember", "TimerStore"]

@@ -28,8 +28,10 @@ from tests.integration.storage_support import (
     commit,
     contact_recorded,
     orders_in_distinct_shards,
+    pending_timers,
     pick_client,
     step,
+    timer_of,
 )
 
 LEASE_MS = 30_000
@@ -151,8 +153,8 @@ async def test_the_commit_that_fires_a_timer_removes_its_lease_and_registers_the
     assert await client.zrange(keys.timers(shard), 0, -1, withscores=True) == [
         (f"{record.request_id}|2|return_ship_timeout", NOW_MS + 99)
     ]
-    status = await timers.status(record.request_id)
-    assert status is not None and status.due_ms == NOW_MS + 99 and status.lease_until_ms is None
+    due_ms, lease_until_ms = await timer_of(client, keys, fired.record)
+    assert due_ms == NOW_MS + 99 and lease_until_ms is None
 
 
 async def test_every_commit_re_registers_the_pending_timer_under_the_new_version(
@@ -210,7 +212,7 @@ async def test_drop_and_release_act_on_one_member(
     await timers.drop(second)
 
     assert released and await timers.next_due_ms() == NOW_MS + 5
-    assert await timers.pending() == [(first, NOW_MS + 5)]
+    assert await pending_timers(repo.client, keys) == [(first, NOW_MS + 5)]
     assert await timers.release(second, NOW_MS) is False
 
 
