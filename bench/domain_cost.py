@@ -2,8 +2,9 @@
 
 * ``decide`` per action of both flows, over the record each action meets in production
   (includes the record copy ``decide`` makes and the transition event it builds);
-* the record's flat form round trip (``to_flat`` + ``from_flat``), which every load and
-  commit pays, and ``AfterSale.copy`` (what ``decide`` copies before running the machine);
+* the record's stored form round trip (``codec.encode_record`` + ``decode_record``: every
+  commit encodes once, every load decodes once), and ``AfterSale.copy`` (what ``decide``
+  copies before running the machine);
 * building one ``AfterSaleMachine`` (what a terminal transition costs on top: the reused
   instance stops in a final state and is rebuilt);
 * the baseline: a bare 2-state python-statemachine machine (strict ``StateMachine``), built and
@@ -20,10 +21,10 @@ from statemachine import State, StateMachine
 
 from aftersale.decide import decide
 from aftersale.machine import AfterSaleMachine, RecordHolder
-from aftersale.model import AfterSale
 from aftersale.policy import Policy
 from bench.flows import FLOWS, FlowStep, run_flow
 from bench.stats import Spread
+from service.storage.codec import decode_record, encode_record
 
 NOW_MS = 1_790_000_000_000
 
@@ -88,7 +89,7 @@ def ours(budget_s: float, repeats: int) -> dict[str, object]:
             medians.append(spread.median)
     last = run_flow("return", NOW_MS, policy)[-1].before
     assert last is not None
-    flat = last.to_flat()
+    blob = encode_record(last)
     terminal = [v["median"] for k, v in per_action.items() if k.endswith("refund_succeeded")]
     others = [v["median"] for k, v in per_action.items() if not k.endswith("refund_succeeded")]
     return {
@@ -100,10 +101,10 @@ def ours(budget_s: float, repeats: int) -> dict[str, object]:
         "decide_us_mean_over_flows": round(statistics.mean(medians), 1),
         "decide_us_terminal_transitions": round(statistics.mean(terminal), 1),
         "decide_us_other_transitions": round(statistics.mean(others), 1),
-        "record_flat_roundtrip_us": time_us(
-            lambda: AfterSale.from_flat(last.to_flat()), budget_s=budget_s, repeats=repeats
+        "record_blob_roundtrip_us": time_us(
+            lambda: decode_record(encode_record(last)), budget_s=budget_s, repeats=repeats
         ).as_dict(),
-        "record_flat_bytes": sum(len(k) + len(v.encode()) for k, v in flat.items()),
+        "record_blob_bytes": len(blob),
     }
 
 

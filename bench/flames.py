@@ -27,9 +27,10 @@ AREAS: tuple[tuple[str, str], ...] = (
 BUCKETS: tuple[tuple[str, str], ...] = (
     ("idle (epoll wait)", r"^EpollSelector\.select "),
     (
-        "serialization (record/event flat form, JSON, hashes)",
-        r"^(AfterSale\.(to_flat|from_flat|copy)|TransitionEvent\.(to_flat|from_flat)|_plain|"
-        r"_result_json|_from_json|_body_hash|_pairs|dumps|loads) ",
+        "serialization (record blob, event flat form, JSON, hashes)",
+        r"^(AfterSale\.copy|(encode|decode)_record|record_from_hash|record_from_flat|"
+        r"TransitionEvent\.(to_flat|from_flat)|_body_hash|commit_call|dumps|loads|encode|"
+        r"decode) ",
     ),
     (
         "redis-py commands (encode, socket, RESP parse)",

@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
+import msgspec
 import uvloop
 
 from aftersale.clock import Clock
@@ -80,7 +81,7 @@ class Template:
         timer = record.timer
         if timer is not None and due_ms is not None:
             timer = PendingTimer(timer.kind, timer.action, due_ms)
-        new_record: AfterSale = replace(
+        new_record: AfterSale = msgspec.structs.replace(
             record,
             request_id=request_id,
             order_id=order_id,

@@ -24,8 +24,8 @@ from service.api.tokens import TokenTable, read_token_file, write_dev_tokens
 from service.api.watch import TransitionWatch
 from service.config import Settings
 from service.handlers import AfterSaleHandlers
-from service.storage import keys
 from service.storage.connection import connect, wait_ready
+from service.storage.keys import Keys
 from service.storage.redis_server import EmbeddedRedis
 from service.storage.repository import RedisRepository
 from service.storage.stream import TransitionReader
@@ -167,13 +167,13 @@ async def build(
     by ``stop``); otherwise ``REDIS_URL`` is connected or the embedded server started.
     ``serve=False`` builds a timers-only process (no gRPC server)."""
     clock = clock or SystemClock()
-    shard_keys = keys.configure(settings.shards)
+    shard_keys = Keys(settings.shards)  # the one key layout every adapter is given
     embedded = None
     owns_redis = redis is None
     if redis is None:
         redis, embedded = await _redis(settings)
     repository = RedisRepository.from_settings(redis, settings, shard_keys)
-    handlers = AfterSaleHandlers(repository, clock, policy_of(settings), shard_keys)
+    handlers = AfterSaleHandlers(repository, clock, policy_of(settings))
     worker_settings = TimerWorkerSettings(
         lease_ms=int(settings.timer_lease_s * 1000),
         batch=settings.timer_batch,

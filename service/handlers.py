@@ -35,8 +35,12 @@ from aftersale.refusals import error_for, refusal
 from aftersale.validation import validate
 from aftersale.vocabulary import Action, Role, State
 from service.access import acting_as, can_see, missing, require_visible, scope_filters
-from service.storage.keys import Keys, default_keys, parse_timer_member
-from service.storage.repository import AfterSaleRepository, StoredEvent
+from service.storage.ports import (
+    AfterSaleRepository,
+    IdempotentResult,
+    StoredEvent,
+    TimerMember,
+)
 
 # A lost race re-runs the command on the fresh record; jittered backoff spreads a burst of
 # writers on one request so each round has a winner instead of a stampede.
@@ -69,9 +73,7 @@ class AfterSaleHandlers:
         repository: AfterSaleRepository,
         clock: Clock,
         policy: Policy,
-        keys: Keys | None = None,
     ) -> None:
-        self._keys = keys or default_keys()  # must match the repository's shard count
         self._repo = repository
         self._clock = clock
         self._policy = policy
@@ -83,7 +85,7 @@ class AfterSaleHandlers:
         ``request_id`` is made here). Bad input is refused before anything is read."""
         now_ms = self._clock.now_ms()
         if isinstance(command, c.Apply):
-            new_id = self._keys.new_request_id(command.order_id, now_ms)
+            new_id = self._repo.new_request_id(command.order_id, now_ms)
             command = replace(command, request_id=new_id)
         validate(command, None, now_ms, self._policy, call.actor)
         if isinstance(command, c.Apply):
@@ -129,9 +131,10 @@ class AfterSaleHandlers:
 
     async def _apply(self, command: c.Apply, call: Call) -> AfterSale:
         """A buyer's application; the request id is made here and embeds the order's shard."""
-        shard = self._keys.shard_of_order(command.order_id)
         body_hash = _body_hash("", command, call.actor)
-        stored = await self._repo.idempotent_result(call.caller, call.idempotency_key, shard)
+        stored = await self._repo.idempotent_result(
+            call.caller, call.idempotency_key, command.order_id
+        )
         if stored is not None:
             return _replayed(stored, body_hash, call)
         decision = decide(None, command, call.actor, self._clock.now_ms(), self._policy)
@@ -147,21 +150,20 @@ class AfterSaleHandlers:
             idempotency_key=call.idempotency_key,
             body_hash=body_hash,
         )
-        return _from_json(result.result_json) if result.replayed else decision.record
+        return result.record if result.record is not None else decision.record
 
     # -- timers ---------------------------------------------------------------------------
 
-    async def fire_timers(self, members: Sequence[str]) -> list[bool]:
+    async def fire_timers(self, timers: Sequence[TimerMember]) -> list[bool]:
         """Fire a batch of claimed timers: one read and one commit pipeline for the batch.
         True where the timer fired; False where it was stale (drop it). A timer that failed
         otherwise raises nothing here: it keeps its lease and is retried after it."""
-        parsed = [parse_timer_member(m) for m in members]
-        records = await self._repo.load_many([p.request_id for p in parsed])
+        records = await self._repo.load_many([t.request_id for t in timers])
         now = self._clock.now_ms()
-        fired = [False] * len(members)
+        fired = [False] * len(timers)
         steps: list[tuple[Decision, int, str | None]] = []
         at: list[int] = []
-        for i, (member, timer, record) in enumerate(zip(members, parsed, records, strict=True)):
+        for i, (timer, record) in enumerate(zip(timers, records, strict=True)):
             if record is None:
                 continue
             command = c.FireTimer(timer_action=timer.action, version=timer.version)
@@ -169,7 +171,7 @@ class AfterSaleHandlers:
                 decision = decide(record, command, SYSTEM_ACTOR, now, self._policy)
             except StaleTimer:
                 continue
-            steps.append((decision, record.version, member))
+            steps.append((decision, record.version, timer.member))
             at.append(i)
         results = await self._repo.commit_many(steps) if steps else []
         for i, result in zip(at, results, strict=True):
@@ -262,17 +264,11 @@ def _body_hash(request_id: str, command: Command | None, actor: Actor) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
-def _from_json(raw: str) -> AfterSale:
-    return AfterSale.from_flat(json.loads(raw))
-
-
-def _replayed(stored: tuple[str, str], body_hash: str, call: Call) -> AfterSale:
+def _replayed(stored: IdempotentResult, body_hash: str, call: Call) -> AfterSale:
     """The first result of a retried call. A replay passes the authorization the call would:
     a party that may not see the request learns nothing from its key, not even that it is
     used (the same refusal as acting on a request that is not theirs)."""
-    stored_hash, result_json = stored
-    record = _from_json(result_json)
-    require_visible(record, call.actor)
-    if stored_hash != body_hash:
+    require_visible(stored.record, call.actor)
+    if stored.body_hash != body_hash:
         raise IdempotencyKeyReused(call.idempotency_key)
-    return record
+    return stored.record

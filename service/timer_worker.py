@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from aftersale.clock import Clock
 from service.handlers import AfterSaleHandlers
-from service.storage.timer_store import TimerStore
+from service.storage.ports import TimerStore
 
 log = logging.getLogger(__name__)
 
@@ -73,23 +73,23 @@ class TimerWorker:
         """One round: reclaim, claim a batch, fire it. Returns how many timers were handled."""
         now = self._clock.now_ms()
         await self._store.reclaim_expired(now)
-        members = await self._store.claim_due(now, self._settings.lease_ms, self._settings.batch)
-        if not members:
+        timers = await self._store.claim_due(now, self._settings.lease_ms, self._settings.batch)
+        if not timers:
             return 0
-        for start in range(0, len(members), self._settings.chunk):
-            chunk = members[start : start + self._settings.chunk]
+        for start in range(0, len(timers), self._settings.chunk):
+            chunk = timers[start : start + self._settings.chunk]
             try:
                 fired = await self._handlers.fire_timers(chunk)
             except Exception:
                 # The leases stay: these timers are retried once they expire.
                 log.exception("firing %d timers failed; retried after their lease", len(chunk))
                 continue
-            stale = [m for m, ok in zip(chunk, fired, strict=True) if not ok]
-            for member in stale:  # the request moved on, or is gone: never fire it again
-                await self._store.drop(member)
+            stale = [t for t, ok in zip(chunk, fired, strict=True) if not ok]
+            for timer in stale:  # the request moved on, or is gone: never fire it again
+                await self._store.drop(timer.member)
             self.fired += len(chunk) - len(stale)
             self.dropped += len(stale)
-        return len(members)
+        return len(timers)
 
     async def _delay_until_next_due(self) -> float:
         """Seconds to sleep: until the next due timer, at most ``max_sleep_s``."""

@@ -7,44 +7,46 @@ request id embeds its shard (``AS07-…``), so every key can be derived from the
 
 Per shard ``{as:NN}``:
 
-=======================================  ==============================================
-``{as:NN}:req:<request_id>``             request record (hash, ``AfterSale.to_flat``)
+=======================================  ===================================================
+``{as:NN}:req:<request_id>``             request record (hash: ``d`` the record as one JSON
+                                         blob, ``codec``; ``version``; ``_timer_member``)
 ``{as:NN}:hist:<request_id>``            history (list of event JSON incl. ``event_id``)
 ``{as:NN}:events``                       transition stream (the outbox)
 ``{as:NN}:timers``                       pending timers (zset, score = due ms)
 ``{as:NN}:timers:leased``                claimed timers (zset, score = lease deadline ms)
 ``{as:NN}:line:<order_id>:<sku_id>``     order-line index (hash: active, attempts, succeeded)
-``{as:NN}:idem:<caller>:<key>``          idempotency result (hash, with TTL)
+``{as:NN}:idem:<caller>:<key>``          idempotency result (hash: ``h`` body hash, ``d``
+                                         the record blob as committed, ``e`` event id; TTL)
 ``{as:NN}:shop:<shop_id>``               shop listing (zset, score = created ms)
 ``{as:NN}:buyer:<buyer_id>``             buyer listing (zset, score = created ms)
 ``{as:NN}:order:<order_id>``             order listing (zset, score = created ms)
 ``{as:NN}:requests``                     every request of the shard (zset, score = created ms)
 ``{as:NN}:stats:<shop_id>``              shop counters (hash, SPEC §10)
 ``{as:NN}:seen:<group>:<rid>:<version>`` subscriber dedupe marks (string, with TTL)
-=======================================  ==============================================
+=======================================  ===================================================
+
+A record hash without ``d`` (every field its own hash field) or an idempotency result with
+``r`` (flat JSON) was written by the previous release and is still read (``legacy``).
 
 The shard count is fixed for the life of a data set: changing it moves every order.
 
 Timer members (``{as:NN}:timers``) are ``<request_id>|<version>|<action>``: see
 ``timer_member`` / ``parse_timer_member``.
 
-Adapters take a ``Keys`` instance. The module-level functions (``shard_of_order``,
-``new_request_id``, ``shard_of_request``, ``parse_timer_member`` …) use the process-wide
-default, 64 shards under ``as``; the composition root calls ``configure(settings.shards)`` once
-at start, before anything else uses them.
+There is no process-wide default: every adapter takes a ``Keys`` and the composition root
+(``service.bootstrap``) builds the one the service uses from its settings.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
-import time
 import zlib
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 from aftersale.exceptions import NotFound
 from aftersale.vocabulary import Action
+from service.storage.ports import TimerMember
 
 # Crockford base32: sorts like the numbers it encodes, no I/L/O/U.
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -99,10 +101,10 @@ class Keys:
         """The shard every key of ``order_id`` lives in."""
         return zlib.crc32(order_id.encode()) % self.shards
 
-    def new_request_id(self, order_id: str, now_ms: int | None = None) -> str:
-        """A fresh id for a request on ``order_id``: ``AS<shard>-`` + a time-ordered token."""
-        ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
-        token = _base32(ms, _TIME_CHARS) + _base32(secrets.randbits(50), _RANDOM_CHARS)
+    def new_request_id(self, order_id: str, now_ms: int) -> str:
+        """A fresh id for a request on ``order_id`` made at ``now_ms`` (the caller's clock):
+        ``AS<shard>-`` + a token that sorts by creation time."""
+        token = _base32(now_ms, _TIME_CHARS) + _base32(secrets.randbits(50), _RANDOM_CHARS)
         return f"AS{self.shard_of_order(order_id):0{self.width}d}-{token}"
 
     def shard_of_request(self, request_id: str) -> int:
@@ -167,18 +169,6 @@ class Keys:
         return f"{self.tag(shard)}:seen:{group}:{request_id}:{version}"
 
 
-class TimerMember(NamedTuple):
-    """A timer zset member: fire ``action`` if the record is still at ``version``.
-
-    Every commit registers the record's pending timer under the record's new version (and
-    removes the previous member), so a member is current exactly while the record is at it.
-    """
-
-    request_id: str
-    version: int
-    action: Action
-
-
 def timer_member(request_id: str, version: int, action: Action) -> str:
     """The zset member ``<request_id>|<version>|<action>``."""
     return f"{request_id}|{version}|{action.value}"
@@ -189,32 +179,4 @@ def parse_timer_member(raw: str) -> TimerMember:
     parts = raw.split("|")
     if len(parts) != 3 or not parts[0] or not parts[1].isdigit():
         raise ValueError(f"malformed timer member {raw!r}")
-    return TimerMember(parts[0], int(parts[1]), Action(parts[2]))
-
-
-# -- the process-wide default ---------------------------------------------------------------
-
-_default = Keys()
-
-
-def configure(shards: int = 64, prefix: str = "as") -> Keys:
-    """Set (and return) the process-wide ``Keys``; call once at start."""
-    global _default  # noqa: PLW0603 - one composition-root setting, read everywhere
-    _default = Keys(shards, prefix)
-    return _default
-
-
-def default_keys() -> Keys:
-    return _default
-
-
-def shard_of_order(order_id: str) -> int:
-    return _default.shard_of_order(order_id)
-
-
-def shard_of_request(request_id: str) -> int:
-    return _default.shard_of_request(request_id)
-
-
-def new_request_id(order_id: str, now_ms: int | None = None) -> str:
-    return _default.new_request_id(order_id, now_ms)
+    return TimerMember(parts[0], int(parts[1]), Action(parts[2]), raw)

@@ -14,27 +14,30 @@ from aftersale.decide import Decision
 from aftersale.events import TransitionEvent
 from aftersale.exceptions import AfterSaleError
 from aftersale.model import AfterSale
-from aftersale.vocabulary import State
+from aftersale.vocabulary import Action, State
 
 
 @dataclass(frozen=True, slots=True)
 class CommitResult:
-    """What a commit stored: its stream id and the result to return to the caller.
+    """What a commit did: its stream id, and whether it was a replay.
 
-    ``replayed``: the idempotency key had been used with the same body; nothing was written
-    and ``event_id`` / ``result_json`` are those of the first call.
+    ``replayed``: the idempotency key had been used with the same body; nothing was written,
+    ``event_id`` is the first call's and ``record`` the record the first call stored (return
+    it to the caller). Otherwise ``record`` is None: the committed decision's record is the
+    result.
     """
 
     event_id: str
     replayed: bool
-    result_json: str
+    record: AfterSale | None = None
 
 
 class IdempotentResult(NamedTuple):
-    """A stored first result: compare ``body_hash`` with the retry's before replaying it."""
+    """A stored first result: compare ``body_hash`` with the retry's before replaying
+    ``record``, the record the first call stored."""
 
     body_hash: str
-    result_json: str
+    record: AfterSale
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,24 +53,37 @@ class RequestPage(NamedTuple):
     next_page_token: str  # "" = no more
 
 
-@dataclass(frozen=True, slots=True)
-class TimerStatus:
-    """Where a request's timer member is: pending (due then) and/or leased (until then)."""
+class TimerMember(NamedTuple):
+    """A claimed timer: fire ``action`` if the record is still at ``version``.
 
+    ``member`` is the raw timer-set member, to hand back to the store (drop, release) and to
+    the commit that fires it. Every commit registers the record's pending timer under the
+    record's new version (and removes the previous member), so a member is current exactly
+    while the record is at its version.
+    """
+
+    request_id: str
+    version: int
+    action: Action
     member: str
-    due_ms: int | None
-    lease_until_ms: int | None
 
 
 class AfterSaleRepository(Protocol):
     """Records, their commits, and the reads that never build a machine."""
 
+    def new_request_id(self, order_id: str, now_ms: int) -> str:
+        """A fresh request id for ``order_id`` made at ``now_ms``; it embeds the order's shard."""
+        ...
+
     async def load(self, request_id: str) -> AfterSale | None:
         """The stored record, or None (one round trip). Malformed ids raise NotFound."""
         ...
 
-    async def idempotent_result(self, caller: str, key: str, shard: int) -> IdempotentResult | None:
-        """The first result stored for ``caller``'s idempotency ``key`` in ``shard``."""
+    async def idempotent_result(
+        self, caller: str, key: str, order_id: str
+    ) -> IdempotentResult | None:
+        """The first result stored for ``caller``'s idempotency ``key`` about ``order_id``
+        (an application's key lives beside the order's records)."""
         ...
 
     async def load_many(self, request_ids: list[str]) -> list[AfterSale | None]:
@@ -94,10 +110,10 @@ class AfterSaleRepository(Protocol):
         caller: str | None = None,
         idempotency_key: str | None = None,
         body_hash: str = "",
-        result_json: str = "",
         leased_timer_member: str | None = None,
     ) -> CommitResult:
-        """Store ``decision`` atomically if the record is still at ``read_version``.
+        """Store ``decision`` atomically if the record is still at ``read_version``; with an
+        idempotency key, the new record is also kept as the key's result.
 
         Raises VersionConflict, IdempotencyKeyReused or LimitExceeded; nothing is written then.
         """
@@ -128,8 +144,8 @@ class AfterSaleRepository(Protocol):
 
 
 class TimerStore(Protocol):
-    """Durable timers: what the timer worker and the ops RPCs need. Members are
-    ``keys.timer_member`` strings."""
+    """Durable timers: what the timer worker and the ops RPCs need. Raw members are
+    ``<request_id>|<version>|<action>`` strings (``TimerMember.member``)."""
 
     async def reclaim_expired(self, now_ms: int) -> int:
         """Move leases that expired by ``now_ms`` back to due (now); returns how many."""
@@ -137,8 +153,9 @@ class TimerStore(Protocol):
 
     async def claim_due(
         self, now_ms: int, lease_ms: int | None = None, batch: int = 200
-    ) -> list[str]:
-        """Lease up to ``batch`` members per shard due by ``now_ms``, until now + lease."""
+    ) -> list[TimerMember]:
+        """Lease about ``batch`` timers due by ``now_ms`` until now + lease, earliest first.
+        A member this service cannot have written is dropped (and logged), never returned."""
         ...
 
     async def next_due_ms(self) -> int | None:

@@ -1,32 +1,30 @@
 """``RedisRepository``: the after-sale records in Redis (DESIGN §2 step 4, §3).
 
-A write is one EVALSHA of ``scripts.COMMIT`` in the request's shard slot. Reads are single
-round trips or one pipeline over the shards (a cluster pipeline fans out per node).
+A write is one EVALSHA of the commit script (``commit.py``) in the request's shard slot.
+Reads are single round trips or one pipeline over the shards (a cluster pipeline fans out
+per node). Records are read with ``codec.record_from_hash`` (the blob, or the previous
+release's flat hash).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Collection, Sequence
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import Redis, RedisCluster
 
 from aftersale.decide import Decision
 from aftersale.events import TransitionEvent
-from aftersale.exceptions import (
-    AfterSaleError,
-    IdempotencyKeyReused,
-    InvalidInput,
-    LimitExceeded,
-    Refusal,
-    VersionConflict,
-)
+from aftersale.exceptions import AfterSaleError, InvalidInput
 from aftersale.model import AfterSale
-from aftersale.vocabulary import SUCCESS_STATES, TERMINAL_STATES, Action, State
+from aftersale.vocabulary import State
 from service.config import Settings
-from service.storage.counters import shop_counter_increments, sum_stats
-from service.storage.keys import Keys, default_keys, timer_member
+from service.storage.codec import decode_record, record_from_hash
+from service.storage.commit import CommitLimits, commit_call, commit_result
+from service.storage.counters import sum_stats
+from service.storage.keys import Keys
+from service.storage.legacy import result_from_json
 from service.storage.listing import ListingMerge, collect_page, decode_page_token
 from service.storage.ports import (
     AfterSaleRepository,
@@ -37,43 +35,6 @@ from service.storage.ports import (
 )
 from service.storage.scripts import Scripts
 
-NO_IDEMPOTENCY = "-"  # caller/key of the unused idempotency KEYS slot (never touched)
-
-
-def _pairs(flat: dict[str, str]) -> str:
-    return json.dumps([x for kv in flat.items() for x in kv], ensure_ascii=False)
-
-
-def line_refusal(reason: str, detail: str, max_attempts: int) -> Refusal:
-    """The zh/en explanation of an order-line limit (SPEC §8)."""
-    if reason == "LINE_HAS_OPEN_REQUEST":
-        return Refusal(
-            reason,
-            f"This order line already has an open after-sale request ({detail}).",
-            f"该订单商品已有进行中的售后单({detail})。",
-            "Continue with the open request, or cancel it before applying again.",
-            "请继续处理进行中的售后单,或撤销后再重新申请。",
-            {"open_request_id": detail},
-        )
-    if reason == "LINE_ALREADY_REFUNDED":
-        return Refusal(
-            reason,
-            f"This order line was already refunded by after-sale request {detail}.",
-            f"该订单商品已通过售后单 {detail} 完成退款,不能再次申请售后。",
-            "No further after-sale request is possible for this order line.",
-            "该订单商品不能再申请售后。",
-            {"refunded_request_id": detail},
-        )
-    return Refusal(
-        "LINE_ATTEMPT_LIMIT",
-        f"This order line reached the limit of {max_attempts} after-sale applications "
-        "and modifications.",
-        f"该订单商品的售后申请与修改次数已达上限({max_attempts} 次)。",
-        "Contact platform customer service if the buyer still needs help.",
-        "如仍需帮助,请联系平台客服。",
-        {"max_attempts": str(max_attempts), "attempts": detail},
-    )
-
 
 class RedisRepository:
     """The Redis adapter of ``AfterSaleRepository``."""
@@ -81,7 +42,7 @@ class RedisRepository:
     def __init__(
         self,
         client: Redis | RedisCluster,
-        keys: Keys | None = None,
+        keys: Keys,
         *,
         stream_maxlen: int = 100_000,
         idempotency_ttl_s: int = 86_400,
@@ -89,10 +50,8 @@ class RedisRepository:
         scripts: Scripts | None = None,
     ) -> None:
         self.client = client
-        self.keys = keys or default_keys()
-        self.stream_maxlen = stream_maxlen
-        self.idempotency_ttl_s = idempotency_ttl_s
-        self.max_attempts_per_line = max_attempts_per_line
+        self.keys = keys
+        self.limits = CommitLimits(stream_maxlen, idempotency_ttl_s, max_attempts_per_line)
         self.scripts = scripts or Scripts(client)
 
     @classmethod
@@ -109,10 +68,14 @@ class RedisRepository:
 
     # -- one request ---------------------------------------------------------------------
 
+    def new_request_id(self, order_id: str, now_ms: int) -> str:
+        """A fresh id for a request on ``order_id`` made at ``now_ms``, in the order's shard."""
+        return self.keys.new_request_id(order_id, now_ms)
+
     async def load(self, request_id: str) -> AfterSale | None:
         """The stored record, or None. A malformed id raises ``MalformedRequestId``."""
-        flat = await self.client.hgetall(self.keys.record(request_id))
-        return AfterSale.from_flat(_text(flat)) if flat else None
+        fields = await self.client.hgetall(self.keys.record(request_id))
+        return record_from_hash(_text(fields)) if fields else None
 
     async def load_many(self, request_ids: list[str]) -> list[AfterSale | None]:
         """Records in the order asked, None where missing; one pipeline."""
@@ -122,15 +85,15 @@ class RedisRepository:
         for request_id in request_ids:
             pipe.hgetall(self.keys.record(request_id))
         rows: list[dict[str, str]] = await pipe.execute()
-        return [AfterSale.from_flat(row) if row else None for row in rows]
+        return [record_from_hash(row) if row else None for row in rows]
 
-    async def idempotent_result(self, caller: str, key: str, shard: int) -> IdempotentResult | None:
-        """The first result stored under ``caller``/``key`` in ``shard``, if any."""
-        stored = await self.client.hmget(self.keys.idempotency(shard, caller, key), ["h", "r"])
-        body_hash, result = stored
-        if body_hash is None:
-            return None
-        return IdempotentResult(str(body_hash), str(result or ""))
+    async def idempotent_result(
+        self, caller: str, key: str, order_id: str
+    ) -> IdempotentResult | None:
+        """The first result stored under ``caller``/``key`` in ``order_id``'s shard, if any."""
+        shard = self.keys.shard_of_order(order_id)
+        stored = await self.client.hmget(self.keys.idempotency(shard, caller, key), _RESULT)
+        return _idempotent_result(cast("list[str | None]", stored))
 
     async def load_with_idempotency(
         self, request_id: str, caller: str, key: str
@@ -140,11 +103,9 @@ class RedisRepository:
         shard = self.keys.shard_of_request(request_id)
         pipe = self.client.pipeline(transaction=False)
         pipe.hgetall(self.keys.record(request_id))
-        pipe.hmget(self.keys.idempotency(shard, caller, key), ["h", "r"])
-        flat, (body_hash, result) = await pipe.execute()
-        record = AfterSale.from_flat(_text(flat)) if flat else None
-        stored = None if body_hash is None else IdempotentResult(str(body_hash), str(result or ""))
-        return record, stored
+        pipe.hmget(self.keys.idempotency(shard, caller, key), _RESULT)
+        fields, stored = await pipe.execute()
+        return (record_from_hash(fields) if fields else None), _idempotent_result(stored)
 
     async def commit(
         self,
@@ -154,27 +115,28 @@ class RedisRepository:
         caller: str | None = None,
         idempotency_key: str | None = None,
         body_hash: str = "",
-        result_json: str = "",
         leased_timer_member: str | None = None,
     ) -> CommitResult:
         """Store ``decision`` in one script if the record is still at ``read_version``.
 
         Raises ``VersionConflict``, ``IdempotencyKeyReused`` or ``LimitExceeded`` (order-line
         rules); nothing is written then. With a used idempotency key and the same
-        ``body_hash`` nothing is written and the first result comes back (``replayed``).
-        ``result_json`` is what a replay returns; by default the new record's flat form.
+        ``body_hash`` nothing is written and the record the first call stored comes back
+        (``replayed``); otherwise the new record is kept as the key's result.
         """
-        keys, args = self._commit_call(
+        keys, args = commit_call(
+            self.keys,
+            self.limits,
             decision,
             read_version,
-            caller,
-            idempotency_key,
-            body_hash,
-            result_json,
-            leased_timer_member,
+            caller=caller,
+            idempotency_key=idempotency_key,
+            body_hash=body_hash,
+            leased_timer_member=leased_timer_member,
         )
         reply: list[str] = await self.scripts.commit(keys=keys, args=args)
-        return self._result(reply, decision, read_version, idempotency_key or "")
+        max_attempts = self.limits.max_attempts_per_line
+        return commit_result(reply, decision, read_version, idempotency_key or "", max_attempts)
 
     async def commit_many(
         self, steps: Sequence[tuple[Decision, int, str | None]]
@@ -182,112 +144,18 @@ class RedisRepository:
         """Commit (decision, read_version, leased timer member) steps without idempotency keys
         (the timer worker's batches) in one pipeline; each result or refusal in order."""
         calls = [
-            self._commit_call(decision, read_version, None, None, "", "", leased)
-            for decision, read_version, leased in steps
+            commit_call(self.keys, self.limits, decision, version, leased_timer_member=leased)
+            for decision, version, leased in steps
         ]
         replies = await self.scripts.run_many(self.scripts.commit, calls)
         results: list[CommitResult | AfterSaleError] = []
+        max_attempts = self.limits.max_attempts_per_line
         for (decision, read_version, _), reply in zip(steps, replies, strict=True):
             try:
-                results.append(self._result(reply, decision, read_version, ""))
+                results.append(commit_result(reply, decision, read_version, "", max_attempts))
             except AfterSaleError as refused:
                 results.append(refused)
         return results
-
-    def _commit_call(
-        self,
-        decision: Decision,
-        read_version: int,
-        caller: str | None,
-        idempotency_key: str | None,
-        body_hash: str,
-        result_json: str,
-        leased_timer_member: str | None,
-    ) -> tuple[list[str], list[Any]]:
-        """The commit script's KEYS and ARGV for one step (see ``scripts.COMMIT``)."""
-        record, event = decision.record, decision.event
-        if event is None:
-            raise ValueError("a no-op decision (event None) has nothing to commit")
-        if record.version != read_version + 1 or event.version != record.version:
-            raise ValueError(
-                f"{record.request_id}: read version {read_version}, new record version "
-                f"{record.version}, event version {event.version}: not a single step"
-            )
-        keys = self.keys
-        shard = keys.shard_of_request(record.request_id)
-        if shard != keys.shard_of_order(record.order_id):
-            raise ValueError(f"{record.request_id} is not in the shard of order {record.order_id}")
-        action = Action(event.action)
-        line_op = {Action.APPLY: "apply", Action.MODIFY_APPLICATION: "modify"}.get(action, "")
-        timer = record.timer
-        use_idem = bool(caller and idempotency_key)
-        idem_key = keys.idempotency(
-            shard,
-            caller if use_idem and caller else NO_IDEMPOTENCY,
-            idempotency_key if use_idem and idempotency_key else NO_IDEMPOTENCY,
-        )
-        counters = shop_counter_increments(event, record)
-        flat = record.to_flat()  # once: the stored record and the idempotency result share it
-        if use_idem and not result_json:
-            result_json = json.dumps(flat, ensure_ascii=False, separators=(",", ":"))
-        return (
-            [
-                keys.record(record.request_id),
-                keys.history(record.request_id),
-                keys.events(shard),
-                keys.timers(shard),
-                keys.leased(shard),
-                keys.line(record.order_id, record.sku_id),
-                idem_key,
-                keys.shop(shard, record.shop_id),
-                keys.buyer(shard, record.buyer_id),
-                keys.order(record.order_id),
-                keys.stats(shard, record.shop_id),
-                keys.all_requests(shard),
-            ],
-            [
-                record.request_id,
-                read_version,
-                record.version,
-                _pairs(flat),
-                _pairs(event.to_flat()),
-                self.stream_maxlen,
-                timer_member(record.request_id, record.version, timer.action) if timer else "",
-                timer.due_ms if timer else 0,
-                leased_timer_member or "",
-                line_op,
-                self.max_attempts_per_line,
-                "1" if record.state in TERMINAL_STATES else "0",
-                "1" if record.state in SUCCESS_STATES else "0",
-                record.created_at_ms,
-                "1" if use_idem else "0",
-                body_hash,
-                result_json,
-                self.idempotency_ttl_s,
-                json.dumps([x for kv in counters.items() for x in (kv[0], str(kv[1]))]),
-            ],
-        )
-
-    def _result(
-        self, reply: list[str], decision: Decision, read_version: int, idempotency_key: str
-    ) -> CommitResult:
-        status = reply[0]
-        record, event = decision.record, decision.event
-        assert event is not None
-        if status == "OK":
-            return CommitResult(reply[1], False, reply[2])
-        if status == "REPLAY":
-            return CommitResult(reply[1], True, reply[2])
-        if status == "VERSION":
-            raise VersionConflict(record.request_id, read_version, int(reply[1]))
-        if status == "IDEMPOTENCY_MISMATCH":
-            raise IdempotencyKeyReused(idempotency_key)
-        if status == "LIMIT":
-            refusal = line_refusal(reply[1], reply[2] or "0", self.max_attempts_per_line)
-            refusal.metadata.update({"order_id": record.order_id, "sku_id": record.sku_id})
-            state = State(event.from_state) if event.from_state else None
-            raise LimitExceeded(record.request_id, state, Action(event.action), refusal)
-        raise RuntimeError(f"unexpected commit script reply {reply!r}")
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -299,9 +167,6 @@ class RedisRepository:
             raise InvalidInput("offset" if offset < 0 else "limit", "out of range")
         rows = await self.client.lrange(self.keys.history(request_id), offset, offset + limit - 1)
         return [_stored_event(str(row)) for row in rows]
-
-    async def history_length(self, request_id: str) -> int:
-        return int(await self.client.llen(self.keys.history(request_id)))
 
     async def shop_stats(self, shop_id: str) -> dict[str, int]:
         """The shop's counters summed over all shards (one pipeline)."""
@@ -347,9 +212,21 @@ class RedisRepository:
         return RequestPage(*await collect_page(merge, self.load_many, page_size, keep))
 
 
-def _text(flat: dict[Any, Any]) -> dict[str, str]:
-    """A hash reply as text (the client decodes responses; this keeps mypy honest)."""
-    return {str(k): str(v) for k, v in flat.items()}
+def _text(fields: Any) -> dict[str, str]:
+    """A hash reply, typed as what it is: the client decodes every reply to ``str``."""
+    return cast("dict[str, str]", fields)
+
+
+_RESULT = ["h", "d", "r"]  # an idempotency result: body hash, record blob, legacy result
+
+
+def _idempotent_result(stored: list[str | None]) -> IdempotentResult | None:
+    """The ``_RESULT`` fields of an idempotency hash as a result (None: the key is unused)."""
+    body_hash, blob, legacy = stored
+    if body_hash is None:
+        return None
+    record = decode_record(blob) if blob is not None else result_from_json(legacy or "")
+    return IdempotentResult(body_hash, record)
 
 
 def _stored_event(row: str) -> StoredEvent:

@@ -1,10 +1,12 @@
-"""The Lua scripts: each runs in one hash slot (all its KEYS share one ``{as:NN}`` tag), so it
-works unchanged on Redis Cluster. Loaded once with SCRIPT LOAD and run with EVALSHA through
-redis-py's ``register_script`` (which reloads after a NOSCRIPT, e.g. after a server restart).
+"""The Lua scripts (the commit's with its payload in ``commit.py``): each runs in one hash
+slot (all its KEYS share one ``{as:NN}`` tag), so it works unchanged on Redis Cluster. Loaded
+once with SCRIPT LOAD and run with EVALSHA through redis-py's ``register_script`` (which
+reloads after a NOSCRIPT, e.g. after a server restart).
 
 Redis 6.2 replicates a script's effects, so ``XADD *`` inside a script is fine.
-Records keep one storage-only field, ``_timer_member``: the timer zset member registered for
-the record, so the commit removes exactly that member without the caller computing it.
+A record hash keeps one storage-only field, ``_timer_member``: the timer zset member
+registered for the record, so the commit removes exactly that member without the caller
+computing it, and the ops scripts below find a request's timer.
 """
 
 from __future__ import annotations
@@ -16,107 +18,7 @@ from redis.asyncio import Redis, RedisCluster
 from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError
 
-TIMER_MEMBER_FIELD = "_timer_member"
-
-# COMMIT — one command's whole write (DESIGN §2 step 4). Checks first, then writes: a refused
-# commit writes nothing. A replay of a committed call is a no-op: it finds its idempotency key
-# (returns the first result) or, without a key, fails the version check.
-#
-# KEYS  1 record   2 history  3 events   4 timers   5 leased   6 line   7 idempotency
-#       8 shop listing   9 buyer listing   10 order listing   11 shop stats   12 shard listing
-# ARGV  1 request_id     2 read_version    3 new_version
-#       4 record: JSON array [field, value, ...] (the whole new record, AfterSale.to_flat)
-#       5 event:  JSON array [field, value, ...] (TransitionEvent.to_flat)
-#       6 stream MAXLEN (~)
-#       7 new timer member ("" = none)      8 its due ms
-#       9 leased member this commit fires ("" = none): removed from the lease set
-#       10 line op: "apply" | "modify" | ""  11 max attempts per line
-#       12 "1" if the new state is terminal  13 "1" if it is a success state
-#       14 listing score (created ms; used by "apply")
-#       15 "1" to use idempotency   16 body hash   17 result JSON   18 idempotency TTL (s)
-#       19 shop counters: JSON array [field, "increment", ...]
-# Returns {"OK", event_id, result} | {"REPLAY", first event_id, first result}
-#       | {"VERSION", actual_version} | {"IDEMPOTENCY_MISMATCH", ""}
-#       | {"LIMIT", reason, detail}
-COMMIT = """
-local rid = ARGV[1]
-if ARGV[15] == '1' then
-  local stored = redis.call('HMGET', KEYS[7], 'h', 'r', 'e')
-  if stored[1] then
-    if stored[1] == ARGV[16] then
-      return {'REPLAY', stored[3] or '', stored[2] or ''}
-    end
-    return {'IDEMPOTENCY_MISMATCH', ''}
-  end
-end
-
-local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
-if current ~= tonumber(ARGV[2]) then
-  return {'VERSION', tostring(current)}
-end
-
-local line_op = ARGV[10]
-local max_attempts = tonumber(ARGV[11])
-if line_op == 'apply' then
-  local line = redis.call('HMGET', KEYS[6], 'active', 'attempts', 'succeeded')
-  if line[3] then return {'LIMIT', 'LINE_ALREADY_REFUNDED', line[3]} end
-  if line[1] and line[1] ~= rid then return {'LIMIT', 'LINE_HAS_OPEN_REQUEST', line[1]} end
-  if tonumber(line[2] or '0') >= max_attempts then
-    return {'LIMIT', 'LINE_ATTEMPT_LIMIT', line[2]}
-  end
-elseif line_op == 'modify' then
-  local attempts = redis.call('HGET', KEYS[6], 'attempts') or '0'
-  if tonumber(attempts) >= max_attempts then return {'LIMIT', 'LINE_ATTEMPT_LIMIT', attempts} end
-end
-
--- every check passed: write
-local old_member = redis.call('HGET', KEYS[1], '_timer_member')
-local new_member = ARGV[7]
-local record = cjson.decode(ARGV[4])
-if new_member ~= '' then
-  record[#record + 1] = '_timer_member'
-  record[#record + 1] = new_member
-end
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], unpack(record))
-
-local event = cjson.decode(ARGV[5])
-local id = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[6], '*', unpack(event))
-local entry = {event_id = id}
-for i = 1, #event, 2 do entry[event[i]] = event[i + 1] end
-redis.call('RPUSH', KEYS[2], cjson.encode(entry))
-
-if old_member then
-  redis.call('ZREM', KEYS[4], old_member)
-  redis.call('ZREM', KEYS[5], old_member)
-end
-if ARGV[9] ~= '' then redis.call('ZREM', KEYS[5], ARGV[9]) end
-if new_member ~= '' then redis.call('ZADD', KEYS[4], ARGV[8], new_member) end
-
-if line_op == 'apply' then
-  redis.call('HSET', KEYS[6], 'active', rid)
-  redis.call('HINCRBY', KEYS[6], 'attempts', 1)
-  redis.call('ZADD', KEYS[8], ARGV[14], rid)
-  redis.call('ZADD', KEYS[9], ARGV[14], rid)
-  redis.call('ZADD', KEYS[10], ARGV[14], rid)
-  redis.call('ZADD', KEYS[12], ARGV[14], rid)
-elseif line_op == 'modify' then
-  redis.call('HINCRBY', KEYS[6], 'attempts', 1)
-end
-if ARGV[12] == '1' and redis.call('HGET', KEYS[6], 'active') == rid then
-  redis.call('HDEL', KEYS[6], 'active')
-end
-if ARGV[13] == '1' then redis.call('HSET', KEYS[6], 'succeeded', rid) end
-
-local stats = cjson.decode(ARGV[19])
-for i = 1, #stats, 2 do redis.call('HINCRBY', KEYS[11], stats[i], stats[i + 1]) end
-
-if ARGV[15] == '1' then
-  redis.call('HSET', KEYS[7], 'h', ARGV[16], 'r', ARGV[17], 'e', id)
-  redis.call('EXPIRE', KEYS[7], ARGV[18])
-end
-return {'OK', id, ARGV[17]}
-"""
+from service.storage.commit import COMMIT
 
 # RECLAIM — leases that expired (a worker died or stalled) become due now, for any worker.
 # KEYS 1 timers  2 leased      ARGV 1 now ms  2 batch      Returns how many moved.
@@ -155,16 +57,6 @@ redis.call('ZADD', KEYS[2], ARGV[1], member)
 return {status, member}
 """
 
-# TIMER_STATUS — read-only: a request's timer member and where it is.
-# KEYS 1 record  2 timers  3 leased     Returns {member, due score, lease score} ('' if absent)
-TIMER_STATUS = """
-local member = redis.call('HGET', KEYS[1], '_timer_member')
-if not member then return {'', '', ''} end
-local due = redis.call('ZSCORE', KEYS[2], member) or ''
-local lease = redis.call('ZSCORE', KEYS[3], member) or ''
-return {member, due, lease}
-"""
-
 # RELEASE — give a leased member back as due at ARGV[2] (a worker that cannot fire it now).
 # KEYS 1 timers  2 leased       ARGV 1 member  2 due ms      Returns 1 if it was leased
 RELEASE = """
@@ -192,7 +84,6 @@ class Scripts:
         self.reclaim = client.register_script(RECLAIM)
         self.claim = client.register_script(CLAIM)
         self.fire_now = client.register_script(FIRE_NOW)
-        self.timer_status = client.register_script(TIMER_STATUS)
         self.release = client.register_script(RELEASE)
         self.ack_seen = client.register_script(ACK_SEEN)
 

@@ -2,7 +2,7 @@
 with XREADGROUP, acknowledged after the handler succeeds, stale entries of dead consumers
 claimed with XAUTOCLAIM, redeliveries deduplicated by (request id, version).
 
-    subscriber = TransitionSubscriber(client, "notifications", "notifications-1", handle)
+    subscriber = TransitionSubscriber(client, "notifications", "notifications-1", handle, keys=keys)
     task = asyncio.create_task(subscriber.run())
     ...
     subscriber.stop(); await task
@@ -36,7 +36,7 @@ from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import ResponseError
 
 from aftersale.events import TransitionEvent
-from service.storage.keys import Keys, default_keys
+from service.storage.keys import Keys
 from service.storage.scripts import Scripts
 from service.storage.stream import block_below_timeout, stream_id_order, xread_entries
 
@@ -56,7 +56,7 @@ class TransitionSubscriber:
         consumer: str,
         handler: Handler,
         *,
-        keys: Keys | None = None,
+        keys: Keys,
         shards: Collection[int] | None = None,
         start_id: str = "0",
         count: int = 100,
@@ -72,7 +72,7 @@ class TransitionSubscriber:
         self.group = group
         self.consumer = consumer
         self.handler = handler
-        self.keys = keys or default_keys()
+        self.keys = keys
         self.shards = sorted(shards) if shards is not None else list(self.keys.all_shards())
         self.start_id = start_id  # where a new group starts: "0" everything, "$" only new
         self.count = count

@@ -6,20 +6,25 @@ previous member from both sets, so a member is current exactly while its record 
 version, and a member whose request moved on is already gone from both sets.
 
 A worker round: ``reclaim_expired(now)`` hands expired leases back as due; ``claim_due``
-moves due members to ``{as:NN}:timers:leased`` (score = lease deadline) and returns them; the
-worker fires each through the handler path (``FireTimer(action, version)``) and the commit,
-given ``leased_timer_member``, removes the lease. A member that turns out stale is
-``drop``-ped. ``next_due_ms`` (the earliest due time or lease deadline) bounds the sleep.
-Every call is one pipeline of per-shard scripts or reads (fanned out per node on a cluster).
+moves due members to ``{as:NN}:timers:leased`` (score = lease deadline) and returns them
+parsed (``TimerMember``); the worker fires each through the handler path
+(``FireTimer(action, version)``) and the commit, given ``leased_timer_member``, removes the
+lease. A member that turns out stale is ``drop``-ped. ``next_due_ms`` (the earliest due time
+or lease deadline) bounds the sleep. Every call is one pipeline of per-shard scripts or reads
+(fanned out per node on a cluster).
 """
 
 from __future__ import annotations
 
+import logging
+
 from redis.asyncio import Redis, RedisCluster
 
-from service.storage.keys import Keys, default_keys, parse_timer_member
-from service.storage.ports import TimerStatus, TimerStore
+from service.storage.keys import Keys, parse_timer_member
+from service.storage.ports import TimerMember, TimerStore
 from service.storage.scripts import Scripts
+
+log = logging.getLogger(__name__)
 
 
 class RedisTimerStore:
@@ -28,14 +33,14 @@ class RedisTimerStore:
     def __init__(
         self,
         client: Redis | RedisCluster,
-        keys: Keys | None = None,
+        keys: Keys,
         *,
         lease_ms: int = 30_000,
         scripts: Scripts | None = None,
         reclaim_batch: int = 1_000,
     ) -> None:
         self.client = client
-        self.keys = keys or default_keys()
+        self.keys = keys
         self.lease_ms = lease_ms  # claim_due's default lease
         self.scripts = scripts or Scripts(client)
         self.reclaim_batch = reclaim_batch
@@ -50,11 +55,12 @@ class RedisTimerStore:
 
     async def claim_due(
         self, now_ms: int, lease_ms: int | None = None, batch: int = 200
-    ) -> list[str]:
+    ) -> list[TimerMember]:
         """Lease about ``batch`` members in all, due by ``now_ms``, until ``now + lease_ms``;
-        earliest due first per shard. Each member is claimed by one caller until its lease
-        expires. The batch is spread over the shards (at least one each), so a round stays
-        short next to the lease and a backlog is shared fairly among workers."""
+        earliest due first. Each member is claimed by one caller until its lease expires.
+        The batch is spread over the shards (at least one each), so a round stays short next
+        to the lease and a backlog is shared fairly among workers. A member this service
+        cannot have written is dropped with a warning: it would never fire."""
         lease_until = now_ms + (self.lease_ms if lease_ms is None else lease_ms)
         shards = self.keys.all_shards()
         per_shard = max(1, -(-batch // len(shards)))
@@ -66,16 +72,17 @@ class RedisTimerStore:
         for reply in await self.scripts.run_many(self.scripts.claim, calls):
             claimed.extend((float(reply[i + 1]), str(reply[i])) for i in range(0, len(reply), 2))
         claimed.sort()
-        members = []
+        timers = []
         for _, member in claimed:
             try:
-                parse_timer_member(member)
-                self.keys.shard_of_request(member.split("|", 1)[0])
+                timer = parse_timer_member(member)
+                self.keys.shard_of_request(timer.request_id)
             except ValueError:
-                await self.drop(member)  # not a member this service wrote: never fire it
+                log.warning("dropped a malformed timer member member=%r", member)
+                await self.drop(member)
                 continue
-            members.append(member)
-        return members
+            timers.append(timer)
+        return timers
 
     async def next_due_ms(self) -> int | None:
         """The earliest due time or lease deadline over all shards; None when all are empty."""
@@ -120,25 +127,5 @@ class RedisTimerStore:
         status, _ = await self.scripts.fire_now(keys=keys, args=[now_ms])
         return str(status)
 
-    async def status(self, request_id: str) -> TimerStatus | None:
-        """The request's timer member and where it is, or None without a pending timer."""
-        shard = self.keys.shard_of_request(request_id)
-        keys = [self.keys.record(request_id), self.keys.timers(shard), self.keys.leased(shard)]
-        member, due, lease = await self.scripts.timer_status(keys=keys, args=[])
-        if not member:
-            return None
-        return TimerStatus(
-            str(member), int(float(due)) if due else None, int(float(lease)) if lease else None
-        )
 
-    async def pending(self, limit: int = 100) -> list[tuple[str, int]]:
-        """The ``limit`` earliest due members over all shards, with their due ms (ops)."""
-        pipe = self.client.pipeline(transaction=False)
-        for shard in self.keys.all_shards():
-            pipe.zrange(self.keys.timers(shard), 0, limit - 1, withscores=True)
-        rows: list[list[tuple[str, float]]] = await pipe.execute()
-        merged = sorted((int(score), member) for part in rows for member, score in part)
-        return [(member, due) for due, member in merged[:limit]]
-
-
-__all__ = ["RedisTimerStore", "TimerStore", "parse_timer_member"]
+__all__ = ["RedisTimerStore", "TimerMember", "TimerStore"]

@@ -164,6 +164,27 @@ _TEXTS: dict[str, tuple[str, str, str, str]] = {
         "wait for an action that starts a timer",
         "等待会启动计时器的操作",
     ),
+    # The order-line rules of SPEC §8: only storage sees every request of a line, so the
+    # commit script refuses these and the repository raises them.
+    "LINE_HAS_OPEN_REQUEST": (
+        "This order line already has an open after-sale request ({open_request_id}).",
+        "该订单商品已有进行中的售后单({open_request_id})。",
+        "Continue with the open request, or cancel it before applying again.",
+        "请继续处理进行中的售后单,或撤销后再重新申请。",
+    ),
+    "LINE_ALREADY_REFUNDED": (
+        "This order line was already refunded by after-sale request {refunded_request_id}.",
+        "该订单商品已通过售后单 {refunded_request_id} 完成退款,不能再次申请售后。",
+        "No further after-sale request is possible for this order line.",
+        "该订单商品不能再申请售后。",
+    ),
+    "LINE_ATTEMPT_LIMIT": (
+        "This order line reached the limit of {max_attempts} after-sale applications "
+        "and modifications.",
+        "该订单商品的售后申请与修改次数已达上限({max_attempts} 次)。",
+        "Contact platform customer service if the buyer still needs help.",
+        "如仍需帮助,请联系平台客服。",
+    ),
 }
 
 _ERRORS: dict[str, type[ActionRefused]] = {
@@ -175,6 +196,9 @@ _ERRORS: dict[str, type[ActionRefused]] = {
     "ROUND_LIMIT": LimitExceeded,
     "ATTEMPT_LIMIT": LimitExceeded,
     "PROOF_IMAGE_LIMIT": LimitExceeded,
+    "LINE_HAS_OPEN_REQUEST": LimitExceeded,
+    "LINE_ALREADY_REFUNDED": LimitExceeded,
+    "LINE_ATTEMPT_LIMIT": LimitExceeded,
 }
 
 REASONS: frozenset[str] = frozenset(_TEXTS)

@@ -192,3 +192,28 @@ async def snapshot(client: Client, keys: Keys, record: AfterSale) -> dict[str, A
         "shop": await client.zrange(keys.shop(shard, record.shop_id), 0, -1),
         "order": await client.zrange(keys.order(record.order_id), 0, -1),
     }
+
+
+async def history_length(client: Client, keys: Keys, record: AfterSale) -> int:
+    """How many events the request's history list holds."""
+    return int(await client.llen(keys.history(record.request_id)))
+
+
+async def timer_of(client: Client, keys: Keys, record: AfterSale) -> tuple[int | None, int | None]:
+    """Where the request's registered timer member is: (due ms, lease deadline ms)."""
+    shard = keys.shard_of_request(record.request_id)
+    member = await client.hget(keys.record(record.request_id), "_timer_member")
+    assert member is not None, f"{record.request_id} has no timer registered"
+    due = await client.zscore(keys.timers(shard), member)
+    lease = await client.zscore(keys.leased(shard), member)
+    return (None if due is None else int(due)), (None if lease is None else int(lease))
+
+
+async def pending_timers(client: Client, keys: Keys) -> list[tuple[str, int]]:
+    """Every due member over all shards with its due ms, earliest first."""
+    pipe = client.pipeline(transaction=False)
+    for shard in keys.all_shards():
+        pipe.zrange(keys.timers(shard), 0, -1, withscores=True)
+    rows: list[list[tuple[str, float]]] = await pipe.execute()
+    due = sorted((int(score), member) for part in rows for member, score in part)
+    return [(member, score) for score, member in due]

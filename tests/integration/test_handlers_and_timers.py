@@ -5,10 +5,12 @@ timers that fire once in effect."""
 from __future__ import annotations
 
 import asyncio
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
 
 from aftersale.clock import FakeClock
 from aftersale.commands import Apply, Negotiate, RecordContactAttempt, Reject
@@ -32,6 +34,7 @@ from aftersale.vocabulary import (
     Role,
     State,
 )
+from service.bootstrap import build
 from service.config import Settings
 from service.handlers import AfterSaleHandlers, Call
 from service.storage.connection import connect
@@ -56,7 +59,7 @@ class Service:
         self.clock = FakeClock(NOW_MS)
         self.repo = RedisRepository(client, self.keys)
         self.timers = RedisTimerStore(client, self.keys)
-        self.handlers = AfterSaleHandlers(self.repo, self.clock, Policy(), self.keys)
+        self.handlers = AfterSaleHandlers(self.repo, self.clock, Policy())
 
     def worker(self) -> TimerWorker:
         settings = TimerWorkerSettings(lease_ms=LEASE_MS, batch=50)
@@ -163,7 +166,7 @@ async def test_a_retry_with_the_same_key_returns_the_first_result_and_writes_onc
     first = await service.handlers.handle(record.request_id, negotiate, call(MERCHANT, "k1"))
     again = await service.handlers.handle(record.request_id, negotiate, call(MERCHANT, "k1"))
 
-    assert again.to_flat() == first.to_flat()
+    assert again == first
     assert [v for v, _ in await service.events_of(record)] == [1, 2]
     other = Negotiate(
         NegotiationKind.MODIFY_APPLICATION,
@@ -182,6 +185,37 @@ async def test_an_application_retried_with_its_key_is_the_same_request(service: 
     again = await service.apply(order_id, key="apply-1")
 
     assert again.request_id == first.request_id
+
+
+async def test_a_request_id_is_made_from_the_injected_clock_in_the_orders_shard(
+    service: Service,
+) -> None:
+    order_id = unique("order")
+    service.clock.set(NOW_MS + 123_456)
+
+    record = await service.apply(order_id)
+
+    same_moment = service.keys.new_request_id(order_id, NOW_MS + 123_456)
+    assert record.request_id[:15] == same_moment[:15]  # AS<shard>- and the time token
+    assert service.keys.shard_of_request(record.request_id) == service.keys.shard_of_order(order_id)
+
+
+async def test_the_composition_root_builds_its_keys_from_the_settings(redis: Redis) -> None:
+    settings = Settings(redis_url="redis://unused", shards=8)
+    app = await build(settings, FakeClock(NOW_MS), redis, serve=False)
+    order_id = unique("order")
+
+    record = await app.handlers.handle(
+        "",
+        Apply("", order_id, "sku-1", "shop-1", "buyer-1", AfterSaleType.REFUND, 10_000, 10_000,
+              BuyerReason.QUALITY_ISSUE, NOW_MS + 15 * DAY_MS),
+        call(BUYER),
+    )  # fmt: skip
+
+    shard = zlib.crc32(order_id.encode()) % 8
+    assert record.request_id.startswith(f"AS{shard:02d}-")
+    assert await redis.exists(f"{{as:{shard:02d}}}:req:{record.request_id}")
+    await app.stop()
 
 
 async def test_twenty_concurrent_applications_for_one_line_let_exactly_one_in(
@@ -287,7 +321,7 @@ async def test_ops_firing_again_with_the_same_key_does_not_fire_the_next_timer(
     first = await service.handlers.fire_pending(record.request_id, call(ops, "fire-1"))
     again = await service.handlers.fire_pending(record.request_id, call(ops, "fire-1"))
 
-    assert again.to_flat() == first.to_flat()
+    assert again == first
     assert await service.events_of(record) == [(1, "apply"), (2, "merchant_timeout")]
     with pytest.raises(VersionConflict):
         await service.handlers.fire_pending(record.request_id, call(ops, expected_version=1))

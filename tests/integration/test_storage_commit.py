@@ -11,6 +11,7 @@ from aftersale.exceptions import (
     IdempotencyKeyReused,
     InvalidInput,
     LimitExceeded,
+    Refusal,
     VersionConflict,
 )
 from aftersale.vocabulary import Action, BuyerReason, State
@@ -25,6 +26,7 @@ from tests.integration.storage_support import (
     cancelled,
     commit,
     contact_recorded,
+    history_length,
     modified,
     pick_client,
     refunded,
@@ -55,10 +57,10 @@ async def test_an_application_writes_record_history_event_timer_line_listings_an
     record = decision.record
 
     result = await repo.commit(decision, read_version=0, caller="orders", idempotency_key="k1",
-                               body_hash="h1", result_json='{"v":1}')  # fmt: skip
+                               body_hash="h1")  # fmt: skip
 
     shard = keys.shard_of_request(record.request_id)
-    assert not result.replayed and result.result_json == '{"v":1}'
+    assert not result.replayed and result.record is None
     assert await repo.load(record.request_id) == record
     [stored] = await repo.history(record.request_id)
     assert stored.event_id == result.event_id and stored.event == decision.event
@@ -75,7 +77,12 @@ async def test_an_application_writes_record_history_event_timer_line_listings_an
     assert await client.zrange(keys.buyer(shard, "buyer-1"), 0, -1) == [record.request_id]
     assert await client.zrange(keys.order(record.order_id), 0, -1) == [record.request_id]
     assert await repo.shop_stats("shop-1") == {"applications": 1}
-    assert await repo.idempotent_result("orders", "k1", shard) == ("h1", '{"v":1}')
+    assert await repo.idempotent_result("orders", "k1", record.order_id) == ("h1", record)
+    fields = await client.hgetall(keys.record(record.request_id))
+    assert set(fields) == {"d", "version", "_timer_member"} and fields["version"] == "1"
+    assert fields["_timer_member"] == member
+    idempotency = await client.hgetall(keys.idempotency(shard, "orders", "k1"))
+    assert idempotency == {"h": "h1", "d": fields["d"], "e": result.event_id}  # one blob
 
 
 async def test_a_commit_at_a_stale_version_is_refused_and_writes_nothing(
@@ -87,12 +94,11 @@ async def test_a_commit_at_a_stale_version_is_refused_and_writes_nothing(
 
     with pytest.raises(VersionConflict) as refused:
         await repo.commit(approved(first), read_version=1, caller="orders",
-                          idempotency_key="late", body_hash="h", result_json="{}")  # fmt: skip
+                          idempotency_key="late", body_hash="h")  # fmt: skip
 
     assert (refused.value.expected, refused.value.actual) == (1, 2)
     assert await snapshot(client, keys, second) == before
-    shard = keys.shard_of_request(first.request_id)
-    assert await repo.idempotent_result("orders", "late", shard) is None
+    assert await repo.idempotent_result("orders", "late", first.order_id) is None
 
 
 async def test_of_ten_concurrent_commits_on_one_version_exactly_one_is_stored(
@@ -130,16 +136,15 @@ async def test_a_retry_with_the_same_idempotency_key_returns_the_first_result(
     client: Client, keys: Keys, repo: RedisRepository
 ) -> None:
     record = await commit(repo, applied(keys))
-    first = await repo.commit(approved(record), read_version=1, caller="orders",
-                              idempotency_key="approve-1", body_hash="same",
-                              result_json="first")  # fmt: skip
+    approve = approved(record)
+    first = await repo.commit(approve, read_version=1, caller="orders",
+                              idempotency_key="approve-1", body_hash="same")  # fmt: skip
     after_first = await snapshot(client, keys, record)
 
     retry = await repo.commit(contact_recorded(record), read_version=1, caller="orders",
-                              idempotency_key="approve-1", body_hash="same",
-                              result_json="second")  # fmt: skip
+                              idempotency_key="approve-1", body_hash="same")  # fmt: skip
 
-    assert retry.replayed and retry.result_json == "first" and retry.event_id == first.event_id
+    assert retry.replayed and retry.record == approve.record and retry.event_id == first.event_id
     assert await snapshot(client, keys, record) == after_first
 
 
@@ -148,12 +153,12 @@ async def test_the_same_idempotency_key_with_a_different_body_is_refused(
 ) -> None:
     record = await commit(repo, applied(keys))
     done = await commit(repo, approved(record), caller="orders", idempotency_key="k",
-                        body_hash="approve", result_json="first")  # fmt: skip
+                        body_hash="approve")  # fmt: skip
     before = await snapshot(client, keys, done)
 
     with pytest.raises(IdempotencyKeyReused):
         await repo.commit(refunded(done), read_version=2, caller="orders",
-                          idempotency_key="k", body_hash="refund", result_json="x")  # fmt: skip
+                          idempotency_key="k", body_hash="refund")  # fmt: skip
 
     assert await snapshot(client, keys, done) == before
 
@@ -161,11 +166,11 @@ async def test_the_same_idempotency_key_with_a_different_body_is_refused(
 async def test_idempotency_keys_are_scoped_per_caller(keys: Keys, repo: RedisRepository) -> None:
     record = await commit(repo, applied(keys))
     await commit(repo, approved(record), caller="orders", idempotency_key="k",
-                 body_hash="a", result_json="orders")  # fmt: skip
+                 body_hash="a")  # fmt: skip
 
     result = await repo.commit(refunded(approved(record).record), read_version=2,
-                               caller="payments", idempotency_key="k", body_hash="b",
-                               result_json="payments")  # fmt: skip
+                               caller="payments", idempotency_key="k",
+                               body_hash="b")  # fmt: skip
 
     assert not result.replayed
 
@@ -207,6 +212,14 @@ async def test_an_open_request_blocks_a_new_one_for_its_line_until_it_is_closed(
     assert refusal.reason == "LINE_HAS_OPEN_REQUEST"
     assert refusal.metadata["open_request_id"] == first.request_id
     assert refusal.message_zh and refusal.message_en and refused.value.state is None
+    assert refusal == Refusal(
+        "LINE_HAS_OPEN_REQUEST",
+        f"This order line already has an open after-sale request ({first.request_id}).",
+        f"该订单商品已有进行中的售后单({first.request_id})。",
+        "Continue with the open request, or cancel it before applying again.",
+        "请继续处理进行中的售后单,或撤销后再重新申请。",
+        {"open_request_id": first.request_id, "order_id": order_id, "sku_id": "sku-1"},
+    )
     assert second.version == 1
 
 
@@ -230,6 +243,14 @@ async def test_applications_and_modifications_count_towards_five_attempts_per_li
     assert modify_refused.value.state is State.MERCHANT_PROCESSING
     assert modify_refused.value.action is Action.MODIFY_APPLICATION
     assert apply_refused.value.refusal.reason == "LINE_ATTEMPT_LIMIT"
+    assert modify_refused.value.refusal == Refusal(
+        "LINE_ATTEMPT_LIMIT",
+        "This order line reached the limit of 5 after-sale applications and modifications.",
+        "该订单商品的售后申请与修改次数已达上限(5 次)。",
+        "Contact platform customer service if the buyer still needs help.",
+        "如仍需帮助,请联系平台客服。",
+        {"max_attempts": "5", "attempts": "5", "order_id": order_id, "sku_id": "sku-1"},
+    )
     assert (await repo.load(second.request_id)).state is State.USER_CANCELD  # type: ignore[union-attr]
 
 
@@ -246,6 +267,14 @@ async def test_no_application_is_possible_after_a_successful_refund(
 
     assert refused.value.refusal.reason == "LINE_ALREADY_REFUNDED"
     assert refused.value.refusal.metadata["refunded_request_id"] == record.request_id
+    assert refused.value.refusal == Refusal(
+        "LINE_ALREADY_REFUNDED",
+        f"This order line was already refunded by after-sale request {record.request_id}.",
+        f"该订单商品已通过售后单 {record.request_id} 完成退款,不能再次申请售后。",
+        "No further after-sale request is possible for this order line.",
+        "该订单商品不能再申请售后。",
+        {"refunded_request_id": record.request_id, "order_id": order_id, "sku_id": "sku-1"},
+    )
     other_line = await commit(repo, applied(keys, order_id, sku_id="sku-2"))
     assert other_line.version == 1
 
@@ -271,7 +300,9 @@ async def test_shop_counters_add_up_over_shards(keys: Keys, repo: RedisRepositor
     assert await repo.shop_stats("another-shop") == {}
 
 
-async def test_history_pages_by_offset_oldest_first(keys: Keys, repo: RedisRepository) -> None:
+async def test_history_pages_by_offset_oldest_first(
+    client: Client, keys: Keys, repo: RedisRepository
+) -> None:
     record = await commit(repo, applied(keys))
     for _ in range(4):
         record = await commit(repo, contact_recorded(record))
@@ -279,8 +310,8 @@ async def test_history_pages_by_offset_oldest_first(keys: Keys, repo: RedisRepos
     page = await repo.history(record.request_id, offset=1, limit=3)
 
     assert [e.event.version for e in page] == [2, 3, 4]
-    assert await repo.history_length(record.request_id) == 5
-    assert await repo.history(keys.new_request_id("nothing")) == []
+    assert await history_length(client, keys, record) == 5
+    assert await repo.history(keys.new_request_id("nothing", NOW_MS)) == []
 
 
 async def test_listings_page_newest_first_across_shards_without_repeat_or_gap(

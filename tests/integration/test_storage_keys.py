@@ -10,19 +10,22 @@ from redis.crc import key_slot
 
 from aftersale.exceptions import NotFound
 from aftersale.vocabulary import Action
-from service.storage import keys as key_module
+from service.storage.commit import COMMIT, CommitKeys, commit_keys
 from service.storage.keys import (
     Keys,
     MalformedRequestId,
     parse_timer_member,
     timer_member,
 )
+from tests.integration.storage_support import applied
+
+NOW_MS = 1_790_000_000_000
 
 
 def test_an_order_lives_in_the_crc32_shard_and_its_request_ids_say_so() -> None:
     keys = Keys(shards=64)
 
-    request_id = keys.new_request_id("order-42")
+    request_id = keys.new_request_id("order-42", NOW_MS)
 
     shard = zlib.crc32(b"order-42") % 64
     assert keys.shard_of_order("order-42") == shard
@@ -42,7 +45,7 @@ def test_request_ids_sort_by_creation_time_and_use_only_id_characters() -> None:
 
 def test_every_key_of_one_order_hashes_to_one_cluster_slot() -> None:
     keys = Keys(shards=64, prefix="aftersale")
-    request_id = keys.new_request_id("order-7")
+    request_id = keys.new_request_id("order-7", NOW_MS)
     shard = keys.shard_of_request(request_id)
 
     names = [
@@ -63,6 +66,18 @@ def test_every_key_of_one_order_hashes_to_one_cluster_slot() -> None:
 
     assert len({key_slot(name.encode()) for name in names}) == 1
     assert all(name.startswith("{aftersale:") for name in names)
+
+
+def test_the_commit_names_its_keys_once_and_they_share_one_slot() -> None:
+    keys = Keys(shards=64)
+    record = applied(keys, "order-7").record
+
+    commit = commit_keys(keys, record, "orders", "key-1")
+
+    assert COMMIT.startswith(f"local {', '.join(CommitKeys._fields)} = KEYS[1], KEYS[2],")
+    assert len({key_slot(name.encode()) for name in commit}) == 1
+    shard = keys.shard_of_order("order-7")
+    assert commit.idempotency_key == keys.idempotency(shard, "orders", "key-1")
 
 
 @pytest.mark.parametrize(
@@ -87,7 +102,7 @@ def test_a_malformed_request_id_is_a_not_found_that_says_why(bad: str) -> None:
 def test_more_than_a_hundred_shards_widen_the_shard_number() -> None:
     keys = Keys(shards=1024)
 
-    request_id = keys.new_request_id("order-9")
+    request_id = keys.new_request_id("order-9", NOW_MS)
 
     assert request_id[2:6].isdigit() and request_id[6] == "-"
     assert keys.tag(5) == "{as:0005}"
@@ -98,7 +113,12 @@ def test_a_timer_member_parses_back() -> None:
     member = timer_member("AS07-0123456789ABCDEFGHJK", 12, Action.RECEIPT_TIMEOUT)
 
     assert member == "AS07-0123456789ABCDEFGHJK|12|receipt_timeout"
-    assert parse_timer_member(member) == ("AS07-0123456789ABCDEFGHJK", 12, Action.RECEIPT_TIMEOUT)
+    assert parse_timer_member(member) == (
+        "AS07-0123456789ABCDEFGHJK",
+        12,
+        Action.RECEIPT_TIMEOUT,
+        member,
+    )
     with pytest.raises(ValueError):
         parse_timer_member("AS07-x|v1|receipt_timeout")
 
@@ -109,14 +129,11 @@ def test_a_prefix_that_could_break_the_hash_tag_is_refused() -> None:
             Keys(prefix=prefix)
 
 
-def test_the_module_functions_follow_the_configured_default() -> None:
-    previous = key_module.default_keys()
-    try:
-        key_module.configure(shards=8)
+def test_a_request_id_is_made_at_the_time_it_is_given() -> None:
+    keys = Keys(shards=64)
 
-        request_id = key_module.new_request_id("order-1")
+    first, second = (keys.new_request_id("order-1", NOW_MS) for _ in range(2))
+    later = keys.new_request_id("order-1", NOW_MS + 1)
 
-        assert key_module.shard_of_request(request_id) == zlib.crc32(b"order-1") % 8
-        assert key_module.shard_of_order("order-1") == zlib.crc32(b"order-1") % 8
-    finally:
-        key_module.configure(previous.shards, previous.prefix)
+    assert first[:15] == second[:15] != later[:15]  # AS<shard>- and 10 characters of time
+    assert first != second

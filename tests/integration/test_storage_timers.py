@@ -4,6 +4,7 @@ survival of a Redis restart on the same AOF directory."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from aftersale.model import PendingTimer
 from aftersale.vocabulary import Action, State, TimerKind
 from service.config import Settings
 from service.storage.connection import connect
-from service.storage.keys import Keys, parse_timer_member
+from service.storage.keys import Keys
 from service.storage.redis_server import EmbeddedRedis
 from service.storage.repository import RedisRepository
 from service.storage.timer_store import RedisTimerStore
@@ -27,8 +28,10 @@ from tests.integration.storage_support import (
     commit,
     contact_recorded,
     orders_in_distinct_shards,
+    pending_timers,
     pick_client,
     step,
+    timer_of,
 )
 
 LEASE_MS = 30_000
@@ -65,6 +68,11 @@ async def make_due(repo: RedisRepository, keys: Keys, dues: list[int]) -> list[s
     return members
 
 
+async def claim(store: RedisTimerStore, now_ms: int, batch: int = 10) -> list[str]:
+    """``claim_due`` as the raw members it leased."""
+    return [timer.member for timer in await store.claim_due(now_ms, LEASE_MS, batch)]
+
+
 async def test_three_concurrent_claimers_claim_each_due_timer_exactly_once(
     repo: RedisRepository, keys: Keys, timers: RedisTimerStore
 ) -> None:
@@ -72,7 +80,7 @@ async def test_three_concurrent_claimers_claim_each_due_timer_exactly_once(
     later = await make_due(repo, keys, [NOW_MS + 1])
     claimers = [RedisTimerStore(repo.client, keys) for _ in range(3)]
 
-    claims = await asyncio.gather(*(c.claim_due(NOW_MS, LEASE_MS, 5) for _ in range(4)
+    claims = await asyncio.gather(*(claim(c, NOW_MS, 5) for _ in range(4)
                                     for c in claimers))  # fmt: skip
 
     claimed = [member for claim in claims for member in claim]
@@ -88,9 +96,30 @@ async def test_claimed_members_come_earliest_first_and_parse(
 
     claimed = await timers.claim_due(NOW_MS, LEASE_MS, 10)
 
-    assert claimed == [members[1], members[2], members[0]]
-    parsed = parse_timer_member(claimed[0])
+    assert [t.member for t in claimed] == [members[1], members[2], members[0]]
+    parsed = claimed[0]
     assert (parsed.version, parsed.action) == (1, Action.MERCHANT_TIMEOUT)
+    assert parsed.request_id == members[1].split("|")[0]
+
+
+async def test_a_member_this_service_did_not_write_is_dropped_not_claimed(
+    repo: RedisRepository,
+    keys: Keys,
+    timers: RedisTimerStore,
+    client: Client,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    [member] = await make_due(repo, keys, [NOW_MS - 1])
+    shard = keys.shard_of_request(member.split("|")[0])
+    await client.zadd(keys.timers(shard), {"not|a-timer": NOW_MS - 2, "AS99-x|1|apply": NOW_MS})
+
+    with caplog.at_level(logging.WARNING, logger="service.storage.timer_store"):
+        claimed = await claim(timers, NOW_MS, batch=10 * keys.shards)
+
+    assert claimed == [member]
+    assert await client.zrange(keys.timers(shard), 0, -1) == []
+    assert await client.zrange(keys.leased(shard), 0, -1) == [member]
+    assert sum("malformed timer member" in r.getMessage() for r in caplog.records) == 2
 
 
 async def test_a_lease_that_expires_is_reclaimed_by_another_worker(
@@ -98,13 +127,13 @@ async def test_a_lease_that_expires_is_reclaimed_by_another_worker(
 ) -> None:
     [member] = await make_due(repo, keys, [NOW_MS - 1])
     dead_worker, live_worker = RedisTimerStore(client, keys), RedisTimerStore(client, keys)
-    assert await dead_worker.claim_due(NOW_MS, LEASE_MS, 10) == [member]
+    assert await claim(dead_worker, NOW_MS) == [member]
 
     await live_worker.reclaim_expired(NOW_MS + LEASE_MS - 1)
-    still_leased = await live_worker.claim_due(NOW_MS + LEASE_MS - 1, LEASE_MS, 10)
+    still_leased = await claim(live_worker, NOW_MS + LEASE_MS - 1)
     assert await live_worker.next_due_ms() == NOW_MS + LEASE_MS
     reclaimed = await live_worker.reclaim_expired(NOW_MS + LEASE_MS)
-    taken_over = await live_worker.claim_due(NOW_MS + LEASE_MS, LEASE_MS, 10)
+    taken_over = await claim(live_worker, NOW_MS + LEASE_MS)
 
     assert still_leased == [] and reclaimed == 1 and taken_over == [member]
 
@@ -113,7 +142,7 @@ async def test_the_commit_that_fires_a_timer_removes_its_lease_and_registers_the
     repo: RedisRepository, keys: Keys, timers: RedisTimerStore, client: Client
 ) -> None:
     record = await commit(repo, applied(keys, timer_due_ms=NOW_MS - 1))
-    [member] = await timers.claim_due(NOW_MS, LEASE_MS, 10)
+    [member] = await claim(timers, NOW_MS)
     next_timer = PendingTimer(TimerKind.RETURN_SHIP, Action.RETURN_SHIP_TIMEOUT, NOW_MS + 99)
     fired = step(record, Action.MERCHANT_TIMEOUT, State.USER_WAIT_RETURN, timer=next_timer)
 
@@ -124,8 +153,8 @@ async def test_the_commit_that_fires_a_timer_removes_its_lease_and_registers_the
     assert await client.zrange(keys.timers(shard), 0, -1, withscores=True) == [
         (f"{record.request_id}|2|return_ship_timeout", NOW_MS + 99)
     ]
-    status = await timers.status(record.request_id)
-    assert status is not None and status.due_ms == NOW_MS + 99 and status.lease_until_ms is None
+    due_ms, lease_until_ms = await timer_of(client, keys, fired.record)
+    assert due_ms == NOW_MS + 99 and lease_until_ms is None
 
 
 async def test_every_commit_re_registers_the_pending_timer_under_the_new_version(
@@ -148,7 +177,7 @@ async def test_a_timer_claimed_before_the_request_moved_on_loses_its_lease_with_
     repo: RedisRepository, keys: Keys, timers: RedisTimerStore, client: Client
 ) -> None:
     record = await commit(repo, applied(keys, timer_due_ms=NOW_MS - 1))
-    [member] = await timers.claim_due(NOW_MS, LEASE_MS, 10)
+    [member] = await claim(timers, NOW_MS)
 
     await commit(repo, approved(record))  # the merchant acted while the timer was in flight
 
@@ -161,10 +190,10 @@ async def test_fire_now_makes_a_pending_timer_due_at_once(
     repo: RedisRepository, keys: Keys, timers: RedisTimerStore
 ) -> None:
     record = await commit(repo, applied(keys))  # due in 48 h
-    assert await timers.claim_due(NOW_MS, LEASE_MS, 10) == []
+    assert await claim(timers, NOW_MS) == []
 
     status = await timers.fire_now(record.request_id, NOW_MS)
-    claimed = await timers.claim_due(NOW_MS, LEASE_MS, 10)
+    claimed = await claim(timers, NOW_MS)
     again = await timers.fire_now(record.request_id, NOW_MS)
 
     assert status == "DUE" and claimed == [f"{record.request_id}|1|merchant_timeout"]
@@ -177,13 +206,13 @@ async def test_drop_and_release_act_on_one_member(
     repo: RedisRepository, keys: Keys, timers: RedisTimerStore
 ) -> None:
     first, second = await make_due(repo, keys, [NOW_MS - 2, NOW_MS - 1])
-    await timers.claim_due(NOW_MS, LEASE_MS, 10)
+    await claim(timers, NOW_MS)
 
     released = await timers.release(first, NOW_MS + 5)
     await timers.drop(second)
 
     assert released and await timers.next_due_ms() == NOW_MS + 5
-    assert await timers.pending() == [(first, NOW_MS + 5)]
+    assert await pending_timers(repo.client, keys) == [(first, NOW_MS + 5)]
     assert await timers.release(second, NOW_MS) is False
 
 
@@ -199,7 +228,7 @@ async def test_timers_and_leases_survive_a_redis_restart_on_the_same_directory(
     assert isinstance(client, Redis)
     repo, timers = RedisRepository(client, keys), RedisTimerStore(client, keys)
     members = await make_due(repo, keys, [NOW_MS - 1, NOW_MS - 2, NOW_MS + 60_000])
-    [leased] = await timers.claim_due(NOW_MS - 2, LEASE_MS, 10)
+    [leased] = await claim(timers, NOW_MS - 2)
     await client.aclose()
     server.stop()
 
@@ -208,10 +237,10 @@ async def test_timers_and_leases_survive_a_redis_restart_on_the_same_directory(
     assert isinstance(client, Redis)
     try:
         timers = RedisTimerStore(client, keys)  # scripts are gone from the new server
-        due_now = await timers.claim_due(NOW_MS, LEASE_MS, 10)
+        due_now = await claim(timers, NOW_MS)
         await timers.reclaim_expired(NOW_MS - 2 + LEASE_MS)
-        reclaimed = await timers.claim_due(NOW_MS - 2 + LEASE_MS, LEASE_MS, 10)
-        later = await timers.claim_due(NOW_MS + LEASE_MS + 60_000, LEASE_MS, 10)
+        reclaimed = await claim(timers, NOW_MS - 2 + LEASE_MS)
+        later = await claim(timers, NOW_MS + LEASE_MS + 60_000)
         record = await RedisRepository(client, keys).load(members[0].split("|")[0])
     finally:
         await client.aclose()

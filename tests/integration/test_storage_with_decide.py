@@ -30,7 +30,7 @@ from aftersale.vocabulary import (
     Role,
     State,
 )
-from service.storage.keys import Keys, parse_timer_member
+from service.storage.keys import Keys
 from service.storage.repository import RedisRepository
 from service.storage.stream import TransitionReader
 from service.storage.timer_store import RedisTimerStore
@@ -67,7 +67,7 @@ class Desk:
 
     async def apply(self, order_id: str, amount: int = 10_000) -> AfterSale:
         command = Apply(
-            request_id=self.keys.new_request_id(order_id),
+            request_id=self.keys.new_request_id(order_id, self.clock.now_ms()),
             order_id=order_id,
             sku_id="sku-1",
             shop_id="shop-1",
@@ -128,8 +128,8 @@ async def test_a_claimed_timer_fires_through_decide_and_its_commit_clears_the_le
     assert record.timer is not None
     desk.clock.set(record.timer.due_ms)
 
-    [member] = await desk.timers.claim_due(desk.clock.now_ms(), 30_000, 10)
-    request_id, version, action = parse_timer_member(member)
+    [timer] = await desk.timers.claim_due(desk.clock.now_ms(), 30_000, 10)
+    request_id, version, action, member = timer
     loaded = await desk.repo.load(request_id)
     fired = await desk.act(loaded, FireTimer(action, version), SYSTEM, leased=member)
 
@@ -143,10 +143,10 @@ async def test_a_timer_claimed_while_the_merchant_acts_is_stale_and_already_gone
     record = await desk.apply(unique("order"))
     assert record.timer is not None
     desk.clock.set(record.timer.due_ms)
-    [member] = await desk.timers.claim_due(desk.clock.now_ms(), 30_000, 10)
+    [timer] = await desk.timers.claim_due(desk.clock.now_ms(), 30_000, 10)
 
     approved = await desk.act(record, Approve(), Actor(Role.MERCHANT, "shop-1"))
-    _, version, action = parse_timer_member(member)
+    _, version, action, _ = timer
     with pytest.raises(StaleTimer):
         decide(approved, FireTimer(action, version), SYSTEM, desk.clock.now_ms(), desk.policy)
 

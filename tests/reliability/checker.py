@@ -2,7 +2,8 @@
 path in between, so a bug in the service's readers cannot hide one in its writers).
 
 Key names come from ``service.storage.keys.Keys`` (the storage contract); the data is parsed
-here, from the flat forms the commit script writes. Checked per request:
+here, from what the commit script writes (a record hash's blob ``d`` is spread out into its
+fields, nested parts as JSON text, like the flat hash it replaced). Checked per request:
 
 - ``history``: versions 1..v in order, ``v`` = the record's version; the first event is
   ``apply`` from nothing; each event starts where the previous one ended; the last ends in the
@@ -76,7 +77,7 @@ async def snapshot(client: Redis, keys: Keys) -> Snapshot:
     for key in record_keys:
         rid = key.split(":req:", 1)[1]
         stored = await client.hgetall(key)
-        snap.records[rid] = {_text(k): _text(v) for k, v in stored.items()}
+        snap.records[rid] = _record_fields({_text(k): _text(v) for k, v in stored.items()})
         rows = await client.lrange(keys.history(rid), 0, -1)
         snap.histories[rid] = [json.loads(_text(row)) for row in rows]
     for shard in keys.all_shards():
@@ -92,6 +93,17 @@ async def snapshot(client: Redis, keys: Keys) -> Snapshot:
         for member, score in leased:
             snap.leased[_text(member)] = float(score)
     return snap
+
+
+def _record_fields(stored: dict[str, str]) -> dict[str, str]:
+    """A record hash as field -> text: the blob ``d`` spread out beside the hash's own
+    ``version`` and ``_timer_member`` (a hash without ``d`` is already flat)."""
+    blob = stored.pop("d", None)
+    if blob is not None:
+        for name, value in json.loads(blob).items():
+            text = value if isinstance(value, str) else json.dumps(value)
+            stored.setdefault(name, text)
+    return stored
 
 
 def _signals(event: dict[str, Any]) -> set[str]:

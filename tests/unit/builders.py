@@ -364,11 +364,11 @@ def refused(
     expected: type[AfterSaleError] | tuple[type[AfterSaleError], ...] = AfterSaleError,
 ) -> AfterSaleError:
     """Assert ``command`` is refused with ``expected`` and that the input record is untouched."""
-    before = record.to_flat() if record is not None else None
+    before = record.copy() if record is not None else None
     with pytest.raises(expected) as caught:
         world.decide(record, command, actor)
     if record is not None:
-        assert record.to_flat() == before, "a refused command changed the record"
+        assert record == before, "a refused command changed the record"
     return caught.value
 
 

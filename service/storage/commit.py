@@ -1,0 +1,287 @@
+"""The commit script and its payload: one command's whole write (DESIGN §2 step 4).
+
+KEYS come from one NamedTuple, ``CommitKeys``, whose field names are the script's local
+names: the script's first line is generated from it, so the order is written once. ARGV is
+``[header, record]``: the header is one JSON object (``CommitHeader``, decoded once by the
+script and read by field name), the record is the codec's blob, which the script stores as it
+is in the record hash and as the idempotency result.
+
+The script checks first and writes after, so a refused commit writes nothing: the
+idempotency key (same body: the first result comes back, nothing is written; another body:
+refused), the version read, the order-line rules (SPEC §8). A replay of a committed call is a
+no-op: it finds its idempotency key or, without a key, fails the version check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import msgspec
+
+from aftersale.decide import Decision
+from aftersale.exceptions import IdempotencyKeyReused, Refusal, VersionConflict
+from aftersale.model import AfterSale
+from aftersale.refusals import error_for, refusal
+from aftersale.vocabulary import SUCCESS_STATES, TERMINAL_STATES, Action, State
+from service.storage.codec import decode_record, encode_record
+from service.storage.counters import shop_counter_increments
+from service.storage.keys import Keys, timer_member
+from service.storage.legacy import result_from_json
+from service.storage.ports import CommitResult
+
+NO_IDEMPOTENCY = "-"  # caller and key of the idempotency key a commit without one never touches
+_LINE_OPS = {Action.APPLY: "apply", Action.MODIFY_APPLICATION: "modify"}
+
+
+class CommitKeys(NamedTuple):
+    """The commit's KEYS, in order; each field name is the script's name for that key. All
+    share the request's ``{as:NN}`` hash tag (one slot)."""
+
+    record_key: str  # hash: d (blob), version, _timer_member
+    history_key: str
+    events_key: str
+    timers_key: str
+    leased_key: str
+    line_key: str
+    idempotency_key: str
+    shop_listing_key: str
+    buyer_listing_key: str
+    order_listing_key: str
+    shop_stats_key: str
+    shard_listing_key: str
+
+
+class CommitHeader(msgspec.Struct):
+    """ARGV[1]: every scalar the script needs, by name."""
+
+    request_id: str
+    read_version: int
+    new_version: int
+    event: list[str]  # the stream entry, [field, value, ...] (TransitionEvent.to_flat)
+    stream_maxlen: int  # XADD MAXLEN ~
+    timer_member: str  # the new pending timer's member; "" for none
+    timer_due_ms: int
+    leased_member: str  # the leased member this commit fires (its lease goes); "" for none
+    line_op: str  # "apply" | "modify" | ""
+    max_attempts: int  # per order line, applications + modifications
+    terminal: bool  # the new state is terminal: the line has no open request any more
+    success: bool  # the new state is a success: the line is refunded for good
+    listing_score: int  # created ms, the listings' order (written by "apply")
+    use_idempotency: bool
+    body_hash: str
+    idempotency_ttl_s: int
+    counters: list[str]  # shop counters, [field, increment, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CommitLimits:
+    """The settings a commit carries into the script."""
+
+    stream_maxlen: int = 100_000
+    idempotency_ttl_s: int = 86_400
+    max_attempts_per_line: int = 5
+
+
+def _lua_locals(names: Sequence[str], table: str) -> str:
+    """``local a, b = T[1], T[2]``: the script names ``table``'s entries once, in order."""
+    return f"local {', '.join(names)} = " + ", ".join(
+        f"{table}[{i}]" for i in range(1, len(names) + 1)
+    )
+
+
+# Returns {"OK", event_id} | {"REPLAY", first event_id, first record blob, legacy result}
+#       | {"VERSION", actual_version} | {"IDEMPOTENCY_MISMATCH"} | {"LIMIT", reason, detail}
+COMMIT = (
+    _lua_locals(CommitKeys._fields, "KEYS")
+    + """
+local h = cjson.decode(ARGV[1])
+local record = ARGV[2]
+local rid = h.request_id
+if h.use_idempotency then
+  local stored = redis.call('HMGET', idempotency_key, 'h', 'e', 'd', 'r')
+  if stored[1] then
+    if stored[1] == h.body_hash then
+      return {'REPLAY', stored[2] or '', stored[3] or '', stored[4] or ''}
+    end
+    return {'IDEMPOTENCY_MISMATCH'}
+  end
+end
+
+local current = tonumber(redis.call('HGET', record_key, 'version') or '0')
+if current ~= h.read_version then
+  return {'VERSION', tostring(current)}
+end
+
+if h.line_op == 'apply' then
+  local line = redis.call('HMGET', line_key, 'active', 'attempts', 'succeeded')
+  if line[3] then return {'LIMIT', 'LINE_ALREADY_REFUNDED', line[3]} end
+  if line[1] and line[1] ~= rid then return {'LIMIT', 'LINE_HAS_OPEN_REQUEST', line[1]} end
+  if tonumber(line[2] or '0') >= h.max_attempts then
+    return {'LIMIT', 'LINE_ATTEMPT_LIMIT', line[2]}
+  end
+elseif h.line_op == 'modify' then
+  local attempts = redis.call('HGET', line_key, 'attempts') or '0'
+  if tonumber(attempts) >= h.max_attempts then return {'LIMIT', 'LINE_ATTEMPT_LIMIT', attempts} end
+end
+
+-- every check passed: write
+local old_member = redis.call('HGET', record_key, '_timer_member')
+local fields = {'d', record, 'version', h.new_version}
+if h.timer_member ~= '' then
+  fields[#fields + 1] = '_timer_member'
+  fields[#fields + 1] = h.timer_member
+end
+redis.call('DEL', record_key)  -- a record in the previous release's flat form loses its fields
+redis.call('HSET', record_key, unpack(fields))
+
+local id = redis.call('XADD', events_key, 'MAXLEN', '~', h.stream_maxlen, '*', unpack(h.event))
+local entry = {event_id = id}
+for i = 1, #h.event, 2 do entry[h.event[i]] = h.event[i + 1] end
+redis.call('RPUSH', history_key, cjson.encode(entry))
+
+if old_member then
+  redis.call('ZREM', timers_key, old_member)
+  redis.call('ZREM', leased_key, old_member)
+end
+if h.leased_member ~= '' then redis.call('ZREM', leased_key, h.leased_member) end
+if h.timer_member ~= '' then redis.call('ZADD', timers_key, h.timer_due_ms, h.timer_member) end
+
+if h.line_op == 'apply' then
+  redis.call('HSET', line_key, 'active', rid)
+  redis.call('HINCRBY', line_key, 'attempts', 1)
+  redis.call('ZADD', shop_listing_key, h.listing_score, rid)
+  redis.call('ZADD', buyer_listing_key, h.listing_score, rid)
+  redis.call('ZADD', order_listing_key, h.listing_score, rid)
+  redis.call('ZADD', shard_listing_key, h.listing_score, rid)
+elseif h.line_op == 'modify' then
+  redis.call('HINCRBY', line_key, 'attempts', 1)
+end
+if h.terminal and redis.call('HGET', line_key, 'active') == rid then
+  redis.call('HDEL', line_key, 'active')
+end
+if h.success then redis.call('HSET', line_key, 'succeeded', rid) end
+
+for i = 1, #h.counters, 2 do
+  redis.call('HINCRBY', shop_stats_key, h.counters[i], h.counters[i + 1])
+end
+
+if h.use_idempotency then
+  redis.call('HSET', idempotency_key, 'h', h.body_hash, 'd', record, 'e', id)
+  redis.call('EXPIRE', idempotency_key, h.idempotency_ttl_s)
+end
+return {'OK', id}
+"""
+)
+
+_HEADER = msgspec.json.Encoder()
+
+
+def commit_keys(
+    keys: Keys, record: AfterSale, caller: str | None, idempotency_key: str | None
+) -> CommitKeys:
+    """The KEYS of a commit of ``record`` (and of ``caller``'s ``idempotency_key``, if any)."""
+    rid, shard = record.request_id, keys.shard_of_request(record.request_id)
+    if shard != keys.shard_of_order(record.order_id):
+        raise ValueError(f"{rid} is not in the shard of order {record.order_id}")
+    return CommitKeys(
+        record_key=keys.record(rid),
+        history_key=keys.history(rid),
+        events_key=keys.events(shard),
+        timers_key=keys.timers(shard),
+        leased_key=keys.leased(shard),
+        line_key=keys.line(record.order_id, record.sku_id),
+        idempotency_key=keys.idempotency(
+            shard, caller or NO_IDEMPOTENCY, idempotency_key or NO_IDEMPOTENCY
+        ),
+        shop_listing_key=keys.shop(shard, record.shop_id),
+        buyer_listing_key=keys.buyer(shard, record.buyer_id),
+        order_listing_key=keys.order(record.order_id),
+        shop_stats_key=keys.stats(shard, record.shop_id),
+        shard_listing_key=keys.all_requests(shard),
+    )
+
+
+def commit_call(
+    keys: Keys,
+    limits: CommitLimits,
+    decision: Decision,
+    read_version: int,
+    *,
+    caller: str | None = None,
+    idempotency_key: str | None = None,
+    body_hash: str = "",
+    leased_timer_member: str | None = None,
+) -> tuple[CommitKeys, list[bytes]]:
+    """The script's KEYS and ARGV for one step; ValueError for a decision that is not one
+    version step of one request."""
+    record, event = decision.record, decision.event
+    if event is None:
+        raise ValueError("a no-op decision (event None) has nothing to commit")
+    if record.version != read_version + 1 or event.version != record.version:
+        raise ValueError(
+            f"{record.request_id}: read version {read_version}, new record version "
+            f"{record.version}, event version {event.version}: not a single step"
+        )
+    use_idempotency = bool(caller and idempotency_key)
+    if not use_idempotency:
+        caller = idempotency_key = None
+    timer = record.timer
+    counters = shop_counter_increments(event, record)
+    header = CommitHeader(
+        request_id=record.request_id,
+        read_version=read_version,
+        new_version=record.version,
+        event=[x for pair in event.to_flat().items() for x in pair],
+        stream_maxlen=limits.stream_maxlen,
+        timer_member=timer_member(record.request_id, record.version, timer.action) if timer else "",
+        timer_due_ms=timer.due_ms if timer else 0,
+        leased_member=leased_timer_member or "",
+        line_op=_LINE_OPS.get(Action(event.action), ""),
+        max_attempts=limits.max_attempts_per_line,
+        terminal=record.state in TERMINAL_STATES,
+        success=record.state in SUCCESS_STATES,
+        listing_score=record.created_at_ms,
+        use_idempotency=use_idempotency,
+        body_hash=body_hash,
+        idempotency_ttl_s=limits.idempotency_ttl_s,
+        counters=[x for name, n in counters.items() for x in (name, str(n))],
+    )
+    blob = encode_record(record)  # once: the stored record and the idempotency result
+    return commit_keys(keys, record, caller, idempotency_key), [_HEADER.encode(header), blob]
+
+
+def commit_result(
+    reply: list[str], decision: Decision, read_version: int, idempotency_key: str, max_attempts: int
+) -> CommitResult:
+    """What the script's ``reply`` means for ``decision``: the result, or the refusal raised
+    (VersionConflict, IdempotencyKeyReused, LimitExceeded)."""
+    status = reply[0]
+    record, event = decision.record, decision.event
+    assert event is not None
+    if status == "OK":
+        return CommitResult(reply[1], False)
+    if status == "REPLAY":
+        blob, legacy = reply[2], reply[3]  # legacy: a result the previous release stored
+        first = decode_record(blob) if blob else result_from_json(legacy)
+        return CommitResult(reply[1], True, first)
+    if status == "VERSION":
+        raise VersionConflict(record.request_id, read_version, int(reply[1]))
+    if status == "IDEMPOTENCY_MISMATCH":
+        raise IdempotencyKeyReused(idempotency_key)
+    if status == "LIMIT":
+        state = State(event.from_state) if event.from_state else None
+        refused = _line_refusal(reply[1], reply[2] or "0", record, max_attempts)
+        raise error_for(refused, record.request_id, state, Action(event.action))
+    raise RuntimeError(f"unexpected commit script reply {reply!r}")
+
+
+def _line_refusal(reason: str, detail: str, record: AfterSale, max_attempts: int) -> Refusal:
+    """The refusal of the order-line rule (SPEC §8) the script reported."""
+    line = {"order_id": record.order_id, "sku_id": record.sku_id}
+    if reason == "LINE_HAS_OPEN_REQUEST":
+        return refusal(reason, open_request_id=detail, **line)
+    if reason == "LINE_ALREADY_REFUNDED":
+        return refusal(reason, refunded_request_id=detail, **line)
+    return refusal("LINE_ATTEMPT_LIMIT", max_attempts=max_attempts, attempts=detail, **line)

@@ -1,0 +1,149 @@
+"""What the previous release wrote still works: a record hash in the flat form (every field
+its own hash field) and an idempotency result as flat JSON load as they are, and the next
+commit rewrites the record as a blob."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from aftersale.model import AfterSale, Negotiation, PendingTimer
+from aftersale.vocabulary import (
+    Action,
+    AfterSaleType,
+    BuyerReason,
+    NegotiationKind,
+    NegotiationOption,
+    NegotiationOutcome,
+    State,
+    TimerKind,
+)
+from service.storage.keys import Keys
+from service.storage.repository import RedisRepository
+from tests.integration.storage_support import BUYER, CLIENTS, Client, pick_client, step
+
+REQUEST_ID = "AS41-01M3250V00K30HBKWYAB"  # order "ord-0": shard 41 of 64
+MEMBER = f"{REQUEST_ID}|2|negotiation_timeout"
+# Written by the previous release (AfterSale.to_flat + the script's _timer_member), verbatim.
+FLAT_RECORD: dict[Any, str] = {  # Any: redis-py types hash keys as bytes | str
+    "request_id": REQUEST_ID,
+    "order_id": "ord-0",
+    "sku_id": "sku-1",
+    "shop_id": "shop-0",
+    "buyer_id": "buyer-0",
+    "type": "REFUND",
+    "state": "USER_WAIT_CONFIRM_UPDATE",
+    "amount": "10000",
+    "paid_amount": "10000",
+    "reason": "QUALITY_ISSUE",
+    "first_reason": "QUALITY_ISSUE",
+    "after_sale_deadline_ms": "1792592000000",
+    "created_at_ms": "1790000000000",
+    "updated_at_ms": "1790000060000",
+    "version": "2",
+    "description": "the item arrived damaged",
+    "evidence": '["media://bench/evidence-0001.jpg"]',
+    "application_round": "1",
+    "negotiation": (
+        '{"round":1,"kind":"MODIFY_APPLICATION","option":"AMOUNT_ONLY","handling_state":'
+        '"MERCHANT_PROCESSING","application_round":1,"images":["media://bench/evidence-0001.jpg"'
+        '],"proposed_amount":6000,"outcome":"OPEN","sent_at_ms":1790000060000}'
+    ),
+    "timer": '{"kind":"NEGOTIATION_REPLY","action":"negotiation_timeout","due_ms":1790172860000}',
+    "_timer_member": MEMBER,
+}
+RECORD = AfterSale(
+    request_id=REQUEST_ID,
+    order_id="ord-0",
+    sku_id="sku-1",
+    shop_id="shop-0",
+    buyer_id="buyer-0",
+    type=AfterSaleType.REFUND,
+    state=State.USER_WAIT_CONFIRM_UPDATE,
+    amount=10_000,
+    paid_amount=10_000,
+    reason=BuyerReason.QUALITY_ISSUE,
+    first_reason=BuyerReason.QUALITY_ISSUE,
+    after_sale_deadline_ms=1_792_592_000_000,
+    created_at_ms=1_790_000_000_000,
+    updated_at_ms=1_790_000_060_000,
+    version=2,
+    description="the item arrived damaged",
+    evidence=["media://bench/evidence-0001.jpg"],
+    negotiation=Negotiation(
+        round=1,
+        kind=NegotiationKind.MODIFY_APPLICATION,
+        option=NegotiationOption.AMOUNT_ONLY,
+        handling_state=State.MERCHANT_PROCESSING,
+        application_round=1,
+        message="",
+        images=["media://bench/evidence-0001.jpg"],
+        proposed_amount=6_000,
+        outcome=NegotiationOutcome.OPEN,
+        sent_at_ms=1_790_000_060_000,
+    ),
+    timer=PendingTimer(TimerKind.NEGOTIATION_REPLY, Action.NEGOTIATION_TIMEOUT, 1_790_172_860_000),
+)
+
+
+@pytest.fixture(params=CLIENTS)
+def client(request: pytest.FixtureRequest) -> Client:
+    return pick_client(request)
+
+
+@pytest.fixture
+def keys() -> Keys:
+    return Keys(shards=64)
+
+
+@pytest.fixture
+def repo(client: Client, keys: Keys) -> RedisRepository:
+    return RedisRepository(client, keys)
+
+
+async def test_a_record_stored_in_the_flat_form_loads(
+    client: Client, keys: Keys, repo: RedisRepository
+) -> None:
+    await client.hset(keys.record(REQUEST_ID), mapping=FLAT_RECORD)
+
+    assert await repo.load(REQUEST_ID) == RECORD
+    assert await repo.load_many([REQUEST_ID]) == [RECORD]
+
+
+async def test_the_next_commit_rewrites_a_flat_record_as_a_blob_and_swaps_its_timer(
+    client: Client, keys: Keys, repo: RedisRepository
+) -> None:
+    shard = keys.shard_of_request(REQUEST_ID)
+    await client.hset(keys.record(REQUEST_ID), mapping=FLAT_RECORD)
+    await client.zadd(keys.timers(shard), {MEMBER: RECORD.timer.due_ms if RECORD.timer else 0})
+    accepted = step(RECORD, Action.ACCEPT_NEGOTIATION, State.PLATFORM_REFUNDING, BUYER, timer=None)
+
+    await repo.commit(accepted, read_version=2)
+
+    fields = await client.hgetall(keys.record(REQUEST_ID))
+    assert set(fields) == {"d", "version"} and fields["version"] == "3"
+    assert await repo.load(REQUEST_ID) == accepted.record
+    assert await client.zrange(keys.timers(shard), 0, -1) == []
+
+
+async def test_an_idempotency_result_stored_as_flat_json_is_replayed(
+    client: Client, keys: Keys, repo: RedisRepository
+) -> None:
+    shard = keys.shard_of_request(REQUEST_ID)
+    flat = {k: v for k, v in FLAT_RECORD.items() if k != "_timer_member"}
+    result = json.dumps(flat, ensure_ascii=False, separators=(",", ":"))
+    await client.hset(keys.record(REQUEST_ID), mapping=FLAT_RECORD)
+    await client.hset(
+        keys.idempotency(shard, "orders", "k1"), mapping={"h": "h1", "r": result, "e": "5-0"}
+    )
+    retry = step(RECORD, Action.ACCEPT_NEGOTIATION, State.PLATFORM_REFUNDING, BUYER, timer=None)
+
+    replayed = await repo.commit(retry, read_version=2, caller="orders", idempotency_key="k1",
+                                 body_hash="h1")  # fmt: skip
+
+    assert await repo.idempotent_result("orders", "k1", "ord-0") == ("h1", RECORD)
+    assert await repo.load_with_idempotency(REQUEST_ID, "orders", "k1") == (RECORD, ("h1", RECORD))
+    assert (replayed.event_id, replayed.replayed, replayed.record) == ("5-0", True, RECORD)
+    assert await client.hgetall(keys.record(REQUEST_ID)) == FLAT_RECORD  # nothing written
