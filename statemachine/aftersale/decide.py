@@ -68,7 +68,9 @@ def decide(
     after.version = (record.version if record else 0) + 1
     after.updated_at_ms = now_ms
     after.timer = timer_after(record, after, action, now_ms, policy)
-    event = transition_event(record, after, action, actor, now_ms, tuple(step.signals))
+    event = transition_event(
+        record, after, action, actor, now_ms, tuple(step.signals), step.touched
+    )
     return Decision(after, event, record.timer if record else None)
 
 

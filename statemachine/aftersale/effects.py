@@ -78,7 +78,7 @@ def _negotiate(step: Step, record: AfterSale, source: State) -> None:
     assert isinstance(cmd, c.Negotiate)
     to_refund = negotiation_spec(cmd.option).proposal == Proposal.TO_REFUND
     proposed_type = AfterSaleType.REFUND if to_refund else cmd.proposed_type
-    record.negotiation = Negotiation(
+    negotiation = Negotiation(
         round=record.negotiation_rounds + 1,
         kind=NegotiationKind(cmd.kind),
         option=NegotiationOption(cmd.option),
@@ -90,6 +90,7 @@ def _negotiate(step: Step, record: AfterSale, source: State) -> None:
         proposed_amount=cmd.proposed_amount,
         sent_at_ms=step.now_ms,
     )
+    step.send_negotiation(negotiation)
 
 
 def _accept(step: Step, record: AfterSale, _: State) -> None:

@@ -87,33 +87,22 @@ def transition_event(
     actor: Actor,
     now_ms: int,
     signals: tuple[str, ...] = (),
+    touched: Negotiation | None = None,
 ) -> TransitionEvent:
-    """The event for the step ``before`` → ``after`` (``after.version`` already bumped)."""
-    neg = after.negotiation or (after.negotiations[-1] if after.negotiations else None)
-    touches_negotiation = neg is not None and (
-        action.value.endswith("negotiation")
-        or action
-        in (
-            Action.NEGOTIATE,
-            Action.SUPPLEMENT_EVIDENCE,
-            Action.NEGOTIATION_TIMEOUT,
-            Action.MODIFY_APPLICATION,
-            Action.CANCEL,
-            Action.INTERVENE,
-        )
-    )
+    """The event for the step ``before`` → ``after`` (``after.version`` already bumped), which
+    sent or ended the negotiation ``touched`` (``Step.touched``)."""
     negotiation: dict[str, Any] = {}
-    if neg is not None and touches_negotiation and (before is None or _changed(before, neg)):
+    if touched is not None:
         negotiation = {
-            "round": neg.round,
-            "kind": neg.kind.value,
-            "option": neg.option.value,
-            "outcome": neg.outcome.value,
+            "round": touched.round,
+            "kind": touched.kind.value,
+            "option": touched.option.value,
+            "outcome": touched.outcome.value,
         }
-        if neg.proposed_type is not None:
-            negotiation["proposed_type"] = neg.proposed_type.value
-        if neg.proposed_amount is not None:
-            negotiation["proposed_amount"] = neg.proposed_amount
+        if touched.proposed_type is not None:
+            negotiation["proposed_type"] = touched.proposed_type.value
+        if touched.proposed_amount is not None:
+            negotiation["proposed_amount"] = touched.proposed_amount
     money_moves = "refund_requested" in signals
     refund = after.refund
     return TransitionEvent(
@@ -149,16 +138,3 @@ def transition_event(
         timer_action=after.timer.action.value if after.timer else "",
         signals=signals,
     )
-
-
-def _changed(before: AfterSale, neg: Negotiation) -> bool:
-    """Whether this step sent or ended ``neg`` (not merely left an old round in history)."""
-    old = next(
-        (
-            n
-            for n in (before.negotiation, *reversed(before.negotiations))
-            if n and n.round == neg.round
-        ),
-        None,
-    )
-    return old is None or old.outcome != neg.outcome
