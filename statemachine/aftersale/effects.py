@@ -24,10 +24,9 @@ from aftersale.vocabulary import (
     NegotiationOption,
     NegotiationOutcome,
     RejectReason,
+    Signal,
     State,
 )
-
-CONTACT_QUOTA_REQUESTED = "contact_quota_requested"  # the signal for the order system
 
 
 def apply_effects(step: Step, source: State | None, target: State) -> None:
@@ -164,7 +163,7 @@ def _contact_attempt(step: Step, record: AfterSale, _: State) -> None:
 
 
 def _contact_quota(step: Step, record: AfterSale, _: State) -> None:
-    step.signals.append(CONTACT_QUOTA_REQUESTED)
+    step.signals.append(Signal.CONTACT_QUOTA_REQUESTED)
 
 
 _EFFECTS: dict[Action, Effect] = {

@@ -8,7 +8,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
 from aftersale.model import Actor, AfterSale, Negotiation
-from aftersale.vocabulary import Action, Role
+from aftersale.vocabulary import Action, Role, Signal
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +103,7 @@ def transition_event(
             negotiation["proposed_type"] = touched.proposed_type.value
         if touched.proposed_amount is not None:
             negotiation["proposed_amount"] = touched.proposed_amount
-    money_moves = "refund_requested" in signals
+    money_moves = Signal.REFUND_REQUESTED in signals
     refund = after.refund
     return TransitionEvent(
         request_id=after.request_id,

@@ -33,7 +33,6 @@ from aftersale.model import AfterSale
 from aftersale.refusals import error_for, invalid_state
 from aftersale.step import Step
 from aftersale.vocabulary import (
-    ACTION_ROLES,
     CANCELLABLE_STATES,
     ESCALATION_STATES,
     HANDLING_STATES,
@@ -43,7 +42,6 @@ from aftersale.vocabulary import (
     REFUND_FAILED_STATES,
     SUCCESS_STATES,
     TERMINAL_STATES,
-    Action,
     AfterSaleType,
     NegotiationKind,
     State,
@@ -284,7 +282,7 @@ def run(step: Step, *, reuse: bool = True) -> AfterSale:
     try:
         machine.send(step.action.value, step=step)
     except TransitionNotAllowed:
-        raise _invalid_state(machine, step) from None
+        raise _invalid_state(step) from None
     finally:
         holder.step = None
         # The engine caches the last event's arguments (the step) until the next event; drop
@@ -307,12 +305,12 @@ def _restart(machine: AfterSaleMachine) -> None:
         _local.machine = None
 
 
-def _invalid_state(machine: AfterSaleMachine, step: Step) -> InvalidState:
+def _invalid_state(step: Step) -> InvalidState:
+    from aftersale.table import actions_for  # noqa: PLC0415 - the table reads this module's class
+
     record = step.record
     state = record.state if record is not None else None
-    role = step.actor.role
-    events = (Action(event.id) for event in machine.allowed_events)
-    allowed = tuple(dict.fromkeys(a for a in events if role in ACTION_ROLES[a]))
+    allowed = actions_for(state, step.actor.role)
     refused = invalid_state(step.action, state, allowed)
     error = error_for(refused, record.request_id if record else "", state, step.action, allowed)
     assert isinstance(error, InvalidState)

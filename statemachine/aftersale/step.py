@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from aftersale import commands as c
 from aftersale.model import Actor, AfterSale, Negotiation
 from aftersale.policy import Policy
-from aftersale.vocabulary import Action, NegotiationOutcome, State
+from aftersale.vocabulary import Action, NegotiationOutcome, Signal, State
 
 
 @dataclass(slots=True)
@@ -20,7 +20,7 @@ class Step:
     now_ms: int
     policy: Policy
     record: AfterSale | None = None  # the working copy; ``apply`` creates it
-    signals: list[str] = field(default_factory=list)  # facts for subscribers, on the event
+    signals: list[Signal] = field(default_factory=list)  # facts for subscribers, on the event
     touched: Negotiation | None = None  # the negotiation this step sent or ended, for the event
     checked: bool = False  # the rules passed (a validator runs once per candidate transition)
 

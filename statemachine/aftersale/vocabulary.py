@@ -201,6 +201,13 @@ NEGOTIATION_ANSWERS: frozenset[Action] = frozenset(
 )
 
 
+class Signal(StrEnum):
+    """What an event asks of a consumer, beside the state change (SPEC §7)."""
+
+    REFUND_REQUESTED = "refund_requested"  # the payment service is to pay the event's refund
+    CONTACT_QUOTA_REQUESTED = "contact_quota_requested"  # for the order system
+
+
 class BuyerReason(StrEnum):
     INCORRECT_SELECTION = "INCORRECT_SELECTION"
     NO_LONGER_WANT = "NO_LONGER_WANT"
