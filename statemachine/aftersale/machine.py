@@ -269,15 +269,9 @@ def _reused_machine() -> tuple[AfterSaleMachine, RecordHolder]:
     return pair
 
 
-def run(step: Step, *, reuse: bool = True) -> AfterSale:
-    """Send ``step.action`` through the machine over ``step.record``; return the new record.
-
-    ``reuse=False`` builds a machine for this one step (the slow path, kept for comparison)."""
-    if reuse:
-        machine, holder = _reused_machine()
-    else:
-        holder = RecordHolder()
-        machine = AfterSaleMachine(model=holder)
+def run(step: Step) -> AfterSale:
+    """Send ``step.action`` through the machine over ``step.record``; return the new record."""
+    machine, holder = _reused_machine()
     holder.step = step
     try:
         machine.send(step.action.value, step=step)
@@ -288,7 +282,7 @@ def run(step: Step, *, reuse: bool = True) -> AfterSale:
         # The engine caches the last event's arguments (the step) until the next event; drop
         # them so a reused instance keeps no record between commands.
         machine._engine.clear_cache()
-        if reuse and machine.is_terminated:
+        if machine.is_terminated:
             _restart(machine)
     return step.working
 
