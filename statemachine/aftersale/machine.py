@@ -3,9 +3,11 @@
 ``AfterSaleMachine`` is the only python-statemachine class in the code base. Its states are
 the request states of SPEC §2 (state values are the ``State`` enum members) plus ``NEW``, the
 pseudo-state before ``apply``: not a request state, never stored. Its events are the actions
-of SPEC §3. Conditional transitions are guarded by named conditions; every transition runs
-the ``check_rules`` validator (``aftersale.rules``) and the ``on_transition`` callback
-(``aftersale.effects``), which only writes the working copy of the record.
+of SPEC §3. Final states, sources and targets are written from the named groups of states of
+``aftersale.vocabulary``, which the rest of the domain reads too. Conditional transitions are
+guarded by named conditions; every transition runs the ``check_rules`` validator
+(``aftersale.rules``) and the ``on_transition`` callback (``aftersale.effects``), which only
+writes the working copy of the record.
 
 A machine is bound to a ``RecordHolder`` and reused: each command swaps its step into the
 holder and takes it out again, so the instance holds nothing between commands. Building one
@@ -70,6 +72,13 @@ def _to_itself(*states: _State) -> Any:
     return reduce(or_, (s.to.itself(internal=True, **_CHECK) for s in states))  # type: ignore[no-untyped-call]
 
 
+def _back_to_handling() -> Any:
+    """A negotiation answer's transitions: back to the state the negotiation was sent from
+    (``aftersale.table`` checks that exactly the ``NEGOTIATION_ANSWERS`` take them)."""
+    waiting = _STATES[State.USER_WAIT_CONFIRM_UPDATE]
+    return waiting.to(*_in(HANDLING_STATES), cond="back_to_handling", **_CHECK)
+
+
 class AfterSaleMachine(StateMachine):
     """One after-sale request's lifecycle (售后单状态机)."""
 
@@ -97,24 +106,15 @@ class AfterSaleMachine(StateMachine):
         MERCHANT_PROCESSING.to(USER_WAIT_RETURN, cond="is_return", **_CHECK)
     )
     negotiate = USER_WAIT_CONFIRM_UPDATE.from_(*_in(HANDLING_STATES), **_CHECK)
-    # The NEGOTIATION_ANSWERS go back to the handling state the negotiation was sent from.
-    withdraw_negotiation = USER_WAIT_CONFIRM_UPDATE.to(
-        *_in(HANDLING_STATES), cond="back_to_handling", **_CHECK
-    )
+    withdraw_negotiation = _back_to_handling()
     accept_negotiation = (
         USER_WAIT_CONFIRM_UPDATE.to(PLATFORM_REFUNDING, cond="accepted_refund", **_CHECK)
         | USER_WAIT_CONFIRM_UPDATE.to(USER_WAIT_RETURN, cond="accepted_return", **_CHECK)
         | USER_WAIT_CONFIRM_UPDATE.to(USER_CANCELD, cond="accepted_cancel", **_CHECK)
     )
-    reject_negotiation = USER_WAIT_CONFIRM_UPDATE.to(
-        *_in(HANDLING_STATES), cond="back_to_handling", **_CHECK
-    )
-    supplement_evidence = USER_WAIT_CONFIRM_UPDATE.to(
-        *_in(HANDLING_STATES), cond="back_to_handling", **_CHECK
-    )
-    negotiation_timeout = USER_WAIT_CONFIRM_UPDATE.to(
-        *_in(HANDLING_STATES), cond="back_to_handling", **_CHECK
-    )
+    reject_negotiation = _back_to_handling()
+    supplement_evidence = _back_to_handling()
+    negotiation_timeout = _back_to_handling()
     reject = (
         MERCHANT_PROCESSING.to(MERCHANT_REJECT_REFUND, cond="is_refund", **_CHECK)
         | MERCHANT_PROCESSING.to(MERCHANT_REJECT_RETURN, cond="is_return", **_CHECK)

@@ -42,8 +42,8 @@ class State(StrEnum):
     MERCHANT_REFUND_RETRY_FAIL = "MERCHANT_REFUND_RETRY_FAIL"
 
 
-# Groups of states, each named once: the machine's transitions are written from them, and
-# timers, events and the rules read the same groups.
+# Groups of states, each named once: the machine's final states and transitions are written
+# from them, and the rest of the domain reads the same groups.
 TERMINAL_STATES: frozenset[State] = frozenset(
     {
         State.MERCHANT_REFUND_SUCCESS,
@@ -72,7 +72,7 @@ MODIFIABLE_STATES: frozenset[State] = REJECTED_STATES | {
     State.MERCHANT_PROCESSING,
     State.USER_WAIT_CONFIRM_UPDATE,
 }
-# Where the buyer may withdraw the request: no money owed yet, no goods with the merchant.
+# Where the buyer may withdraw the request: no refund, arbitration or returned parcel under way.
 CANCELLABLE_STATES: frozenset[State] = ESCALATION_STATES | {
     State.MERCHANT_PROCESSING,
     State.USER_WAIT_CONFIRM_UPDATE,
