@@ -89,6 +89,8 @@ def _optional(parse: Callable[[str], _E], value: str | None) -> _E | None:
     return None if value is None else parse(value)
 
 
+# The stream form: fields written even when 0; the empty value of a required field to_flat
+# left out (any other text: ""); how each value's text parses (any other: as text).
 _ALWAYS = frozenset({"version", "amount"})
 _LEFT_OUT: dict[str, object] = {"from_state": None, "occurred_at_ms": 0}
 _PARSE: dict[str, Callable[[str], object]] = {
