@@ -12,7 +12,7 @@ from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from aftersale.events import TransitionEvent
+from aftersale.events import NegotiationFacts, TransitionEvent
 from aftersale.model import (
     AfterSale,
     ContactAttempt,
@@ -21,21 +21,7 @@ from aftersale.model import (
     ProofRequest,
     Refund,
 )
-from aftersale.vocabulary import (
-    Action,
-    AfterSaleType,
-    BuyerReason,
-    CloseReason,
-    NegotiationKind,
-    NegotiationOption,
-    NegotiationOutcome,
-    ProofParty,
-    RefundReason,
-    RejectReason,
-    Role,
-    State,
-    Verdict,
-)
+from aftersale.vocabulary import ProofParty, Role
 from service.api.addresses import address_message
 from service.gen.aftersale.v1 import types_pb2 as t
 
@@ -191,27 +177,21 @@ def after_sale(r: AfterSale) -> t.AfterSale:
     )
 
 
-def _member(enum: type[Enum], value: str) -> Any:
-    """A domain member from its stored value; None for "" (not applicable)."""
-    return enum(value) if value else None
-
-
-def _event_negotiation(facts: dict[str, Any]) -> t.Negotiation | None:
+def _event_negotiation(facts: NegotiationFacts) -> t.Negotiation | None:
     if not facts:
         return None
     return t.Negotiation(
-        round=int(facts.get("round", 0)),
-        kind=name("NEGOTIATION_KIND_", _member(NegotiationKind, facts.get("kind", ""))),
-        option=name(OPTION, _member(NegotiationOption, facts.get("option", ""))),
-        outcome=name("NEGOTIATION_OUTCOME_", _member(NegotiationOutcome, facts.get("outcome", ""))),
-        proposed_type=name(TYPE, _member(AfterSaleType, facts.get("proposed_type", ""))),
-        proposed_amount=facts.get("proposed_amount"),
+        round=facts.round or 0,
+        kind=name("NEGOTIATION_KIND_", facts.kind),
+        option=name(OPTION, facts.option),
+        outcome=name("NEGOTIATION_OUTCOME_", facts.outcome),
+        proposed_type=name(TYPE, facts.proposed_type),
+        proposed_amount=facts.proposed_amount,
     )
 
 
 def transition(e: TransitionEvent, event_id: str) -> t.TransitionEvent:
     """One stream or history entry. ``refund_id`` is set with ``refund_reason`` only."""
-    refund_reason = _member(RefundReason, e.refund_reason)
     return t.TransitionEvent(
         event_id=event_id,
         request_id=e.request_id,
@@ -220,21 +200,21 @@ def transition(e: TransitionEvent, event_id: str) -> t.TransitionEvent:
         shop_id=e.shop_id,
         buyer_id=e.buyer_id,
         version=e.version,
-        action=name(ACTION, Action(e.action)),
-        actor=t.Actor(role=name("ROLE_", Role(e.actor_role)), id=e.actor_id),
-        from_state=name(STATUS, _member(State, e.from_state)),
-        to_state=name(STATUS, State(e.to_state)),
+        action=name(ACTION, e.action),
+        actor=t.Actor(role=name("ROLE_", e.actor_role), id=e.actor_id),
+        from_state=name(STATUS, e.from_state),
+        to_state=name(STATUS, e.to_state),
         occurred_at=stamp(e.occurred_at_ms),
-        type=name(TYPE, _member(AfterSaleType, e.type)),
+        type=name(TYPE, e.type),
         amount=e.amount,
-        refund_reason=name("REFUND_REASON_", refund_reason),
-        refund_id=e.refund_id if refund_reason else "",
+        refund_reason=name("REFUND_REASON_", e.refund_reason),
+        refund_id=e.refund_id if e.refund_reason else "",
         negotiation=_event_negotiation(e.negotiation),
-        reject_reason=name("REJECT_REASON_", _member(RejectReason, e.reject_reason)),
-        verdict=name("VERDICT_", _member(Verdict, e.verdict)),
-        close_reason=name("CLOSE_REASON_", _member(CloseReason, e.close_reason)),
-        first_reason=name("BUYER_REASON_", _member(BuyerReason, e.first_reason)),
+        reject_reason=name("REJECT_REASON_", e.reject_reason),
+        verdict=name("VERDICT_", e.verdict),
+        close_reason=name("CLOSE_REASON_", e.close_reason),
+        first_reason=name("BUYER_REASON_", e.first_reason),
         deadline=stamp(e.deadline_ms),
-        signals=[f"SIGNAL_{signal.upper()}" for signal in e.signals],
+        signals=[name("SIGNAL_", signal) for signal in e.signals],
         refund_amount=e.refund_amount,
     )

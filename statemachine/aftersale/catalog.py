@@ -164,15 +164,3 @@ def negotiation_spec(option: NegotiationOption) -> NegotiationSpec:
 def reject_reason_spec(reason: RejectReason) -> RejectReasonSpec:
     """The catalogue entry of ``reason``."""
     return REJECT_REASONS[RejectReason(reason)]
-
-
-def options_of(kind: NegotiationKind) -> tuple[NegotiationSpec, ...]:
-    """The options of one negotiation kind, in catalogue order."""
-    return tuple(s for s in NEGOTIATION_OPTIONS.values() if s.kind == kind)
-
-
-def merchant_message(option: NegotiationOption, appended: str = "", lang: str = "zh") -> str:
-    """The full merchant message (商家留言): the option's text, then what the merchant added."""
-    spec = negotiation_spec(option)
-    text = spec.message_zh if lang == "zh" else spec.message_en
-    return f"{text}\n{appended}" if appended else text

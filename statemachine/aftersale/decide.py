@@ -21,25 +21,14 @@ from aftersale.timers import timer_after
 from aftersale.validation import validate
 from aftersale.vocabulary import SUCCESS_STATES, Action
 
-# Applications and modifications count toward the per-order-line cap (SPEC §8), which storage
-# enforces because only it sees every request of the line.
-ATTEMPT_ACTIONS: frozenset[Action] = frozenset({Action.APPLY, Action.MODIFY_APPLICATION})
-
 
 @dataclass(frozen=True, slots=True)
 class Decision:
+    """What one command decided: the record to store, its event, the timer it replaces."""
+
     record: AfterSale  # the new record (version + 1), or the unchanged one for a no-op
     event: TransitionEvent | None  # None: an idempotent no-op (nothing to commit)
     previous_timer: PendingTimer | None  # the timer the commit replaces
-
-    @property
-    def timer(self) -> PendingTimer | None:
-        return self.record.timer
-
-    @property
-    def counts_as_attempt(self) -> bool:
-        """Whether this step counts toward the order line's application cap."""
-        return self.event is not None and Action(self.event.action) in ATTEMPT_ACTIONS
 
 
 def decide(
@@ -68,7 +57,9 @@ def decide(
     after.version = (record.version if record else 0) + 1
     after.updated_at_ms = now_ms
     after.timer = timer_after(record, after, action, now_ms, policy)
-    event = transition_event(record, after, action, actor, now_ms, tuple(step.signals))
+    event = transition_event(
+        record, after, action, actor, now_ms, tuple(step.signals), step.touched
+    )
     return Decision(after, event, record.timer if record else None)
 
 

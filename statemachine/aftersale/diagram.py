@@ -10,9 +10,14 @@ from aftersale.machine import NEW_STATE
 from aftersale.policy import DAY_MS, HOUR_MS, Policy
 from aftersale.table import SOURCES_OF, TRANSITIONS
 from aftersale.timers import TIMER_TABLE, duration_ms
-from aftersale.vocabulary import ACTION_ROLES, STATE_ZH, TERMINAL_STATES, Action, State
-
-_OPEN_STATES = tuple(s for s in State if s not in TERMINAL_STATES)
+from aftersale.vocabulary import (
+    ACTION_ROLES,
+    OPEN_STATES,
+    STATE_ZH,
+    TERMINAL_STATES,
+    Action,
+    State,
+)
 
 _INTRO = """\
 # statemachine/ — the after-sale domain
@@ -73,7 +78,8 @@ _INFERRED = """\
   (`AMOUNT_ONLY` ≠, `PARTIAL_REFUND` / `RETURN_PARTIAL_REFUND` <, `NEW_PLAN_AGREED` changes
   something) is a refusal (`AMOUNT_NOT_ALLOWED`).
 - One request alone never exceeds `max_attempts_per_line` applications and modifications; the
-  order line's cap across requests is kept by storage (`Decision.counts_as_attempt`).
+  order line's cap across requests is kept by storage's commit script, which counts every
+  `apply` and `modify_application` of the line.
 """
 
 
@@ -103,7 +109,7 @@ def _state_table(policy: Policy) -> list[str]:
 
 def _sources(action: Action) -> str:
     sources = SOURCES_OF[action]
-    if set(sources) == set(_OPEN_STATES):
+    if set(sources) == OPEN_STATES:
         return "every open state"
     return ", ".join("(new)" if s is None else f"`{s.value}`" for s in sources)
 
@@ -125,7 +131,7 @@ def _action_table() -> list[str]:
 
 
 def _mermaid() -> list[str]:
-    everywhere = [a for a in Action if set(SOURCES_OF[a]) == set(_OPEN_STATES)]
+    everywhere = [a for a in Action if set(SOURCES_OF[a]) == OPEN_STATES]
     edges: dict[tuple[str, str], list[str]] = defaultdict(list)
     for t in TRANSITIONS:
         if t.action in everywhere:

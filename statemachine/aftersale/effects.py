@@ -24,10 +24,9 @@ from aftersale.vocabulary import (
     NegotiationOption,
     NegotiationOutcome,
     RejectReason,
+    Signal,
     State,
 )
-
-CONTACT_QUOTA_REQUESTED = "contact_quota_requested"  # the signal for the order system
 
 
 def apply_effects(step: Step, source: State | None, target: State) -> None:
@@ -78,7 +77,7 @@ def _negotiate(step: Step, record: AfterSale, source: State) -> None:
     assert isinstance(cmd, c.Negotiate)
     to_refund = negotiation_spec(cmd.option).proposal == Proposal.TO_REFUND
     proposed_type = AfterSaleType.REFUND if to_refund else cmd.proposed_type
-    record.negotiation = Negotiation(
+    negotiation = Negotiation(
         round=record.negotiation_rounds + 1,
         kind=NegotiationKind(cmd.kind),
         option=NegotiationOption(cmd.option),
@@ -90,6 +89,7 @@ def _negotiate(step: Step, record: AfterSale, source: State) -> None:
         proposed_amount=cmd.proposed_amount,
         sent_at_ms=step.now_ms,
     )
+    step.send_negotiation(negotiation)
 
 
 def _accept(step: Step, record: AfterSale, _: State) -> None:
@@ -163,7 +163,7 @@ def _contact_attempt(step: Step, record: AfterSale, _: State) -> None:
 
 
 def _contact_quota(step: Step, record: AfterSale, _: State) -> None:
-    step.signals.append(CONTACT_QUOTA_REQUESTED)
+    step.signals.append(Signal.CONTACT_QUOTA_REQUESTED)
 
 
 _EFFECTS: dict[Action, Effect] = {

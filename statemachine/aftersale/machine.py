@@ -3,9 +3,11 @@
 ``AfterSaleMachine`` is the only python-statemachine class in the code base. Its states are
 the request states of SPEC §2 (state values are the ``State`` enum members) plus ``NEW``, the
 pseudo-state before ``apply``: not a request state, never stored. Its events are the actions
-of SPEC §3. Conditional transitions are guarded by named conditions; every transition runs
-the ``check_rules`` validator (``aftersale.rules``) and the ``on_transition`` callback
-(``aftersale.effects``), which only writes the working copy of the record.
+of SPEC §3. Final states, sources and targets are written from the named groups of states of
+``aftersale.vocabulary``, which the rest of the domain reads too. Conditional transitions are
+guarded by named conditions; every transition runs the ``check_rules`` validator
+(``aftersale.rules``) and the ``on_transition`` callback (``aftersale.effects``), which only
+writes the working copy of the record.
 
 A machine is bound to a ``RecordHolder`` and reused: each command swaps its step into the
 holder and takes it out again, so the instance holds nothing between commands. Building one
@@ -16,6 +18,7 @@ a final state, which stops the instance's engine, the instance gets a new engine
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection
 from functools import reduce
 from operator import or_
 from typing import Any
@@ -32,8 +35,15 @@ from aftersale.model import AfterSale
 from aftersale.refusals import error_for, invalid_state
 from aftersale.step import Step
 from aftersale.vocabulary import (
-    ACTION_ROLES,
-    Action,
+    CANCELLABLE_STATES,
+    ESCALATION_STATES,
+    HANDLING_STATES,
+    INTERVENABLE_STATES,
+    MODIFIABLE_STATES,
+    OPEN_STATES,
+    REFUND_FAILED_STATES,
+    SUCCESS_STATES,
+    TERMINAL_STATES,
     AfterSaleType,
     NegotiationKind,
     State,
@@ -48,67 +58,63 @@ _SUCCESS_BY_TYPE = {
     AfterSaleType.RETURN: State.MERCHANT_RETURN_SUCCESS,
 }
 
+# The request states, built before the class so its transitions can be written from the named
+# groups of ``aftersale.vocabulary``; the class body names each one.
+_STATES: dict[State, _State] = {s: _State(value=s, final=s in TERMINAL_STATES) for s in State}
+
+
+def _in(group: Collection[State]) -> tuple[_State, ...]:
+    """The machine's states of ``group``, in the order of ``State`` (the table's order)."""
+    return tuple(_STATES[s] for s in State if s in group)
+
 
 def _to_itself(*states: _State) -> Any:
     return reduce(or_, (s.to.itself(internal=True, **_CHECK) for s in states))  # type: ignore[no-untyped-call]
+
+
+def _back_to_handling() -> Any:
+    """A negotiation answer's transitions: back to the state the negotiation was sent from
+    (``aftersale.table`` checks that exactly the ``NEGOTIATION_ANSWERS`` take them)."""
+    waiting = _STATES[State.USER_WAIT_CONFIRM_UPDATE]
+    return waiting.to(*_in(HANDLING_STATES), cond="back_to_handling", **_CHECK)
 
 
 class AfterSaleMachine(StateMachine):
     """One after-sale request's lifecycle (售后单状态机)."""
 
     NEW = _State(value=NEW_STATE, initial=True)
-    MERCHANT_PROCESSING = _State(value=State.MERCHANT_PROCESSING)
-    USER_WAIT_CONFIRM_UPDATE = _State(value=State.USER_WAIT_CONFIRM_UPDATE)
-    MERCHANT_REJECT_REFUND = _State(value=State.MERCHANT_REJECT_REFUND)
-    MERCHANT_REJECT_RETURN = _State(value=State.MERCHANT_REJECT_RETURN)
-    USER_WAIT_RETURN = _State(value=State.USER_WAIT_RETURN)
-    MERCHANT_WAIT_RECEIPT = _State(value=State.MERCHANT_WAIT_RECEIPT)
-    RETURN_CLOSED = _State(value=State.RETURN_CLOSED)
-    PLATFORM_ARBITRATING = _State(value=State.PLATFORM_ARBITRATING)
-    PLATFORM_REFUNDING = _State(value=State.PLATFORM_REFUNDING)
-    PLATFORM_REFUND_FAIL = _State(value=State.PLATFORM_REFUND_FAIL)
-    USER_WAIT_CONFIRM = _State(value=State.USER_WAIT_CONFIRM)
-    MERCHANT_OVERDUE_REFUND = _State(value=State.MERCHANT_OVERDUE_REFUND)
-    MERCHANT_REFUND_SUCCESS = _State(value=State.MERCHANT_REFUND_SUCCESS, final=True)
-    MERCHANT_RETURN_SUCCESS = _State(value=State.MERCHANT_RETURN_SUCCESS, final=True)
-    USER_CANCELD = _State(value=State.USER_CANCELD, final=True)
-    MERCHANT_FAIL = _State(value=State.MERCHANT_FAIL, final=True)
-    MERCHANT_REFUND_RETRY_FAIL = _State(value=State.MERCHANT_REFUND_RETRY_FAIL, final=True)
-
-    _open = (
-        MERCHANT_PROCESSING,
-        USER_WAIT_CONFIRM_UPDATE,
-        MERCHANT_REJECT_REFUND,
-        MERCHANT_REJECT_RETURN,
-        USER_WAIT_RETURN,
-        MERCHANT_WAIT_RECEIPT,
-        RETURN_CLOSED,
-        PLATFORM_ARBITRATING,
-        PLATFORM_REFUNDING,
-        PLATFORM_REFUND_FAIL,
-        USER_WAIT_CONFIRM,
-        MERCHANT_OVERDUE_REFUND,
-    )
-    _rejected = (MERCHANT_REJECT_REFUND, MERCHANT_REJECT_RETURN)
-    _handling = (MERCHANT_PROCESSING, MERCHANT_WAIT_RECEIPT)
-    _success = (MERCHANT_REFUND_SUCCESS, MERCHANT_RETURN_SUCCESS)
+    MERCHANT_PROCESSING = _STATES[State.MERCHANT_PROCESSING]
+    USER_WAIT_CONFIRM_UPDATE = _STATES[State.USER_WAIT_CONFIRM_UPDATE]
+    MERCHANT_REJECT_REFUND = _STATES[State.MERCHANT_REJECT_REFUND]
+    MERCHANT_REJECT_RETURN = _STATES[State.MERCHANT_REJECT_RETURN]
+    USER_WAIT_RETURN = _STATES[State.USER_WAIT_RETURN]
+    MERCHANT_WAIT_RECEIPT = _STATES[State.MERCHANT_WAIT_RECEIPT]
+    RETURN_CLOSED = _STATES[State.RETURN_CLOSED]
+    PLATFORM_ARBITRATING = _STATES[State.PLATFORM_ARBITRATING]
+    PLATFORM_REFUNDING = _STATES[State.PLATFORM_REFUNDING]
+    PLATFORM_REFUND_FAIL = _STATES[State.PLATFORM_REFUND_FAIL]
+    USER_WAIT_CONFIRM = _STATES[State.USER_WAIT_CONFIRM]
+    MERCHANT_OVERDUE_REFUND = _STATES[State.MERCHANT_OVERDUE_REFUND]
+    MERCHANT_REFUND_SUCCESS = _STATES[State.MERCHANT_REFUND_SUCCESS]
+    MERCHANT_RETURN_SUCCESS = _STATES[State.MERCHANT_RETURN_SUCCESS]
+    USER_CANCELD = _STATES[State.USER_CANCELD]
+    MERCHANT_FAIL = _STATES[State.MERCHANT_FAIL]
+    MERCHANT_REFUND_RETRY_FAIL = _STATES[State.MERCHANT_REFUND_RETRY_FAIL]
 
     apply = NEW.to(MERCHANT_PROCESSING, **_CHECK)
     approve = MERCHANT_PROCESSING.to(PLATFORM_REFUNDING, cond="is_refund", **_CHECK) | (
         MERCHANT_PROCESSING.to(USER_WAIT_RETURN, cond="is_return", **_CHECK)
     )
-    negotiate = USER_WAIT_CONFIRM_UPDATE.from_(*_handling, **_CHECK)
-    withdraw_negotiation = USER_WAIT_CONFIRM_UPDATE.to(
-        *_handling, cond="back_to_handling", **_CHECK
-    )
+    negotiate = USER_WAIT_CONFIRM_UPDATE.from_(*_in(HANDLING_STATES), **_CHECK)
+    withdraw_negotiation = _back_to_handling()
     accept_negotiation = (
         USER_WAIT_CONFIRM_UPDATE.to(PLATFORM_REFUNDING, cond="accepted_refund", **_CHECK)
         | USER_WAIT_CONFIRM_UPDATE.to(USER_WAIT_RETURN, cond="accepted_return", **_CHECK)
         | USER_WAIT_CONFIRM_UPDATE.to(USER_CANCELD, cond="accepted_cancel", **_CHECK)
     )
-    reject_negotiation = USER_WAIT_CONFIRM_UPDATE.to(*_handling, cond="back_to_handling", **_CHECK)
-    supplement_evidence = USER_WAIT_CONFIRM_UPDATE.to(*_handling, cond="back_to_handling", **_CHECK)
-    negotiation_timeout = USER_WAIT_CONFIRM_UPDATE.to(*_handling, cond="back_to_handling", **_CHECK)
+    reject_negotiation = _back_to_handling()
+    supplement_evidence = _back_to_handling()
+    negotiation_timeout = _back_to_handling()
     reject = (
         MERCHANT_PROCESSING.to(MERCHANT_REJECT_REFUND, cond="is_refund", **_CHECK)
         | MERCHANT_PROCESSING.to(MERCHANT_REJECT_RETURN, cond="is_return", **_CHECK)
@@ -117,61 +123,38 @@ class AfterSaleMachine(StateMachine):
     merchant_timeout = MERCHANT_PROCESSING.to(PLATFORM_REFUNDING, cond="is_refund", **_CHECK) | (
         MERCHANT_PROCESSING.to(USER_WAIT_RETURN, cond="is_return", **_CHECK)
     )
-    modify_application = MERCHANT_PROCESSING.from_(
-        MERCHANT_PROCESSING, USER_WAIT_CONFIRM_UPDATE, *_rejected, **_CHECK
-    )
-    cancel = USER_CANCELD.from_(
-        MERCHANT_PROCESSING,
-        USER_WAIT_CONFIRM_UPDATE,
-        *_rejected,
-        USER_WAIT_RETURN,
-        RETURN_CLOSED,
-        **_CHECK,
-    )
+    modify_application = MERCHANT_PROCESSING.from_(*_in(MODIFIABLE_STATES), **_CHECK)
+    cancel = USER_CANCELD.from_(*_in(CANCELLABLE_STATES), **_CHECK)
     submit_return_waybill = USER_WAIT_RETURN.to(MERCHANT_WAIT_RECEIPT, **_CHECK)
     return_ship_timeout = USER_WAIT_RETURN.to(RETURN_CLOSED, **_CHECK)
     confirm_receipt = PLATFORM_REFUNDING.from_(MERCHANT_WAIT_RECEIPT, USER_WAIT_RETURN, **_CHECK)
     receipt_timeout = MERCHANT_WAIT_RECEIPT.to(PLATFORM_REFUNDING, **_CHECK)
-    escalate = PLATFORM_ARBITRATING.from_(*_rejected, RETURN_CLOSED, **_CHECK)
-    # Not from PLATFORM_ARBITRATING (the platform is already in) nor PLATFORM_REFUNDING (the
-    # money is in flight: the payment service's answer must land, or a paid refund is lost).
-    intervene = PLATFORM_ARBITRATING.from_(
-        MERCHANT_PROCESSING,
-        USER_WAIT_CONFIRM_UPDATE,
-        *_rejected,
-        USER_WAIT_RETURN,
-        MERCHANT_WAIT_RECEIPT,
-        RETURN_CLOSED,
-        PLATFORM_REFUND_FAIL,
-        USER_WAIT_CONFIRM,
-        MERCHANT_OVERDUE_REFUND,
-        **_CHECK,
-    )
-    escalation_expired = USER_CANCELD.from_(*_rejected, RETURN_CLOSED, **_CHECK)
+    escalate = PLATFORM_ARBITRATING.from_(*_in(ESCALATION_STATES), **_CHECK)
+    intervene = PLATFORM_ARBITRATING.from_(*_in(INTERVENABLE_STATES), **_CHECK)
+    escalation_expired = USER_CANCELD.from_(*_in(ESCALATION_STATES), **_CHECK)
     request_proof = _to_itself(PLATFORM_ARBITRATING)
     submit_proof = _to_itself(PLATFORM_ARBITRATING)
     proof_timeout = _to_itself(PLATFORM_ARBITRATING)
     withdraw_escalation = PLATFORM_ARBITRATING.to(
-        *_rejected, RETURN_CLOSED, cond="back_to_origin", **_CHECK
+        *_in(ESCALATION_STATES), cond="back_to_origin", **_CHECK
     )
     resolve_dispute = PLATFORM_ARBITRATING.to(
         PLATFORM_REFUNDING, cond="merchant_pays", **_CHECK
     ) | PLATFORM_ARBITRATING.to(MERCHANT_FAIL, cond="buyer_liable", **_CHECK)
-    refund_succeeded = PLATFORM_REFUNDING.to(*_success, cond="success_by_type", **_CHECK)
+    refund_succeeded = PLATFORM_REFUNDING.to(*_in(SUCCESS_STATES), cond="success_by_type", **_CHECK)
     refund_failed = PLATFORM_REFUNDING.to(PLATFORM_REFUND_FAIL, **_CHECK)
-    upload_refund_proof = USER_WAIT_CONFIRM.from_(
-        PLATFORM_REFUND_FAIL, MERCHANT_OVERDUE_REFUND, **_CHECK
+    upload_refund_proof = USER_WAIT_CONFIRM.from_(*_in(REFUND_FAILED_STATES), **_CHECK)
+    confirm_offline_refund = USER_WAIT_CONFIRM.to(
+        *_in(SUCCESS_STATES), cond="success_by_type", **_CHECK
     )
-    confirm_offline_refund = USER_WAIT_CONFIRM.to(*_success, cond="success_by_type", **_CHECK)
     offline_refund_confirm_timeout = USER_WAIT_CONFIRM.to(
-        *_success, cond="success_by_type", **_CHECK
+        *_in(SUCCESS_STATES), cond="success_by_type", **_CHECK
     )
     offline_refund_timeout = PLATFORM_REFUND_FAIL.to(MERCHANT_OVERDUE_REFUND, **_CHECK)
-    retry_refund = PLATFORM_REFUNDING.from_(PLATFORM_REFUND_FAIL, MERCHANT_OVERDUE_REFUND, **_CHECK)
+    retry_refund = PLATFORM_REFUNDING.from_(*_in(REFUND_FAILED_STATES), **_CHECK)
     close_refund = MERCHANT_OVERDUE_REFUND.to(MERCHANT_REFUND_RETRY_FAIL, **_CHECK)
-    record_contact_attempt = _to_itself(*_open)
-    request_contact_quota = _to_itself(*_open)
-    del _open, _rejected, _handling, _success
+    record_contact_attempt = _to_itself(*_in(OPEN_STATES))
+    request_contact_quota = _to_itself(*_in(OPEN_STATES))
 
     # -- guards: pure functions of the working record and the command -------------------------
 
@@ -286,26 +269,20 @@ def _reused_machine() -> tuple[AfterSaleMachine, RecordHolder]:
     return pair
 
 
-def run(step: Step, *, reuse: bool = True) -> AfterSale:
-    """Send ``step.action`` through the machine over ``step.record``; return the new record.
-
-    ``reuse=False`` builds a machine for this one step (the slow path, kept for comparison)."""
-    if reuse:
-        machine, holder = _reused_machine()
-    else:
-        holder = RecordHolder()
-        machine = AfterSaleMachine(model=holder)
+def run(step: Step) -> AfterSale:
+    """Send ``step.action`` through the machine over ``step.record``; return the new record."""
+    machine, holder = _reused_machine()
     holder.step = step
     try:
         machine.send(step.action.value, step=step)
     except TransitionNotAllowed:
-        raise _invalid_state(machine, step) from None
+        raise _invalid_state(step) from None
     finally:
         holder.step = None
         # The engine caches the last event's arguments (the step) until the next event; drop
         # them so a reused instance keeps no record between commands.
         machine._engine.clear_cache()
-        if reuse and machine.is_terminated:
+        if machine.is_terminated:
             _restart(machine)
     return step.working
 
@@ -322,12 +299,12 @@ def _restart(machine: AfterSaleMachine) -> None:
         _local.machine = None
 
 
-def _invalid_state(machine: AfterSaleMachine, step: Step) -> InvalidState:
+def _invalid_state(step: Step) -> InvalidState:
+    from aftersale.table import actions_for  # noqa: PLC0415 - the table reads this module's class
+
     record = step.record
     state = record.state if record is not None else None
-    role = step.actor.role
-    events = (Action(event.id) for event in machine.allowed_events)
-    allowed = tuple(dict.fromkeys(a for a in events if role in ACTION_ROLES[a]))
+    allowed = actions_for(state, step.actor.role)
     refused = invalid_state(step.action, state, allowed)
     error = error_for(refused, record.request_id if record else "", state, step.action, allowed)
     assert isinstance(error, InvalidState)

@@ -6,11 +6,10 @@ from __future__ import annotations
 from aftersale import commands as c
 from aftersale.model import AfterSale, Refund
 from aftersale.step import Effect, Step
-from aftersale.vocabulary import Action, RefundReason, State
+from aftersale.vocabulary import Action, RefundReason, Signal, State
 
-REFUND_REQUESTED = "refund_requested"  # the signal telling the payment service to pay
-
-# Why money moves when an action takes the request into PLATFORM_REFUNDING.
+# Why money moves when an action takes the request into PLATFORM_REFUNDING. Which actions do
+# is the machine's fact: ``aftersale.table`` checks at import that these are exactly those.
 REFUND_REASONS: dict[Action, RefundReason] = {
     Action.APPROVE: RefundReason.MERCHANT_APPROVED,
     Action.MERCHANT_TIMEOUT: RefundReason.MERCHANT_TIMEOUT,
@@ -41,7 +40,7 @@ def request_refund(step: Step, record: AfterSale) -> None:
         requested_at_ms=step.now_ms,
         attempt=attempt,
     )
-    step.signals.append(REFUND_REQUESTED)
+    step.signals.append(Signal.REFUND_REQUESTED)
 
 
 def _refunded(step: Step, record: AfterSale, _: State) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from aftersale import commands as c
 from aftersale.model import Actor, AfterSale, Negotiation
 from aftersale.policy import Policy
-from aftersale.vocabulary import Action, NegotiationOutcome, State
+from aftersale.vocabulary import Action, NegotiationOutcome, Signal, State
 
 
 @dataclass(slots=True)
@@ -20,7 +20,8 @@ class Step:
     now_ms: int
     policy: Policy
     record: AfterSale | None = None  # the working copy; ``apply`` creates it
-    signals: list[str] = field(default_factory=list)  # facts for subscribers, on the event
+    signals: list[Signal] = field(default_factory=list)  # facts for subscribers, on the event
+    touched: Negotiation | None = None  # the negotiation this step sent or ended, for the event
     checked: bool = False  # the rules passed (a validator runs once per candidate transition)
 
     @property
@@ -32,6 +33,11 @@ class Step:
         assert self.record is not None, "only apply runs without a record"
         return self.record
 
+    def send_negotiation(self, negotiation: Negotiation) -> None:
+        """Open ``negotiation``: the buyer's answer is awaited."""
+        self.working.negotiation = negotiation
+        self.touched = negotiation
+
     def end_negotiation(self, outcome: NegotiationOutcome) -> Negotiation:
         """End the open negotiation with ``outcome`` and move it to the past rounds."""
         record = self.working
@@ -41,6 +47,7 @@ class Step:
         negotiation.ended_at_ms = self.now_ms
         record.negotiations.append(negotiation)
         record.negotiation = None
+        self.touched = negotiation
         return negotiation
 
     def supersede_negotiation(self) -> None:

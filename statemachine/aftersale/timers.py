@@ -10,7 +10,13 @@ from dataclasses import dataclass
 
 from aftersale.model import AfterSale, PendingTimer
 from aftersale.policy import Policy, TimerDurations
-from aftersale.vocabulary import Action, State, TimerKind
+from aftersale.vocabulary import (
+    ESCALATION_STATES,
+    NEGOTIATION_ANSWERS,
+    Action,
+    State,
+    TimerKind,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,19 +92,6 @@ TIMER_TABLE: dict[State, TimerSpec] = {
     ),
 }
 
-# Returning to the handling state from a negotiation restarts the merchant's clock afresh.
-_BACK_FROM_NEGOTIATION = frozenset(
-    {
-        Action.WITHDRAW_NEGOTIATION,
-        Action.REJECT_NEGOTIATION,
-        Action.SUPPLEMENT_EVIDENCE,
-        Action.NEGOTIATION_TIMEOUT,
-    }
-)
-_ESCALATION_STATES = frozenset(
-    {State.MERCHANT_REJECT_REFUND, State.MERCHANT_REJECT_RETURN, State.RETURN_CLOSED}
-)
-
 
 def duration_ms(durations: TimerDurations, name: str) -> int:
     """The configured duration called ``name``."""
@@ -118,12 +111,13 @@ def timer_after(
         return _proof_timer(after, spec)
     if before is not None and before.state == after.state and action != Action.MODIFY_APPLICATION:
         return before.timer  # a same-state action keeps the clock running
-    if after.state in _ESCALATION_STATES:
+    if after.state in ESCALATION_STATES:
         # The window opened when the request first got here; a withdrawn escalation does not
         # reopen it, and a deadline already past fires at once.
         deadline = after.escalation_deadline_ms
         return PendingTimer(spec.kind, spec.action, max(deadline or now_ms, now_ms))
-    name = _FRESH if action in _BACK_FROM_NEGOTIATION else spec.duration
+    # Back in the handling state from a negotiation, the merchant's clock restarts afresh.
+    name = _FRESH if action in NEGOTIATION_ANSWERS else spec.duration
     return PendingTimer(spec.kind, spec.action, now_ms + duration_ms(policy.durations, name))
 
 

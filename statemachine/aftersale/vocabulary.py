@@ -42,6 +42,8 @@ class State(StrEnum):
     MERCHANT_REFUND_RETRY_FAIL = "MERCHANT_REFUND_RETRY_FAIL"
 
 
+# Groups of states, each named once: the machine's final states and transitions are written
+# from them, and the rest of the domain reads the same groups.
 TERMINAL_STATES: frozenset[State] = frozenset(
     {
         State.MERCHANT_REFUND_SUCCESS,
@@ -51,14 +53,40 @@ TERMINAL_STATES: frozenset[State] = frozenset(
         State.MERCHANT_REFUND_RETRY_FAIL,
     }
 )
+OPEN_STATES: frozenset[State] = frozenset(State) - TERMINAL_STATES
 SUCCESS_STATES: frozenset[State] = frozenset(
     {State.MERCHANT_REFUND_SUCCESS, State.MERCHANT_RETURN_SUCCESS}
+)
+# Where the merchant handles the request and may negotiate; a negotiation returns here.
+HANDLING_STATES: frozenset[State] = frozenset(
+    {State.MERCHANT_PROCESSING, State.MERCHANT_WAIT_RECEIPT}
 )
 REJECTED_STATES: frozenset[State] = frozenset(
     {State.MERCHANT_REJECT_REFUND, State.MERCHANT_REJECT_RETURN}
 )
-HANDLING_STATES: frozenset[State] = frozenset(
-    {State.MERCHANT_PROCESSING, State.MERCHANT_WAIT_RECEIPT}
+# Where the buyer may ask the platform to step in while the escalation window is open, and
+# where a withdrawn escalation returns.
+ESCALATION_STATES: frozenset[State] = REJECTED_STATES | {State.RETURN_CLOSED}
+# Where the buyer may still change the application: the merchant has not agreed to it.
+MODIFIABLE_STATES: frozenset[State] = REJECTED_STATES | {
+    State.MERCHANT_PROCESSING,
+    State.USER_WAIT_CONFIRM_UPDATE,
+}
+# Where the buyer may withdraw the request: no refund, arbitration or returned parcel under way.
+CANCELLABLE_STATES: frozenset[State] = ESCALATION_STATES | {
+    State.MERCHANT_PROCESSING,
+    State.USER_WAIT_CONFIRM_UPDATE,
+    State.USER_WAIT_RETURN,
+}
+# Not PLATFORM_ARBITRATING (the platform is already in) nor PLATFORM_REFUNDING (the money is
+# in flight: the payment service's answer must land, or a paid refund is lost).
+INTERVENABLE_STATES: frozenset[State] = OPEN_STATES - {
+    State.PLATFORM_ARBITRATING,
+    State.PLATFORM_REFUNDING,
+}
+# The refund failed: the merchant may refund offline, the platform may retry.
+REFUND_FAILED_STATES: frozenset[State] = frozenset(
+    {State.PLATFORM_REFUND_FAIL, State.MERCHANT_OVERDUE_REFUND}
 )
 
 STATE_ZH: dict[State, str] = {
@@ -161,6 +189,23 @@ ACTION_ROLES: dict[Action, frozenset[Role]] = {
 TIMER_ACTIONS: frozenset[Action] = frozenset(
     a for a, roles in ACTION_ROLES.items() if roles == {Role.SYSTEM}
 )
+# The answers that end a negotiation and return the request to the state it was sent from,
+# where the merchant's clock restarts afresh.
+NEGOTIATION_ANSWERS: frozenset[Action] = frozenset(
+    {
+        Action.WITHDRAW_NEGOTIATION,
+        Action.REJECT_NEGOTIATION,
+        Action.SUPPLEMENT_EVIDENCE,
+        Action.NEGOTIATION_TIMEOUT,
+    }
+)
+
+
+class Signal(StrEnum):
+    """What an event asks of a consumer, beside the state change (SPEC §7)."""
+
+    REFUND_REQUESTED = "refund_requested"  # the payment service is to pay the event's refund
+    CONTACT_QUOTA_REQUESTED = "contact_quota_requested"  # for the order system
 
 
 class BuyerReason(StrEnum):

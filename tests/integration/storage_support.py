@@ -24,6 +24,7 @@ from aftersale.vocabulary import (
     BuyerReason,
     RefundReason,
     Role,
+    Signal,
     State,
     TimerKind,
 )
@@ -112,7 +113,7 @@ def step(
     *,
     now_ms: int | None = None,
     timer: PendingTimer | None = KEEP,
-    signals: tuple[str, ...] = (),
+    signals: tuple[Signal, ...] = (),
     **changes: Any,
 ) -> Decision:
     """``before`` moved one version on by ``action`` to ``to_state`` (no rules checked)."""
@@ -143,7 +144,7 @@ def approved(before: AfterSale) -> Decision:
         State.PLATFORM_REFUNDING,
         timer=None,
         refund=refund,
-        signals=("refund_requested",),
+        signals=(Signal.REFUND_REQUESTED,),
     )
 
 

@@ -41,6 +41,17 @@ SPEC_ZH: dict[str, str] = {
 }
 
 
+def options_of(kind: NegotiationKind) -> tuple[catalog.NegotiationSpec, ...]:
+    """The options of one negotiation kind, in catalogue order."""
+    return tuple(s for s in catalog.NEGOTIATION_OPTIONS.values() if s.kind == kind)
+
+
+def merchant_message(option: NegotiationOption, appended: str = "") -> str:
+    """The full merchant message (商家留言): the option's text, then what the merchant added."""
+    text = catalog.negotiation_spec(option).message_zh
+    return f"{text}\n{appended}" if appended else text
+
+
 def test_every_option_of_the_spec_is_in_the_catalogue_and_nothing_else() -> None:
     served = set(catalog.NEGOTIATION_OPTIONS)
 
@@ -91,7 +102,7 @@ def test_each_kind_has_its_spec_title_and_its_options(kind: NegotiationKind) -> 
 
     assert spec.title_zh == SPEC_ZH[kind.value]
     assert spec.title_en.strip()
-    assert {s.option for s in catalog.options_of(kind)} == {
+    assert {s.option for s in options_of(kind)} == {
         o for o, s in SPEC_OPTIONS.items() if s.kind is kind
     }
 
@@ -135,7 +146,7 @@ def test_each_reject_reason_has_zh_and_en_titles_and_guidance(reason: RejectReas
 def test_the_full_merchant_message_starts_with_the_option_text_and_keeps_the_merchants() -> None:
     spec = catalog.NEGOTIATION_OPTIONS[NegotiationOption.AMOUNT_ONLY]
 
-    message = catalog.merchant_message(NegotiationOption.AMOUNT_ONLY, "60 元,见聊天截图")
+    message = merchant_message(NegotiationOption.AMOUNT_ONLY, "60 元,见聊天截图")
 
     assert message.startswith(spec.message_zh)
     assert message.endswith("60 元,见聊天截图")

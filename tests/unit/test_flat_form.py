@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aftersale.events import TransitionEvent
+from aftersale.events import NegotiationFacts, TransitionEvent
 from aftersale.model import (
     AfterSale,
     ContactAttempt,
@@ -38,6 +38,7 @@ from aftersale.vocabulary import (
     RefundReason,
     RejectReason,
     Role,
+    Signal,
     State,
     TimerKind,
     Verdict,
@@ -155,11 +156,14 @@ records = st.builds(
     | st.builds(PendingTimer, st.sampled_from(TimerKind), st.sampled_from(Action), times),
 )
 
-signal_names = st.from_regex(r"[a-z_]{1,24}", fullmatch=True)
-negotiation_facts: st.SearchStrategy[dict[str, Any]] = st.dictionaries(
-    st.sampled_from(["round", "kind", "option", "outcome", "proposed_type", "proposed_amount"]),
-    st.integers(0, 10**6) | words,
-    max_size=6,
+negotiation_facts = st.builds(
+    NegotiationFacts,
+    round=st.none() | st.integers(0, 10**6),
+    kind=st.none() | st.sampled_from(NegotiationKind),
+    option=st.none() | st.sampled_from(NegotiationOption),
+    outcome=st.none() | st.sampled_from(NegotiationOutcome),
+    proposed_type=st.none() | st.sampled_from(AfterSaleType),
+    proposed_amount=st.none() | st.integers(0, 10**6),
 )
 events = st.builds(
     TransitionEvent,
@@ -169,25 +173,25 @@ events = st.builds(
     shop_id=ids,
     buyer_id=ids,
     version=st.integers(1, 10_000),
-    action=st.sampled_from([a.value for a in Action]),
-    actor_role=st.sampled_from([r.value for r in Role]),
+    action=st.sampled_from(Action),
+    actor_role=st.sampled_from(Role),
     actor_id=ids,
-    from_state=st.sampled_from(["", *(s.value for s in State)]),
-    to_state=st.sampled_from([s.value for s in State]),
+    from_state=st.none() | st.sampled_from(State),
+    to_state=st.sampled_from(State),
     occurred_at_ms=st.integers(1, 2**53),
-    type=st.sampled_from([t.value for t in AfterSaleType]),
+    type=st.sampled_from(AfterSaleType),
     amount=money,
-    first_reason=st.sampled_from([r.value for r in BuyerReason]),
-    refund_reason=st.sampled_from(["", *(r.value for r in RefundReason)]),
+    first_reason=st.sampled_from(BuyerReason),
+    refund_reason=st.none() | st.sampled_from(RefundReason),
     refund_id=st.just("") | ids,
     refund_amount=st.integers(0, 10**9),
     negotiation=negotiation_facts,
-    reject_reason=st.sampled_from(["", *(r.value for r in RejectReason)]),
-    verdict=st.sampled_from(["", *(v.value for v in Verdict)]),
-    close_reason=st.sampled_from(["", *(c.value for c in CloseReason)]),
+    reject_reason=st.none() | st.sampled_from(RejectReason),
+    verdict=st.none() | st.sampled_from(Verdict),
+    close_reason=st.none() | st.sampled_from(CloseReason),
     deadline_ms=times,
-    timer_action=st.sampled_from(["", *(a.value for a in Action)]),
-    signals=st.lists(signal_names, max_size=3, unique=True).map(tuple),
+    timer_action=st.none() | st.sampled_from(Action),
+    signals=st.lists(st.sampled_from(Signal), max_size=2, unique=True).map(tuple),
 )
 
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -277,3 +281,96 @@ def _plain(value: Any) -> Any:
             if getattr(value, name) not in (None, [], "")
         }
     return value
+
+
+def test_an_events_stream_entry_keeps_its_stored_text_form() -> None:
+    event = TransitionEvent(
+        request_id="AS07-01J9ZK3Q8W2E5R7T9Y1U3I5O7P",
+        order_id="order-1",
+        sku_id="sku-1",
+        shop_id="shop-1",
+        buyer_id="buyer-1",
+        version=3,
+        action=Action.ACCEPT_NEGOTIATION,
+        actor_role=Role.BUYER,
+        actor_id="buyer-1",
+        from_state=State.USER_WAIT_CONFIRM_UPDATE,
+        to_state=State.PLATFORM_REFUNDING,
+        occurred_at_ms=1_790_000_180_000,
+        type=AfterSaleType.REFUND,
+        amount=6_000,
+        first_reason=BuyerReason.QUALITY_ISSUE,
+        refund_reason=RefundReason.NEGOTIATION_ACCEPTED,
+        refund_id="AS07-01J9ZK3Q8W2E5R7T9Y1U3I5O7P-R1",
+        refund_amount=6_000,
+        negotiation=NegotiationFacts(
+            2,
+            NegotiationKind.MODIFY_APPLICATION,
+            NegotiationOption.PARTIAL_REFUND,
+            NegotiationOutcome.ACCEPTED,
+            proposed_amount=6_000,
+        ),
+        signals=(Signal.REFUND_REQUESTED,),
+    )
+
+    flat = event.to_flat()
+
+    assert list(flat.items()) == [
+        ("request_id", "AS07-01J9ZK3Q8W2E5R7T9Y1U3I5O7P"),
+        ("order_id", "order-1"),
+        ("sku_id", "sku-1"),
+        ("shop_id", "shop-1"),
+        ("buyer_id", "buyer-1"),
+        ("version", "3"),
+        ("action", "accept_negotiation"),
+        ("actor_role", "BUYER"),
+        ("actor_id", "buyer-1"),
+        ("from_state", "USER_WAIT_CONFIRM_UPDATE"),
+        ("to_state", "PLATFORM_REFUNDING"),
+        ("occurred_at_ms", "1790000180000"),
+        ("type", "REFUND"),
+        ("amount", "6000"),
+        ("first_reason", "QUALITY_ISSUE"),
+        ("refund_reason", "NEGOTIATION_ACCEPTED"),
+        ("refund_id", "AS07-01J9ZK3Q8W2E5R7T9Y1U3I5O7P-R1"),
+        ("refund_amount", "6000"),
+        (
+            "negotiation",
+            '{"round":2,"kind":"MODIFY_APPLICATION","option":"PARTIAL_REFUND",'
+            '"outcome":"ACCEPTED","proposed_amount":6000}',
+        ),
+        ("signals", "refund_requested"),
+    ]
+    assert TransitionEvent.from_flat(flat) == event
+
+
+def test_an_apply_events_stream_entry_leaves_out_the_state_it_came_from() -> None:
+    flat = {
+        "request_id": "AS07-x",
+        "order_id": "order-1",
+        "sku_id": "sku-1",
+        "shop_id": "shop-1",
+        "buyer_id": "buyer-1",
+        "version": "1",
+        "action": "apply",
+        "actor_role": "BUYER",
+        "actor_id": "buyer-1",
+        "to_state": "MERCHANT_PROCESSING",
+        "occurred_at_ms": "1790000000000",
+        "type": "RETURN",
+        "amount": "6000",
+        "first_reason": "OTHERS",
+        "deadline_ms": "1790172800000",
+        "timer_action": "merchant_timeout",
+    }
+
+    event = TransitionEvent.from_flat(flat)
+
+    assert (event.action, event.from_state, event.to_state) == (
+        Action.APPLY,
+        None,
+        State.MERCHANT_PROCESSING,
+    )
+    assert (event.timer_action, event.signals) == (Action.MERCHANT_TIMEOUT, ())
+    assert event.negotiation == {}
+    assert list(event.to_flat().items()) == list(flat.items())

@@ -243,7 +243,7 @@ def test_each_state_arms_its_timer_for_the_policy_duration(
 
     decision = world.decide(record, command, actor)
 
-    timer = decision.timer
+    timer = decision.record.timer
     assert timer is not None
     assert (timer.kind, timer.action) == (case.kind, case.action)
     assert timer.due_ms == world.now + getattr(durations, f"{case.duration}_ms")

@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from aftersale.machine import AfterSaleMachine
-from aftersale.vocabulary import TERMINAL_STATES, Action, State
+from aftersale.refunds import REFUND_REASONS
+from aftersale.table import TRANSITIONS, drift
+from aftersale.vocabulary import NEGOTIATION_ANSWERS, TERMINAL_STATES, Action, State
 from tests.unit.builders import SPEC_TABLE, UNDECIDED_SOURCES
 
 
@@ -105,3 +107,25 @@ def test_no_transition_leaves_a_terminal_state() -> None:
     ]
 
     assert leaving == []
+
+
+def test_the_groups_of_actions_kept_beside_the_machine_agree_with_its_table() -> None:
+    assert drift(TRANSITIONS, REFUND_REASONS, NEGOTIATION_ANSWERS) == []
+
+
+def test_an_action_that_moves_money_without_a_refund_reason_is_a_drift() -> None:
+    reasons = {a: r for a, r in REFUND_REASONS.items() if a is not Action.RETRY_REFUND}
+
+    found = drift(TRANSITIONS, reasons, NEGOTIATION_ANSWERS)
+
+    assert len(found) == 1
+    assert "retry_refund" in found[0]
+
+
+def test_a_negotiation_answer_the_machine_does_not_send_back_to_handling_is_a_drift() -> None:
+    answers = NEGOTIATION_ANSWERS | {Action.ACCEPT_NEGOTIATION}
+
+    found = drift(TRANSITIONS, REFUND_REASONS, answers)
+
+    assert len(found) == 1
+    assert "accept_negotiation" in found[0]

@@ -653,7 +653,7 @@ def test_apply_creates_version_one_in_merchant_processing(
     assert record.version == 1
     assert record.type is kind
     assert [(e.version, e.from_state, e.to_state, e.action) for e in world.events] == [
-        (1, "", "MERCHANT_PROCESSING", "apply")
+        (1, None, "MERCHANT_PROCESSING", "apply")
     ]
 
 
@@ -770,7 +770,7 @@ def test_the_path_to_every_state_has_contiguous_versions_and_chained_events(
 
     mine = [e for e in world.events if e.request_id == record.request_id]
     assert [e.version for e in mine] == list(range(1, record.version + 1))
-    assert mine[0].from_state == ""
+    assert mine[0].from_state is None
     for earlier, later in itertools.pairwise(mine):
         assert later.from_state == earlier.to_state
     assert mine[-1].to_state == state.value == record.state.value
