@@ -22,9 +22,10 @@ import msgspec
 
 from aftersale.decide import Decision
 from aftersale.exceptions import IdempotencyKeyReused, Refusal, VersionConflict
+from aftersale.groups import SUCCESS_STATES, TERMINAL_STATES
 from aftersale.model import AfterSale
 from aftersale.refusals import error_for, refusal
-from aftersale.vocabulary import SUCCESS_STATES, TERMINAL_STATES, Action, State
+from aftersale.vocabulary import Action
 from service.storage.codec import decode_record, encode_record
 from service.storage.counters import shop_counter_increments
 from service.storage.keys import Keys, timer_member
@@ -238,7 +239,7 @@ def commit_call(
         timer_member=timer_member(record.request_id, record.version, timer.action) if timer else "",
         timer_due_ms=timer.due_ms if timer else 0,
         leased_member=leased_timer_member or "",
-        line_op=_LINE_OPS.get(Action(event.action), ""),
+        line_op=_LINE_OPS.get(event.action, ""),
         max_attempts=limits.max_attempts_per_line,
         terminal=record.state in TERMINAL_STATES,
         success=record.state in SUCCESS_STATES,
@@ -271,9 +272,9 @@ def commit_result(
     if status == "IDEMPOTENCY_MISMATCH":
         raise IdempotencyKeyReused(idempotency_key)
     if status == "LIMIT":
-        state = State(event.from_state) if event.from_state else None
+        state = event.from_state
         refused = _line_refusal(reply[1], reply[2] or "0", record, max_attempts)
-        raise error_for(refused, record.request_id, state, Action(event.action))
+        raise error_for(refused, record.request_id, state, event.action)
     raise RuntimeError(f"unexpected commit script reply {reply!r}")
 
 

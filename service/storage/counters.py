@@ -23,13 +23,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from aftersale.events import TransitionEvent
+from aftersale.groups import SUCCESS_STATES
 from aftersale.model import AfterSale
-from aftersale.vocabulary import (
-    QUALITY_REASONS,
-    SUCCESS_STATES,
-    Action,
-    NegotiationOutcome,
-)
+from aftersale.vocabulary import QUALITY_REASONS, Action, BuyerReason, NegotiationOutcome
 
 APPLICATIONS = "applications"
 REJECTIONS = "rejections"
@@ -40,9 +36,9 @@ QUALITY = "QUALITY"
 OTHER = "OTHER"
 
 
-def reason_class(first_reason: str) -> str:
+def reason_class(first_reason: BuyerReason) -> str:
     """``QUALITY`` for a quality first reason (SPEC §2), else ``OTHER``."""
-    return QUALITY if first_reason in {r.value for r in QUALITY_REASONS} else OTHER
+    return QUALITY if first_reason in QUALITY_REASONS else OTHER
 
 
 def shop_counter_increments(event: TransitionEvent, record: AfterSale) -> dict[str, int]:
@@ -56,9 +52,7 @@ def shop_counter_increments(event: TransitionEvent, record: AfterSale) -> dict[s
     elif action in (Action.ESCALATE, Action.INTERVENE):
         incr[INTERVENTIONS] = 1
         incr[f"{INTERVENTIONS}:{action}"] = 1
-    negotiation = event.negotiation
-    option = str(negotiation.get("option", ""))
-    outcome = str(negotiation.get("outcome", ""))
+    option, outcome = event.negotiation.option, event.negotiation.outcome
     if option and action == Action.NEGOTIATE:
         incr[f"negotiations:{option}"] = 1
     elif option and outcome and outcome != NegotiationOutcome.OPEN:

@@ -13,13 +13,14 @@ from aftersale import machine, rules
 from aftersale.commands import Apply, Command, FireTimer, RefundFailed, RefundSucceeded, action_of
 from aftersale.events import TransitionEvent, transition_event
 from aftersale.exceptions import ActionRefused, NotFound, PermissionDenied, StaleTimer
+from aftersale.groups import SUCCESS_STATES
 from aftersale.model import Actor, AfterSale, PendingTimer
 from aftersale.policy import Policy
 from aftersale.refusals import refusal
 from aftersale.step import Step
 from aftersale.timers import timer_after
 from aftersale.validation import validate
-from aftersale.vocabulary import SUCCESS_STATES, Action
+from aftersale.vocabulary import Action
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,18 +6,12 @@ from __future__ import annotations
 from collections import defaultdict
 
 from aftersale.catalog import KINDS, NEGOTIATION_OPTIONS, REJECT_REASONS
+from aftersale.groups import OPEN_STATES, TERMINAL_STATES
 from aftersale.machine import NEW_STATE
 from aftersale.policy import DAY_MS, HOUR_MS, Policy
 from aftersale.table import SOURCES_OF, TRANSITIONS
 from aftersale.timers import TIMER_TABLE, duration_ms
-from aftersale.vocabulary import (
-    ACTION_ROLES,
-    OPEN_STATES,
-    STATE_ZH,
-    TERMINAL_STATES,
-    Action,
-    State,
-)
+from aftersale.vocabulary import ACTION_ROLES, STATE_ZH, Action, State
 
 _INTRO = """\
 # statemachine/ — the after-sale domain

@@ -31,10 +31,7 @@ from aftersale import rules
 from aftersale.commands import ResolveDispute
 from aftersale.effects import apply_effects
 from aftersale.exceptions import InvalidState
-from aftersale.model import AfterSale
-from aftersale.refusals import error_for, invalid_state
-from aftersale.step import Step
-from aftersale.vocabulary import (
+from aftersale.groups import (
     CANCELLABLE_STATES,
     ESCALATION_STATES,
     HANDLING_STATES,
@@ -44,11 +41,11 @@ from aftersale.vocabulary import (
     REFUND_FAILED_STATES,
     SUCCESS_STATES,
     TERMINAL_STATES,
-    AfterSaleType,
-    NegotiationKind,
-    State,
-    Verdict,
 )
+from aftersale.model import AfterSale
+from aftersale.refusals import error_for, invalid_state
+from aftersale.step import Step
+from aftersale.vocabulary import AfterSaleType, NegotiationKind, State, Verdict
 
 NEW_STATE = "NEW"  # the pseudo-state before apply: not a request state, never stored
 

@@ -13,7 +13,8 @@ from aftersale.exceptions import (
     RejectionForbidden,
     StaleTimer,
 )
-from aftersale.vocabulary import STATE_ZH, TERMINAL_STATES, Action, State
+from aftersale.groups import TERMINAL_STATES
+from aftersale.vocabulary import STATE_ZH, Action, State
 
 # reason: (message_en, message_zh, next_step_en, next_step_zh); ``{name}`` placeholders are
 # filled from the keyword arguments of ``refusal``.

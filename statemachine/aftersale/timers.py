@@ -8,15 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aftersale.groups import ESCALATION_STATES
 from aftersale.model import AfterSale, PendingTimer
 from aftersale.policy import Policy, TimerDurations
-from aftersale.vocabulary import (
-    ESCALATION_STATES,
-    NEGOTIATION_ANSWERS,
-    Action,
-    State,
-    TimerKind,
-)
+from aftersale.vocabulary import NEGOTIATION_ANSWERS, Action, State, TimerKind
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,15 +25,9 @@ from aftersale.commands import (
 )
 from aftersale.decide import decide
 from aftersale.exceptions import AfterSaleError
+from aftersale.groups import TERMINAL_STATES
 from aftersale.model import Actor, AfterSale
-from aftersale.vocabulary import (
-    TERMINAL_STATES,
-    TIMER_ACTIONS,
-    Action,
-    NegotiationOption,
-    Role,
-    State,
-)
+from aftersale.vocabulary import TIMER_ACTIONS, Action, NegotiationOption, Role, State
 from tests.unit.builders import (
     NON_TERMINAL,
     PAYMENT,

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from aftersale.groups import TERMINAL_STATES
 from aftersale.machine import AfterSaleMachine
 from aftersale.refunds import REFUND_REASONS
 from aftersale.table import TRANSITIONS, drift
-from aftersale.vocabulary import NEGOTIATION_ANSWERS, TERMINAL_STATES, Action, State
+from aftersale.vocabulary import NEGOTIATION_ANSWERS, Action, State
 from tests.unit.builders import SPEC_TABLE, UNDECIDED_SOURCES
 
 

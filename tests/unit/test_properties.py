@@ -43,11 +43,11 @@ from aftersale.commands import (
 )
 from aftersale.decide import decide
 from aftersale.exceptions import AfterSaleError
+from aftersale.groups import TERMINAL_STATES
 from aftersale.model import Actor, AfterSale
 from aftersale.policy import DAY_MS, HOUR_MS
 from aftersale.vocabulary import (
     ACTION_ROLES,
-    TERMINAL_STATES,
     TIMER_ACTIONS,
     Action,
     AfterSaleType,
