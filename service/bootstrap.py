@@ -108,6 +108,14 @@ def policy_of(settings: Settings) -> Policy:
         durations=durations,
         max_negotiation_rounds=settings.max_negotiation_rounds,
         max_attempts_per_line=settings.max_attempts_per_line,
+        max_evidence_images=settings.max_evidence_images,
+        max_contact_attempts=settings.max_contact_attempts,
+        max_contact_quota_requests=settings.max_contact_quota_requests,
+        max_disputes=settings.max_disputes,
+        max_proof_requests=settings.max_proof_requests,
+        max_proofs=settings.max_proofs,
+        max_refund_attempts=settings.max_refund_attempts,
+        max_proof_deadline_ms=settings.max_proof_deadline_s * 1000,
     )
 
 

@@ -76,6 +76,15 @@ class Settings:
     timers: TimerSeconds = field(default_factory=TimerSeconds)
     max_negotiation_rounds: int = 3
     max_attempts_per_line: int = 5
+    # What one request may accumulate (the domain Policy's caps, SPEC §8)
+    max_evidence_images: int = 30
+    max_contact_attempts: int = 10
+    max_contact_quota_requests: int = 10
+    max_disputes: int = 3
+    max_proof_requests: int = 10
+    max_proofs: int = 20
+    max_refund_attempts: int = 5
+    max_proof_deadline_s: int = 30 * DAY
     timers_enabled: bool = True
     timer_lease_s: float = 30.0
     timer_batch: int = 512

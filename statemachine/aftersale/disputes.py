@@ -13,6 +13,7 @@ def _escalate(step: Step, record: AfterSale, source: State) -> None:
     cmd = step.command
     assert isinstance(cmd, c.Escalate)
     record.dispute = Dispute(Role.BUYER, source, step.now_ms, cmd.message)
+    record.disputes += 1
     if cmd.images:  # the buyer's escalation evidence counts toward the dispute's images
         record.dispute.proofs.append(Proof(Role.BUYER, cmd.message, list(cmd.images), step.now_ms))
 
@@ -26,6 +27,7 @@ def _intervene(step: Step, record: AfterSale, source: State) -> None:
         record.dispute.escalated_by = Role.PLATFORM
     else:
         record.dispute = Dispute(Role.PLATFORM, source, step.now_ms, cmd.message)
+        record.disputes += 1
 
 
 def _request_proof(step: Step, record: AfterSale, _: State) -> None:

@@ -163,6 +163,7 @@ def _contact_attempt(step: Step, record: AfterSale, _: State) -> None:
 
 
 def _contact_quota(step: Step, record: AfterSale, _: State) -> None:
+    record.contact_quota_requests += 1
     step.signals.append(Signal.CONTACT_QUOTA_REQUESTED)
 
 

@@ -177,6 +177,8 @@ class AfterSale(msgspec.Struct, omit_defaults=True):
     refund: Refund | None = None
     close_reason: CloseReason | None = None
     timer: PendingTimer | None = None
+    disputes: int = 0  # escalations and interventions so far (capped: SPEC §8)
+    contact_quota_requests: int = 0  # capped like every repeated thing a request holds
 
     @property
     def deadline_ms(self) -> int | None:

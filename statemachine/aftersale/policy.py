@@ -29,6 +29,14 @@ class Policy:
     max_text_chars: int = 500
     max_images: int = 9
     max_dispute_proof_images: int = 20
+    # What a request accumulates, capped so a record has a known maximum size (SPEC §8):
+    max_evidence_images: int = 30  # the buyer's evidence over the request's life
+    max_contact_attempts: int = 10
+    max_contact_quota_requests: int = 10
+    max_disputes: int = 3  # escalations and interventions
+    max_proof_requests: int = 10  # per dispute
+    max_proofs: int = 20  # submissions per dispute
+    max_refund_attempts: int = 5  # payment retries after failures
     max_media_ref_chars: int = 512
     max_proof_deadline_ms: int = 30 * DAY_MS  # a proof deadline ops may set: never years away
     max_amount: int = 10**12  # fen: far above any order, keeps sums well inside int64

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from aftersale import commands as c
 from aftersale.catalog import NEGOTIATION_OPTIONS, Proposal, negotiation_spec
 from aftersale.exceptions import Refusal
+from aftersale.limits import limit_refusal
 from aftersale.model import Actor, AfterSale
 from aftersale.policy import Policy
 from aftersale.refusals import refusal
@@ -111,11 +112,40 @@ def _negotiate(record: AfterSale, command: c.Negotiate, policy: Policy) -> Refus
         record.amount,
     ):
         return _amount_refusal(amount, "the plan changes nothing", "新方案与当前申请相同")
-    ends_in_return = (
-        spec.kind == NegotiationKind.MODIFY_APPLICATION and new_type == AfterSaleType.RETURN
-    )
-    if ends_in_return and record.state == State.MERCHANT_PROCESSING and not record.return_address:
+    if (
+        spec.kind == NegotiationKind.MODIFY_APPLICATION
+        and record.state == State.MERCHANT_PROCESSING
+    ):
+        return return_address_refusal(new_type, record.return_address)
+    return None
+
+
+def return_address_refusal(new_type: AfterSaleType, address: str) -> Refusal | None:
+    """A RETURN needs the shop's return address before the buyer can be asked to ship (SPEC
+    §3): the one guard of every way to become a RETURN and every way into USER_WAIT_RETURN."""
+    if new_type == AfterSaleType.RETURN and not address:
         return refusal("RETURN_ADDRESS_REQUIRED")
+    return None
+
+
+def _ships_back(record: AfterSale, command: c.Command) -> Refusal | None:
+    """The address guard for the actions that may ask the buyer to ship the goods back."""
+    match command:
+        case c.Approve():
+            return return_address_refusal(
+                record.type, command.return_address or record.return_address
+            )
+        case c.FireTimer() if command.timer_action == Action.MERCHANT_TIMEOUT:
+            return return_address_refusal(record.type, record.return_address)
+        case c.ModifyApplication():
+            return return_address_refusal(command.type, record.return_address)
+        case c.AcceptNegotiation() if record.negotiation is not None:
+            open_one = record.negotiation
+            returns = open_one.kind == NegotiationKind.MODIFY_APPLICATION and (
+                open_one.handling_state == State.MERCHANT_PROCESSING
+            )
+            new_type = open_one.proposed_type or record.type
+            return return_address_refusal(new_type, record.return_address) if returns else None
     return None
 
 
@@ -165,11 +195,6 @@ def _submit_proof_allowed(record: AfterSale, role: Role, now_ms: int) -> Refusal
     return None
 
 
-def proof_images_used(record: AfterSale) -> int:
-    """Proof images already submitted in the current dispute."""
-    return sum(len(p.images) for p in record.dispute.proofs) if record.dispute else 0
-
-
 _Guard = Callable[[AfterSale, Actor, int, Policy], Refusal | None]
 
 _PRECONDITIONS: dict[Action, _Guard] = {
@@ -209,21 +234,19 @@ def refusal_for(
     if isinstance(command, c.Apply):
         if now_ms > command.after_sale_deadline_ms:
             return refusal("APPLICATION_DEADLINE_PASSED")
-        return None
+        return return_address_refusal(command.type, command.return_address)
     assert record is not None
     if isinstance(command, c.Reject):  # the reason names the precise next step
         return reject_command(record, command, policy)
     found = precondition(c.action_of(command), record, actor, now_ms, policy)
     if found:
         return found
+    found = limit_refusal(record, command, policy) or _ships_back(record, command)
+    if found:
+        return found
     match command:
         case c.Negotiate():
             return _negotiate(record, command, policy)
-        case c.Approve():
-            if record.type == AfterSaleType.RETURN and not (
-                command.return_address or record.return_address
-            ):
-                return refusal("RETURN_ADDRESS_REQUIRED")
         case c.SupplementEvidence() | c.UploadRefundProof() if not command.images:
             supplement = isinstance(command, c.SupplementEvidence)
             return refusal(
@@ -233,12 +256,6 @@ def refusal_for(
                 guidance_en="Upload at least one image.",
                 guidance_zh="请至少上传一张图片。",
             )
-        case c.SubmitProof():
-            used = proof_images_used(record)
-            if used + len(command.images) > policy.max_dispute_proof_images:
-                return refusal(
-                    "PROOF_IMAGE_LIMIT", limit=policy.max_dispute_proof_images, used=used
-                )
         case c.RefundSucceeded() | c.RefundFailed():
             current = record.refund.refund_id if record.refund else ""
             if command.refund_id != current:
