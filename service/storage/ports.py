@@ -165,11 +165,3 @@ class TimerStore(Protocol):
     async def drop(self, member: str) -> None:
         """Forget a member (pending or leased): stale, or its request is gone."""
         ...
-
-    async def release(self, member: str, due_ms: int) -> bool:
-        """Give a leased member back as due at ``due_ms``."""
-        ...
-
-    async def fire_now(self, request_id: str, now_ms: int) -> str:
-        """Make the request's pending timer due now; returns the FIRE_NOW status."""
-        ...

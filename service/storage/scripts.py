@@ -43,30 +43,6 @@ end
 return due
 """
 
-# FIRE_NOW — make a request's pending timer due now (ops, tests).
-# KEYS 1 record  2 timers  3 leased     ARGV 1 now ms
-# Returns {status, member}: status DUE (moved to now), LEASED (a worker is firing it),
-# RESTORED (the member was missing from both sets and is put back as due), NONE (no timer).
-FIRE_NOW = """
-local member = redis.call('HGET', KEYS[1], '_timer_member')
-if not member then return {'NONE', ''} end
-if redis.call('ZSCORE', KEYS[3], member) then return {'LEASED', member} end
-local status = 'DUE'
-if not redis.call('ZSCORE', KEYS[2], member) then status = 'RESTORED' end
-redis.call('ZADD', KEYS[2], ARGV[1], member)
-return {status, member}
-"""
-
-# RELEASE — give a leased member back as due at ARGV[2] (a worker that cannot fire it now).
-# KEYS 1 timers  2 leased       ARGV 1 member  2 due ms      Returns 1 if it was leased
-RELEASE = """
-if redis.call('ZREM', KEYS[2], ARGV[1]) == 1 then
-  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-  return 1
-end
-return 0
-"""
-
 # ACK_SEEN — a subscriber finished an entry: mark (request, version) seen and XACK, atomically.
 # KEYS 1 stream  2 seen mark   ARGV 1 group  2 entry id  3 mark TTL (s)
 ACK_SEEN = """
@@ -83,8 +59,6 @@ class Scripts:
         self.commit = client.register_script(COMMIT)
         self.reclaim = client.register_script(RECLAIM)
         self.claim = client.register_script(CLAIM)
-        self.fire_now = client.register_script(FIRE_NOW)
-        self.release = client.register_script(RELEASE)
         self.ack_seen = client.register_script(ACK_SEEN)
 
     async def load(self, script: AsyncScript) -> None:

@@ -110,22 +110,5 @@ class RedisTimerStore:
             pipe.zrem(self.keys.leased(s), member)
         await pipe.execute()
 
-    async def release(self, member: str, due_ms: int) -> bool:
-        """Give a leased member back as due at ``due_ms`` (e.g. after a transient failure)."""
-        shard = self._shard_of_member(member)
-        if shard is None:
-            return False
-        keys = [self.keys.timers(shard), self.keys.leased(shard)]
-        return bool(await self.scripts.release(keys=keys, args=[member, due_ms]))
-
-    async def fire_now(self, request_id: str, now_ms: int) -> str:
-        """Make the request's pending timer due at ``now_ms``, for the worker to fire. Returns
-        ``DUE``, ``RESTORED`` (it was in neither set; due again), ``LEASED`` (a worker is
-        firing it) or ``NONE`` (no timer pending)."""
-        shard = self.keys.shard_of_request(request_id)
-        keys = [self.keys.record(request_id), self.keys.timers(shard), self.keys.leased(shard)]
-        status, _ = await self.scripts.fire_now(keys=keys, args=[now_ms])
-        return str(status)
-
 
 __all__ = ["RedisTimerStore", "TimerMember", "TimerStore"]

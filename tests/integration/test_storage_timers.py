@@ -186,34 +186,14 @@ async def test_a_timer_claimed_before_the_request_moved_on_loses_its_lease_with_
     assert await timers.next_due_ms() is None
 
 
-async def test_fire_now_makes_a_pending_timer_due_at_once(
-    repo: RedisRepository, keys: Keys, timers: RedisTimerStore
-) -> None:
-    record = await commit(repo, applied(keys))  # due in 48 h
-    assert await claim(timers, NOW_MS) == []
-
-    status = await timers.fire_now(record.request_id, NOW_MS)
-    claimed = await claim(timers, NOW_MS)
-    again = await timers.fire_now(record.request_id, NOW_MS)
-
-    assert status == "DUE" and claimed == [f"{record.request_id}|1|merchant_timeout"]
-    assert again == "LEASED"
-    without_timer = await commit(repo, approved(record))
-    assert await timers.fire_now(without_timer.request_id, NOW_MS) == "NONE"
-
-
-async def test_drop_and_release_act_on_one_member(
+async def test_drop_forgets_one_member(
     repo: RedisRepository, keys: Keys, timers: RedisTimerStore
 ) -> None:
     first, second = await make_due(repo, keys, [NOW_MS - 2, NOW_MS - 1])
-    await claim(timers, NOW_MS)
 
-    released = await timers.release(first, NOW_MS + 5)
     await timers.drop(second)
 
-    assert released and await timers.next_due_ms() == NOW_MS + 5
-    assert await pending_timers(repo.client, keys) == [(first, NOW_MS + 5)]
-    assert await timers.release(second, NOW_MS) is False
+    assert await pending_timers(repo.client, keys) == [(first, NOW_MS - 2)]
 
 
 StartRedis = Callable[[Path], EmbeddedRedis]
