@@ -115,6 +115,7 @@ def policy_of(settings: Settings) -> Policy:
         max_proof_requests=settings.max_proof_requests,
         max_proofs=settings.max_proofs,
         max_refund_attempts=settings.max_refund_attempts,
+        max_refund_reminders=settings.max_refund_reminders,
         max_proof_deadline_ms=settings.max_proof_deadline_s * 1000,
     )
 

@@ -50,6 +50,7 @@ class TimerSeconds:
     proof_deadline: int = 3 * DAY
     offline_refund: int = 3 * DAY
     offline_refund_confirm: int = 7 * DAY
+    refund_reminder: int = 2 * HOUR
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ class Settings:
     max_proof_requests: int = 10
     max_proofs: int = 20
     max_refund_attempts: int = 5
+    max_refund_reminders: int = 3
     max_proof_deadline_s: int = 30 * DAY
     timers_enabled: bool = True
     timer_lease_s: float = 30.0

@@ -122,6 +122,8 @@ def _refund(r: Refund) -> t.Refund:
         completed_at=stamp(r.succeeded_at_ms),
         proof_images=r.offline_proof_images,
         proof_message=r.offline_proof_message,
+        reminders=r.reminders,
+        flagged_at=stamp(r.flagged_at_ms),
     )
 
 

@@ -152,6 +152,7 @@ class AfterSaleMachine(StateMachine):
     close_refund = MERCHANT_OVERDUE_REFUND.to(MERCHANT_REFUND_RETRY_FAIL, **_CHECK)
     record_contact_attempt = _to_itself(*_in(OPEN_STATES))
     request_contact_quota = _to_itself(*_in(OPEN_STATES))
+    refund_reminder = _to_itself(PLATFORM_REFUNDING)
 
     # -- guards: pure functions of the working record and the command -------------------------
 

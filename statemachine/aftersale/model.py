@@ -129,6 +129,8 @@ class Refund(msgspec.Struct, omit_defaults=True):
     offline_proof_message: str = ""
     succeeded_at_ms: int | None = None
     failed_at_ms: int | None = None  # when the payment service reported a failure
+    reminders: int = 0  # refund_reminder re-signalled it this many times (no result came)
+    flagged_at_ms: int | None = None  # when it was flagged for ops after the last reminder
 
 
 class Waybill(msgspec.Struct, omit_defaults=True):

@@ -19,6 +19,7 @@ class TimerDurations:
     proof_deadline_ms: int = 3 * DAY_MS  # inferred
     offline_refund_ms: int = 3 * DAY_MS  # inferred
     offline_refund_confirm_ms: int = 7 * DAY_MS  # inferred
+    refund_reminder_ms: int = 2 * HOUR_MS  # inferred: the payment result is overdue
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,7 @@ class Policy:
     max_proof_requests: int = 10  # per dispute
     max_proofs: int = 20  # submissions per dispute
     max_refund_attempts: int = 5  # payment retries after failures
+    max_refund_reminders: int = 3  # then the unanswered refund is flagged for ops
     max_media_ref_chars: int = 512
     max_proof_deadline_ms: int = 30 * DAY_MS  # a proof deadline ops may set: never years away
     max_amount: int = 10**12  # fen: far above any order, keeps sums well inside int64

@@ -62,7 +62,20 @@ def _offline_proof(step: Step, record: AfterSale, _: State) -> None:
     record.refund.offline_proof_message = cmd.message
 
 
+def _remind(step: Step, record: AfterSale, _: State) -> None:
+    """No payment result within the reminder period: ask again for the same refund (the
+    payment service is idempotent on ``refund_id``); after the last reminder, flag it."""
+    refund = record.refund
+    assert refund is not None
+    refund.reminders += 1
+    step.signals.append(Signal.REFUND_REQUESTED)
+    if refund.reminders >= step.policy.max_refund_reminders:
+        refund.flagged_at_ms = step.now_ms
+        step.signals.append(Signal.REFUND_UNANSWERED)
+
+
 REFUND_EFFECTS: dict[Action, Effect] = {
+    Action.REFUND_REMINDER: _remind,
     Action.REFUND_SUCCEEDED: _refunded,
     Action.REFUND_FAILED: _failed,
     Action.UPLOAD_REFUND_PROOF: _offline_proof,

@@ -73,6 +73,12 @@ TIMER_TABLE: dict[State, TimerSpec] = {
         "proof_deadline_ms",
         "the earliest open proof request's deadline; none while no proof is asked for",
     ),
+    State.PLATFORM_REFUNDING: TimerSpec(
+        TimerKind.REFUND_RESULT,
+        Action.REFUND_REMINDER,
+        "refund_reminder_ms",
+        "from the refund request, again after each reminder; none once flagged for ops",
+    ),
     State.PLATFORM_REFUND_FAIL: TimerSpec(
         TimerKind.OFFLINE_REFUND,
         Action.OFFLINE_REFUND_TIMEOUT,
@@ -104,7 +110,10 @@ def timer_after(
         return None
     if after.state == State.PLATFORM_ARBITRATING:
         return _proof_timer(after, spec)
-    if before is not None and before.state == after.state and action != Action.MODIFY_APPLICATION:
+    if after.refund is not None and after.refund.flagged_at_ms is not None:
+        return None  # reminded enough: ops took over (the state has no other timer)
+    restarts = action in (Action.MODIFY_APPLICATION, Action.REFUND_REMINDER)
+    if before is not None and before.state == after.state and not restarts:
         return before.timer  # a same-state action keeps the clock running
     if after.state in ESCALATION_STATES:
         # The window opened when the request first got here; a withdrawn escalation does not

@@ -100,6 +100,7 @@ class Action(StrEnum):
     CLOSE_REFUND = "close_refund"
     RECORD_CONTACT_ATTEMPT = "record_contact_attempt"
     REQUEST_CONTACT_QUOTA = "request_contact_quota"
+    REFUND_REMINDER = "refund_reminder"
 
 
 # Who may take each action (SPEC §3 "actor" column). SYSTEM actions are timer-only.
@@ -138,6 +139,7 @@ ACTION_ROLES: dict[Action, frozenset[Role]] = {
     Action.CLOSE_REFUND: frozenset({Role.PLATFORM}),
     Action.RECORD_CONTACT_ATTEMPT: frozenset({Role.MERCHANT}),
     Action.REQUEST_CONTACT_QUOTA: frozenset({Role.MERCHANT}),
+    Action.REFUND_REMINDER: frozenset({Role.SYSTEM}),
 }
 TIMER_ACTIONS: frozenset[Action] = frozenset(
     a for a, roles in ACTION_ROLES.items() if roles == {Role.SYSTEM}
@@ -158,6 +160,8 @@ class Signal(StrEnum):
     """What an event asks of a consumer, beside the state change (SPEC §7)."""
 
     REFUND_REQUESTED = "refund_requested"  # the payment service is to pay the event's refund
+    # No payment result came after every reminder: ops must find out what happened to the money.
+    REFUND_UNANSWERED = "refund_unanswered"
     CONTACT_QUOTA_REQUESTED = "contact_quota_requested"  # for the order system
 
 
@@ -294,3 +298,4 @@ class TimerKind(StrEnum):
     PROOF_DEADLINE = "PROOF_DEADLINE"
     OFFLINE_REFUND = "OFFLINE_REFUND"
     OFFLINE_REFUND_CONFIRM = "OFFLINE_REFUND_CONFIRM"
+    REFUND_RESULT = "REFUND_RESULT"  # the payment service reports on the refund

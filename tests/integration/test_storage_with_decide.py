@@ -134,7 +134,9 @@ async def test_a_claimed_timer_fires_through_decide_and_its_commit_clears_the_le
     fired = await desk.act(loaded, FireTimer(action, version), SYSTEM, leased=member)
 
     assert fired.state is State.PLATFORM_REFUNDING  # the platform agreed on the merchant's behalf
-    assert await desk.timers.next_due_ms() is None
+    # The lease is gone: what is due next is the refund's reminder, hours away.
+    assert fired.timer is not None and fired.timer.action is Action.REFUND_REMINDER
+    assert await desk.timers.next_due_ms() == fired.timer.due_ms
 
 
 async def test_a_timer_claimed_while_the_merchant_acts_is_stale_and_already_gone(
@@ -150,7 +152,9 @@ async def test_a_timer_claimed_while_the_merchant_acts_is_stale_and_already_gone
     with pytest.raises(StaleTimer):
         decide(approved, FireTimer(action, version), SYSTEM, desk.clock.now_ms(), desk.policy)
 
-    assert await desk.timers.next_due_ms() is None  # the approve commit removed the lease
+    # The approve commit removed the lease: what is due next is the refund's reminder.
+    assert approved.timer is not None and approved.timer.action is Action.REFUND_REMINDER
+    assert await desk.timers.next_due_ms() == approved.timer.due_ms
 
 
 async def test_attempts_count_across_the_requests_of_a_line_and_the_sixth_is_refused(

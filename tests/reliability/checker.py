@@ -261,7 +261,9 @@ def check_stray_timers(snap: Snapshot) -> list[Finding]:
 
 
 def check_refunds(snap: Snapshot) -> list[Finding]:
-    """``refund_requested`` exactly on entering PLATFORM_REFUNDING; each refund id once."""
+    """``refund_requested`` exactly on entering PLATFORM_REFUNDING; each refund id once. A
+    ``refund_reminder`` (no result came) re-signals the refund in progress: same state, the id
+    already requested."""
     out: list[Finding] = []
     requested: Counter[str] = Counter()
     owner: dict[str, str] = {}
@@ -271,6 +273,10 @@ def check_refunds(snap: Snapshot) -> list[Finding]:
             enters = event.get("to_state") == REFUNDING and event.get("from_state") != REFUNDING
             asks = "refund_requested" in signals
             v = event.get("version")
+            if event.get("action") == "refund_reminder":
+                if not asks or event.get("refund_id", "") not in owner:
+                    out.append(Finding("refunds", rid, f"v{v} reminds of no refund in progress"))
+                continue
             if enters != asks:
                 out.append(
                     Finding(

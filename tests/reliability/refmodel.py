@@ -40,9 +40,16 @@ from tests.reliability.spec import (
     INVALID,
     KEY_REUSED,
     MAX_ATTEMPTS,
+    MAX_CONTACTS,
     MAX_DISPUTE_IMAGES,
+    MAX_DISPUTES,
     MAX_IMAGES,
+    MAX_PROOF_ASKS,
+    MAX_PROOFS,
+    MAX_QUOTA_REQUESTS,
     MAX_REF,
+    MAX_REFUND_ATTEMPTS,
+    MAX_REFUND_REMINDERS,
     MAX_ROUNDS,
     MAX_TEXT,
     MERCHANT_FAIL,
@@ -106,6 +113,7 @@ class Dispute:
     came_from: str
     asks: list[ProofAsk] = field(default_factory=list)
     images: int = 0
+    proofs: int = 0
 
     @property
     def open_parties(self) -> set[str]:
@@ -145,11 +153,15 @@ class Request:
     refund_id: str = ""
     refund_amount: int = 0  # of the latest refund asked for
     refund_results: dict[str, str] = field(default_factory=dict)  # refund_id -> settled result
+    quota_requests: int = 0
+    disputes: int = 0  # escalations and interventions
+    refund_attempts: int = 0  # refunds asked for, retries included
+    reminders: int = 0  # of the refund in progress
 
     @property
     def timer(self) -> str | None:
         open_parties = bool(self.dispute and self.dispute.open_parties)
-        return timer_of(self.state, open_parties)
+        return timer_of(self.state, open_parties, self.reminders >= MAX_REFUND_REMINDERS)
 
     @property
     def terminal(self) -> bool:
@@ -265,6 +277,8 @@ class Model:
         """Money must move: PLATFORM_REFUNDING with a new refund id (learnt from the answer),
         of ``amount`` (default: the request's amount)."""
         self._move(req, REFUNDING)
+        req.refund_attempts += 1
+        req.reminders = 0
         req.refund_id = ""  # set by the test from the response
         req.refund_amount = req.amount if amount is None else amount
 
@@ -477,6 +491,8 @@ class Model:
         self._common(req, "record_contact_attempt", actor, errors)
         if at_ms > self.now:
             errors.add((INVALID, PRECONDITION), "attempted_at in the future")
+        if req.contacts >= MAX_CONTACTS:
+            errors.add(PRECONDITION, "contact attempt cap")
 
         def do() -> None:
             req.contacts += 1
@@ -486,7 +502,13 @@ class Model:
     def request_contact_quota(self, req: Request, actor: Actor) -> Outcome:
         errors = Errors()
         self._common(req, "request_contact_quota", actor, errors)
-        return errors.outcome(lambda: None)
+        if req.quota_requests >= MAX_QUOTA_REQUESTS:
+            errors.add(PRECONDITION, "contact quota cap")
+
+        def do() -> None:
+            req.quota_requests += 1
+
+        return errors.outcome(do)
 
     # -- buyer -------------------------------------------------------------------------------
 
@@ -580,8 +602,11 @@ class Model:
                 errors.add(PRECONDITION, "escalation window closed")
             elif self.now == deadline:
                 errors.add((PRECONDITION, OK), "exactly at the window's end")
+        if req.disputes >= MAX_DISPUTES:
+            errors.add(PRECONDITION, "dispute cap")
 
         def do() -> None:
+            req.disputes += 1
             req.dispute = Dispute("BUYER", req.state)
             self._move(req, ARB)
 
@@ -627,10 +652,13 @@ class Model:
                 errors.add((PRECONDITION, OK), "exactly at the proof deadline")
             if dispute.images + len(images) > MAX_DISPUTE_IMAGES:
                 errors.add((INVALID, PRECONDITION), "more than 20 proof images")
+            if dispute.proofs >= MAX_PROOFS:
+                errors.add(PRECONDITION, "proof cap")
 
         def do() -> None:
             assert dispute is not None
             dispute.images += len(images)
+            dispute.proofs += 1
             for ask in dispute.asks:
                 if actor.role in ask.parties and self.now <= ask.deadline:
                     ask.submitted.add(actor.role)
@@ -676,8 +704,11 @@ class Model:
     def intervene(self, req: Request, actor: Actor) -> Outcome:
         errors = Errors()
         self._common(req, "intervene", actor, errors)
+        if req.disputes >= MAX_DISPUTES:
+            errors.add(PRECONDITION, "dispute cap")
 
         def do() -> None:
+            req.disputes += 1
             req.dispute = Dispute("PLATFORM", req.state)
             req.negotiation = None
             self._move(req, ARB)
@@ -699,6 +730,8 @@ class Model:
             errors.add(INVALID, "party")
         if deadline_in_ms is not None and deadline_in_ms <= 0:
             errors.add(INVALID, "deadline not in the future")
+        if req.state == ARB and req.dispute is not None and len(req.dispute.asks) >= MAX_PROOF_ASKS:
+            errors.add(PRECONDITION, "proof request cap")
 
         def do() -> None:
             assert req.dispute is not None
@@ -734,6 +767,8 @@ class Model:
     def retry_refund(self, req: Request, actor: Actor) -> Outcome:
         errors = Errors()
         self._common(req, "retry_refund", actor, errors)
+        if req.state in FROM["retry_refund"] and req.refund_attempts >= MAX_REFUND_ATTEMPTS:
+            errors.add(PRECONDITION, "refund attempt cap")
         return errors.outcome(lambda: self._refund(req, req.refund_amount))  # the same money
 
     def close_refund(self, req: Request, actor: Actor) -> Outcome:
@@ -770,6 +805,8 @@ class Model:
             assert req.dispute is not None
             for ask in req.dispute.asks:
                 ask.missed |= ask.open
+        elif state == REFUNDING:
+            req.reminders += 1  # the same refund, signalled again
         elif state == REFUND_FAIL:
             self._move(req, OVERDUE)
         elif state == UWC:

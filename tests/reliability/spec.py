@@ -44,6 +44,14 @@ MAX_ATTEMPTS = 5
 MAX_TEXT = 500
 MAX_IMAGES = 9
 MAX_DISPUTE_IMAGES = 20
+# What one request may accumulate (the default Policy's caps)
+MAX_CONTACTS = 10
+MAX_QUOTA_REQUESTS = 10
+MAX_DISPUTES = 3
+MAX_PROOF_ASKS = 10
+MAX_PROOFS = 20
+MAX_REFUND_ATTEMPTS = 5
+MAX_REFUND_REMINDERS = 3
 MAX_REF = 512
 DAY_MS = 86_400_000
 ESCALATION_WINDOW_MS = 7 * DAY_MS
@@ -167,8 +175,9 @@ ROLE_OF: dict[str, frozenset[str]] = {
 }
 
 
-def timer_of(state: str, dispute_open_parties: bool) -> str | None:
-    """The SYSTEM action pending in ``state`` (SPEC §6); None: no timer."""
+def timer_of(state: str, dispute_open_parties: bool, reminded_out: bool = False) -> str | None:
+    """The SYSTEM action pending in ``state`` (SPEC §6); None: no timer. ``reminded_out``: the
+    refund in PLATFORM_REFUNDING was reminded as often as allowed (flagged for ops)."""
     return {
         MP: "merchant_timeout",
         UWCU: "negotiation_timeout",
@@ -178,6 +187,7 @@ def timer_of(state: str, dispute_open_parties: bool) -> str | None:
         REJ_RETURN: "escalation_expired",
         RETURN_CLOSED: "escalation_expired",
         ARB: "proof_timeout" if dispute_open_parties else None,
+        REFUNDING: None if reminded_out else "refund_reminder",
         REFUND_FAIL: "offline_refund_timeout",
         UWC: "offline_refund_confirm_timeout",
     }.get(state)
@@ -229,6 +239,7 @@ TRANSITIONS: dict[str, frozenset[tuple[str, str]]] = {
     "close_refund": frozenset({(OVERDUE, RETRY_FAIL)}),
     "record_contact_attempt": frozenset((s, s) for s in _NON_TERMINAL),
     "request_contact_quota": frozenset((s, s) for s in _NON_TERMINAL),
+    "refund_reminder": frozenset({(REFUNDING, REFUNDING)}),
 }
 TIMER_ACTIONS = frozenset(
     {
@@ -240,5 +251,6 @@ TIMER_ACTIONS = frozenset(
         "proof_timeout",
         "offline_refund_timeout",
         "offline_refund_confirm_timeout",
+        "refund_reminder",
     }
 )

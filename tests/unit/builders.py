@@ -353,6 +353,7 @@ SPEC_DURATIONS_MS: dict[str, int] = {
     "proof_deadline": 3 * DAY_MS,
     "offline_refund": 3 * DAY_MS,
     "offline_refund_confirm": 7 * DAY_MS,
+    "refund_reminder": 2 * HOUR_MS,
 }
 
 
@@ -429,6 +430,7 @@ SPEC_TABLE: dict[Action, dict[State, frozenset[State]]] = {
     Action.CLOSE_REFUND: _from(S.MERCHANT_OVERDUE_REFUND, to=(S.MERCHANT_REFUND_RETRY_FAIL,)),
     Action.RECORD_CONTACT_ATTEMPT: dict(_SAME_STATE),
     Action.REQUEST_CONTACT_QUOTA: dict(_SAME_STATE),
+    Action.REFUND_REMINDER: _from(S.PLATFORM_REFUNDING, to=(S.PLATFORM_REFUNDING,)),
 }
 # Sources the SPEC leaves open. None left: `intervene` ("any non-terminal") was decided as
 # refused under arbitration and while the refund is in flight (README, "Rules we chose").

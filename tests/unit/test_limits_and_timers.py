@@ -280,7 +280,6 @@ def test_a_proof_request_with_its_own_deadline_fires_then(world: World) -> None:
 @pytest.mark.parametrize(
     "state",
     [
-        State.PLATFORM_REFUNDING,
         State.PLATFORM_ARBITRATING,
         State.MERCHANT_OVERDUE_REFUND,
         *TERMINAL,
@@ -773,6 +772,11 @@ SPEC_TIMERS: dict[State, tuple[TimerKind, Action, str]] = {
         TimerKind.PROOF_DEADLINE,
         Action.PROOF_TIMEOUT,
         "proof_deadline_ms",
+    ),
+    State.PLATFORM_REFUNDING: (
+        TimerKind.REFUND_RESULT,
+        Action.REFUND_REMINDER,
+        "refund_reminder_ms",
     ),
     State.PLATFORM_REFUND_FAIL: (
         TimerKind.OFFLINE_REFUND,

@@ -571,6 +571,13 @@ ROWS: list[Row] = [
         )
     ),
     row(
+        Action.REFUND_REMINDER,
+        S.PLATFORM_REFUNDING,
+        S.PLATFORM_REFUNDING,
+        in_state(S.PLATFORM_REFUNDING),
+        timer(Action.REFUND_REMINDER),
+    ),
+    row(
         Action.OFFLINE_REFUND_TIMEOUT,
         S.PLATFORM_REFUND_FAIL,
         S.MERCHANT_OVERDUE_REFUND,

@@ -196,6 +196,7 @@ class Action(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ACTION_CLOSE_REFUND: _ClassVar[Action]
     ACTION_RECORD_CONTACT_ATTEMPT: _ClassVar[Action]
     ACTION_REQUEST_CONTACT_QUOTA: _ClassVar[Action]
+    ACTION_REFUND_REMINDER: _ClassVar[Action]
 
 class TimerKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -208,6 +209,7 @@ class TimerKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TIMER_KIND_PROOF_DEADLINE: _ClassVar[TimerKind]
     TIMER_KIND_OFFLINE_REFUND: _ClassVar[TimerKind]
     TIMER_KIND_OFFLINE_REFUND_CONFIRM: _ClassVar[TimerKind]
+    TIMER_KIND_REFUND_RESULT: _ClassVar[TimerKind]
 
 class RefundResult(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -220,6 +222,7 @@ class Signal(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SIGNAL_UNSPECIFIED: _ClassVar[Signal]
     SIGNAL_REFUND_REQUESTED: _ClassVar[Signal]
     SIGNAL_CONTACT_QUOTA_REQUESTED: _ClassVar[Signal]
+    SIGNAL_REFUND_UNANSWERED: _ClassVar[Signal]
 AFTER_SALE_STATUS_UNSPECIFIED: AfterSaleStatus
 AFTER_SALE_STATUS_MERCHANT_PROCESSING: AfterSaleStatus
 AFTER_SALE_STATUS_USER_WAIT_CONFIRM_UPDATE: AfterSaleStatus
@@ -362,6 +365,7 @@ ACTION_RETRY_REFUND: Action
 ACTION_CLOSE_REFUND: Action
 ACTION_RECORD_CONTACT_ATTEMPT: Action
 ACTION_REQUEST_CONTACT_QUOTA: Action
+ACTION_REFUND_REMINDER: Action
 TIMER_KIND_UNSPECIFIED: TimerKind
 TIMER_KIND_MERCHANT_HANDLING: TimerKind
 TIMER_KIND_NEGOTIATION_REPLY: TimerKind
@@ -371,12 +375,14 @@ TIMER_KIND_ESCALATION_WINDOW: TimerKind
 TIMER_KIND_PROOF_DEADLINE: TimerKind
 TIMER_KIND_OFFLINE_REFUND: TimerKind
 TIMER_KIND_OFFLINE_REFUND_CONFIRM: TimerKind
+TIMER_KIND_REFUND_RESULT: TimerKind
 REFUND_RESULT_UNSPECIFIED: RefundResult
 REFUND_RESULT_SUCCEEDED: RefundResult
 REFUND_RESULT_FAILED: RefundResult
 SIGNAL_UNSPECIFIED: Signal
 SIGNAL_REFUND_REQUESTED: Signal
 SIGNAL_CONTACT_QUOTA_REQUESTED: Signal
+SIGNAL_REFUND_UNANSWERED: Signal
 
 class ReturnAddress(_message.Message):
     __slots__ = ("contact_name", "contact_phone", "address")
@@ -497,7 +503,7 @@ class Dispute(_message.Message):
     def __init__(self, escalated_by: _Optional[_Union[Role, str]] = ..., escalated_from: _Optional[_Union[AfterSaleStatus, str]] = ..., escalated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., message: _Optional[str] = ..., images: _Optional[_Iterable[str]] = ..., proof_requests: _Optional[_Iterable[_Union[ProofRequest, _Mapping]]] = ..., proofs: _Optional[_Iterable[_Union[Proof, _Mapping]]] = ..., verdict: _Optional[_Union[Verdict, str]] = ..., refund_amount: _Optional[int] = ..., resolved_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Refund(_message.Message):
-    __slots__ = ("refund_id", "refund_reason", "amount", "failure_reason", "requested_at", "completed_at", "proof_images", "proof_message")
+    __slots__ = ("refund_id", "refund_reason", "amount", "failure_reason", "requested_at", "completed_at", "proof_images", "proof_message", "reminders", "flagged_at")
     REFUND_ID_FIELD_NUMBER: _ClassVar[int]
     REFUND_REASON_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_FIELD_NUMBER: _ClassVar[int]
@@ -506,6 +512,8 @@ class Refund(_message.Message):
     COMPLETED_AT_FIELD_NUMBER: _ClassVar[int]
     PROOF_IMAGES_FIELD_NUMBER: _ClassVar[int]
     PROOF_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    REMINDERS_FIELD_NUMBER: _ClassVar[int]
+    FLAGGED_AT_FIELD_NUMBER: _ClassVar[int]
     refund_id: str
     refund_reason: RefundReason
     amount: int
@@ -514,7 +522,9 @@ class Refund(_message.Message):
     completed_at: _timestamp_pb2.Timestamp
     proof_images: _containers.RepeatedScalarFieldContainer[str]
     proof_message: str
-    def __init__(self, refund_id: _Optional[str] = ..., refund_reason: _Optional[_Union[RefundReason, str]] = ..., amount: _Optional[int] = ..., failure_reason: _Optional[str] = ..., requested_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., proof_images: _Optional[_Iterable[str]] = ..., proof_message: _Optional[str] = ...) -> None: ...
+    reminders: int
+    flagged_at: _timestamp_pb2.Timestamp
+    def __init__(self, refund_id: _Optional[str] = ..., refund_reason: _Optional[_Union[RefundReason, str]] = ..., amount: _Optional[int] = ..., failure_reason: _Optional[str] = ..., requested_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., proof_images: _Optional[_Iterable[str]] = ..., proof_message: _Optional[str] = ..., reminders: _Optional[int] = ..., flagged_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class PendingTimer(_message.Message):
     __slots__ = ("kind", "action", "due_at")
