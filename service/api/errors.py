@@ -215,7 +215,9 @@ def _storage_refusal(exc: Exception) -> tuple[str, str, str] | None:
     """(reason, en, zh) when ``exc`` is Redis refusing writes, else None."""
     if not isinstance(exc, redis_errors.ResponseError):
         return None
-    text = str(exc)
+    # redis-py strips the "OOM" code from a plain command's reply (OutOfMemoryError); a
+    # script's reply keeps it inside its text.
+    text = f"OOM {exc}" if isinstance(exc, redis_errors.OutOfMemoryError) else str(exc)
     for marker, reason, en, zh in STORAGE_REFUSALS:
         if marker in text:
             return reason, en, zh

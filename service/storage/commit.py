@@ -6,7 +6,8 @@ names: the script's first line is generated from it, so the order is written onc
 script and read by field name), the record is the codec's blob, which the script stores as it
 is in the record hash and as the idempotency result.
 
-The script checks first and writes after, so a refused commit writes nothing: the
+The script checks first and writes after, so a refused commit writes nothing (and its first
+write is a denyoom command, so a Redis out of memory refuses it whole): the
 idempotency key (same body: the first result comes back, nothing is written; another body:
 refused), the version read, the order-line rules (SPEC §8). A replay of a committed call is a
 no-op: it finds its idempotency key or, without a key, fails the version check.
@@ -126,7 +127,11 @@ elseif h.line_op == 'modify' then
   if tonumber(attempts) >= h.max_attempts then return {'LIMIT', 'LINE_ATTEMPT_LIMIT', attempts} end
 end
 
--- every check passed: write
+-- Every check passed: write. The first write must be a denyoom command (XADD): Redis checks
+-- maxmemory only for a script's first write, and only if that write is denyoom (DEL is not),
+-- so out of memory the whole commit is refused here, before anything is written.
+local id = redis.call('XADD', events_key, 'MAXLEN', '~', h.stream_maxlen, '*', unpack(h.event))
+
 local old_member = redis.call('HGET', record_key, '_timer_member')
 local fields = {'d', record, 'version', h.new_version}
 if h.timer_member ~= '' then
@@ -136,7 +141,6 @@ end
 redis.call('DEL', record_key)  -- a record in the previous release's flat form loses its fields
 redis.call('HSET', record_key, unpack(fields))
 
-local id = redis.call('XADD', events_key, 'MAXLEN', '~', h.stream_maxlen, '*', unpack(h.event))
 local entry = {event_id = id}
 for i = 1, #h.event, 2 do entry[h.event[i]] = h.event[i + 1] end
 redis.call('RPUSH', history_key, cjson.encode(entry))
