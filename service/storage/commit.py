@@ -7,10 +7,12 @@ script and read by field name), the record is the codec's blob, which the script
 is in the record hash and as the idempotency result.
 
 The script checks first and writes after, so a refused commit writes nothing (and its first
-write is a denyoom command, so a Redis out of memory refuses it whole): the
-idempotency key (same body: the first result comes back, nothing is written; another body:
-refused), the version read, the order-line rules (SPEC §8). A replay of a committed call is a
-no-op: it finds its idempotency key or, without a key, fails the version check.
+write is a denyoom command, so a Redis out of memory refuses it whole): the idempotency key
+(same body: the first result comes back, nothing is written; another body: refused), the
+version read, the order-line rules (SPEC §8: the line belongs to the buyer of its first
+application, then one open request, none after a success, at most N attempts). A replay of a
+committed call is a no-op: it finds its idempotency key or, without a key, fails the version
+check.
 """
 
 from __future__ import annotations
@@ -23,15 +25,17 @@ import msgspec
 
 from aftersale.decide import Decision
 from aftersale.exceptions import IdempotencyKeyReused, Refusal, VersionConflict
-from aftersale.model import AfterSale
+from aftersale.model import Actor, AfterSale
 from aftersale.refusals import error_for, refusal
-from aftersale.vocabulary import SUCCESS_STATES, TERMINAL_STATES, Action, State
+from aftersale.vocabulary import SUCCESS_STATES, TERMINAL_STATES, Action, Role, State
+from service.access import hidden
 from service.storage.codec import decode_record, encode_record
 from service.storage.counters import shop_counter_increments
 from service.storage.keys import Keys, timer_member
 from service.storage.legacy import result_from_json
 from service.storage.ports import CommitResult
 
+LINE_NOT_YOURS = "*"  # the subject of refusing another's order line: no request id at all
 NO_IDEMPOTENCY = "-"  # caller and key of the idempotency key a commit without one never touches
 _LINE_OPS = {Action.APPLY: "apply", Action.MODIFY_APPLICATION: "modify"}
 
@@ -66,6 +70,8 @@ class CommitHeader(msgspec.Struct):
     timer_due_ms: int
     leased_member: str  # the leased member this commit fires (its lease goes); "" for none
     line_op: str  # "apply" | "modify" | ""
+    sku_id: str  # the order line's sku (the order is the shard's)
+    buyer_id: str  # the request's buyer: an order line belongs to the buyer of its first apply
     max_attempts: int  # per order line, applications + modifications
     terminal: bool  # the new state is terminal: the line has no open request any more
     success: bool  # the new state is a success: the line is refunded for good
@@ -94,12 +100,26 @@ def _lua_locals(names: Sequence[str], table: str) -> str:
 
 # Returns {"OK", event_id} | {"REPLAY", first event_id, first record blob, legacy result}
 #       | {"VERSION", actual_version} | {"IDEMPOTENCY_MISMATCH"} | {"LIMIT", reason, detail}
+#       | {"NOT_YOURS"} (the order line belongs to another buyer)
 COMMIT = (
     _lua_locals(CommitKeys._fields, "KEYS")
     + """
 local h = cjson.decode(ARGV[1])
 local record = ARGV[2]
 local rid = h.request_id
+
+-- The buyer of the first request of a line indexed before lines kept their buyer: the
+-- earliest request of the order (its listing) on the line's sku. Those records share the
+-- order's slot; only such a line reads them.
+local function first_buyer()
+  local prefix = string.sub(record_key, 1, #record_key - #rid)
+  for _, id in ipairs(redis.call('ZRANGE', order_listing_key, 0, -1)) do
+    local f = redis.call('HMGET', prefix .. id, 'd', 'sku_id', 'buyer_id')
+    if f[1] then f = cjson.decode(f[1]) else f = {sku_id = f[2], buyer_id = f[3]} end
+    if f.sku_id == h.sku_id then return f.buyer_id end
+  end
+  return nil
+end
 if h.use_idempotency then
   local stored = redis.call('HMGET', idempotency_key, 'h', 'e', 'd', 'r')
   if stored[1] then
@@ -116,7 +136,11 @@ if current ~= h.read_version then
 end
 
 if h.line_op == 'apply' then
-  local line = redis.call('HMGET', line_key, 'active', 'attempts', 'succeeded')
+  local line = redis.call('HMGET', line_key, 'active', 'attempts', 'succeeded', 'buyer')
+  local owner = line[4]
+  if not owner and (line[1] or line[2] or line[3]) then owner = first_buyer() end
+  -- before any other line rule: another buyer learns nothing about this line's requests
+  if owner and owner ~= h.buyer_id then return {'NOT_YOURS'} end
   if line[3] then return {'LIMIT', 'LINE_ALREADY_REFUNDED', line[3]} end
   if line[1] and line[1] ~= rid then return {'LIMIT', 'LINE_HAS_OPEN_REQUEST', line[1]} end
   if tonumber(line[2] or '0') >= h.max_attempts then
@@ -153,7 +177,7 @@ if h.leased_member ~= '' then redis.call('ZREM', leased_key, h.leased_member) en
 if h.timer_member ~= '' then redis.call('ZADD', timers_key, h.timer_due_ms, h.timer_member) end
 
 if h.line_op == 'apply' then
-  redis.call('HSET', line_key, 'active', rid)
+  redis.call('HSET', line_key, 'active', rid, 'buyer', h.buyer_id)
   redis.call('HINCRBY', line_key, 'attempts', 1)
   redis.call('ZADD', shop_listing_key, h.listing_score, rid)
   redis.call('ZADD', buyer_listing_key, h.listing_score, rid)
@@ -243,6 +267,8 @@ def commit_call(
         timer_due_ms=timer.due_ms if timer else 0,
         leased_member=leased_timer_member or "",
         line_op=_LINE_OPS.get(Action(event.action), ""),
+        sku_id=record.sku_id,
+        buyer_id=record.buyer_id,
         max_attempts=limits.max_attempts_per_line,
         terminal=record.state in TERMINAL_STATES,
         success=record.state in SUCCESS_STATES,
@@ -260,7 +286,7 @@ def commit_result(
     reply: list[str], decision: Decision, read_version: int, idempotency_key: str, max_attempts: int
 ) -> CommitResult:
     """What the script's ``reply`` means for ``decision``: the result, or the refusal raised
-    (VersionConflict, IdempotencyKeyReused, LimitExceeded)."""
+    (VersionConflict, IdempotencyKeyReused, LimitExceeded, PermissionDenied)."""
     status = reply[0]
     record, event = decision.record, decision.event
     assert event is not None
@@ -274,6 +300,8 @@ def commit_result(
         raise VersionConflict(record.request_id, read_version, int(reply[1]))
     if status == "IDEMPOTENCY_MISMATCH":
         raise IdempotencyKeyReused(idempotency_key)
+    if status == "NOT_YOURS":  # the refusal of another's request, naming none of the line's
+        raise hidden(LINE_NOT_YOURS, Actor(Role.BUYER, record.buyer_id))
     if status == "LIMIT":
         state = State(event.from_state) if event.from_state else None
         refused = _line_refusal(reply[1], reply[2] or "0", record, max_attempts)

@@ -14,7 +14,8 @@ Per shard ``{as:NN}``:
 ``{as:NN}:events``                       transition stream (the outbox)
 ``{as:NN}:timers``                       pending timers (zset, score = due ms)
 ``{as:NN}:timers:leased``                claimed timers (zset, score = lease deadline ms)
-``{as:NN}:line:<order_id>:<sku_id>``     order-line index (hash: active, attempts, succeeded)
+``{as:NN}:line:<order_id>:<sku_id>``     order-line index (hash: active, attempts, succeeded,
+                                         buyer: the buyer of its first application)
 ``{as:NN}:idem:<caller>:<key>``          idempotency result (hash: ``h`` body hash, ``d``
                                          the record blob as committed, ``e`` event id; TTL)
 ``{as:NN}:shop:<shop_id>``               shop listing (zset, score = created ms)

@@ -115,7 +115,8 @@ class AfterSaleRepository(Protocol):
         """Store ``decision`` atomically if the record is still at ``read_version``; with an
         idempotency key, the new record is also kept as the key's result.
 
-        Raises VersionConflict, IdempotencyKeyReused or LimitExceeded; nothing is written then.
+        Raises VersionConflict, IdempotencyKeyReused, LimitExceeded or PermissionDenied (another
+        buyer's order line); nothing is written then.
         """
         ...
 

@@ -119,10 +119,11 @@ class RedisRepository:
     ) -> CommitResult:
         """Store ``decision`` in one script if the record is still at ``read_version``.
 
-        Raises ``VersionConflict``, ``IdempotencyKeyReused`` or ``LimitExceeded`` (order-line
-        rules); nothing is written then. With a used idempotency key and the same
-        ``body_hash`` nothing is written and the record the first call stored comes back
-        (``replayed``); otherwise the new record is kept as the key's result.
+        Raises ``VersionConflict``, ``IdempotencyKeyReused``, ``LimitExceeded`` (order-line
+        rules) or ``PermissionDenied`` (another buyer's order line); nothing is written then.
+        With a used idempotency key and the same ``body_hash`` nothing is written and the
+        record the first call stored comes back (``replayed``); otherwise the new record is
+        kept as the key's result.
         """
         keys, args = commit_call(
             self.keys,

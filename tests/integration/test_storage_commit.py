@@ -72,6 +72,7 @@ async def test_an_application_writes_record_history_event_timer_line_listings_an
     assert await client.hgetall(keys.line(record.order_id, "sku-1")) == {
         "active": record.request_id,
         "attempts": "1",
+        "buyer": "buyer-1",
     }
     assert await client.zrange(keys.shop(shard, "shop-1"), 0, -1) == [record.request_id]
     assert await client.zrange(keys.buyer(shard, "buyer-1"), 0, -1) == [record.request_id]
