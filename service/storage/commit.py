@@ -32,11 +32,9 @@ from service.access import hidden
 from service.storage.codec import decode_record, encode_record
 from service.storage.counters import shop_counter_increments
 from service.storage.keys import Keys, timer_member
-from service.storage.legacy import result_from_json
-from service.storage.ports import CommitResult
+from service.storage.ports import CommitResult, IdempotencyKey
 
 LINE_NOT_YOURS = "*"  # the subject of refusing another's order line: no request id at all
-NO_IDEMPOTENCY = "-"  # caller and key of the idempotency key a commit without one never touches
 _LINE_OPS = {Action.APPLY: "apply", Action.MODIFY_APPLICATION: "modify"}
 
 
@@ -98,7 +96,7 @@ def _lua_locals(names: Sequence[str], table: str) -> str:
     )
 
 
-# Returns {"OK", event_id} | {"REPLAY", first event_id, first record blob, legacy result}
+# Returns {"OK", event_id} | {"REPLAY", first event_id, first record blob}
 #       | {"VERSION", actual_version} | {"IDEMPOTENCY_MISMATCH"} | {"LIMIT", reason, detail}
 #       | {"NOT_YOURS"} (the order line belongs to another buyer)
 COMMIT = (
@@ -120,12 +118,11 @@ local function first_buyer()
   end
   return nil
 end
+
 if h.use_idempotency then
-  local stored = redis.call('HMGET', idempotency_key, 'h', 'e', 'd', 'r')
+  local stored = redis.call('HMGET', idempotency_key, 'h', 'e', 'd')
   if stored[1] then
-    if stored[1] == h.body_hash then
-      return {'REPLAY', stored[2] or '', stored[3] or '', stored[4] or ''}
-    end
+    if stored[1] == h.body_hash then return {'REPLAY', stored[2], stored[3]} end
     return {'IDEMPOTENCY_MISMATCH'}
   end
 end
@@ -206,13 +203,16 @@ return {'OK', id}
 _HEADER = msgspec.json.Encoder()
 
 
-def commit_keys(
-    keys: Keys, record: AfterSale, caller: str | None, idempotency_key: str | None
-) -> CommitKeys:
-    """The KEYS of a commit of ``record`` (and of ``caller``'s ``idempotency_key``, if any)."""
+def commit_keys(keys: Keys, record: AfterSale, idempotency: IdempotencyKey | None) -> CommitKeys:
+    """The KEYS of a commit of ``record`` (and of its ``idempotency`` key on the record's
+    order, if any)."""
     rid, shard = record.request_id, keys.shard_of_request(record.request_id)
     if shard != keys.shard_of_order(record.order_id):
         raise ValueError(f"{rid} is not in the shard of order {record.order_id}")
+    if idempotency is None:
+        idempotency_key = keys.no_idempotency(shard)
+    else:
+        idempotency_key = keys.idempotency(record.order_id, *idempotency)
     return CommitKeys(
         record_key=keys.record(rid),
         history_key=keys.history(rid),
@@ -220,9 +220,7 @@ def commit_keys(
         timers_key=keys.timers(shard),
         leased_key=keys.leased(shard),
         line_key=keys.line(record.order_id, record.sku_id),
-        idempotency_key=keys.idempotency(
-            shard, caller or NO_IDEMPOTENCY, idempotency_key or NO_IDEMPOTENCY
-        ),
+        idempotency_key=idempotency_key,
         shop_listing_key=keys.shop(shard, record.shop_id),
         buyer_listing_key=keys.buyer(shard, record.buyer_id),
         order_listing_key=keys.order(record.order_id),
@@ -237,8 +235,7 @@ def commit_call(
     decision: Decision,
     read_version: int,
     *,
-    caller: str | None = None,
-    idempotency_key: str | None = None,
+    idempotency: IdempotencyKey | None = None,
     body_hash: str = "",
     leased_timer_member: str | None = None,
 ) -> tuple[CommitKeys, list[bytes]]:
@@ -252,9 +249,6 @@ def commit_call(
             f"{record.request_id}: read version {read_version}, new record version "
             f"{record.version}, event version {event.version}: not a single step"
         )
-    use_idempotency = bool(caller and idempotency_key)
-    if not use_idempotency:
-        caller = idempotency_key = None
     timer = record.timer
     counters = shop_counter_increments(event, record)
     header = CommitHeader(
@@ -273,13 +267,13 @@ def commit_call(
         terminal=record.state in TERMINAL_STATES,
         success=record.state in SUCCESS_STATES,
         listing_score=record.created_at_ms,
-        use_idempotency=use_idempotency,
+        use_idempotency=idempotency is not None,
         body_hash=body_hash,
         idempotency_ttl_s=limits.idempotency_ttl_s,
         counters=[x for name, n in counters.items() for x in (name, str(n))],
     )
     blob = encode_record(record)  # once: the stored record and the idempotency result
-    return commit_keys(keys, record, caller, idempotency_key), [_HEADER.encode(header), blob]
+    return commit_keys(keys, record, idempotency), [_HEADER.encode(header), blob]
 
 
 def commit_result(
@@ -293,9 +287,7 @@ def commit_result(
     if status == "OK":
         return CommitResult(reply[1], False)
     if status == "REPLAY":
-        blob, legacy = reply[2], reply[3]  # legacy: a result the previous release stored
-        first = decode_record(blob) if blob else result_from_json(legacy)
-        return CommitResult(reply[1], True, first)
+        return CommitResult(reply[1], True, decode_record(reply[2]))
     if status == "VERSION":
         raise VersionConflict(record.request_id, read_version, int(reply[1]))
     if status == "IDEMPOTENCY_MISMATCH":

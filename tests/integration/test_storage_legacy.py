@@ -31,6 +31,8 @@ from tests.integration.storage_support import (
     Client,
     applied,
     commit,
+    idem,
+    order_in_shard,
     pick_client,
     step,
 )
@@ -139,24 +141,24 @@ async def test_the_next_commit_rewrites_a_flat_record_as_a_blob_and_swaps_its_ti
     assert await client.zrange(keys.timers(shard), 0, -1) == []
 
 
-async def test_an_idempotency_result_stored_as_flat_json_is_replayed(
+async def test_an_idempotency_result_the_previous_release_stored_is_found_on_its_order_only(
     client: Client, keys: Keys, repo: RedisRepository
 ) -> None:
     shard = keys.shard_of_request(REQUEST_ID)
     flat = {k: v for k, v in FLAT_RECORD.items() if k != "_timer_member"}
     result = json.dumps(flat, ensure_ascii=False, separators=(",", ":"))
     await client.hset(keys.record(REQUEST_ID), mapping=FLAT_RECORD)
-    await client.hset(
-        keys.idempotency(shard, "orders", "k1"), mapping={"h": "h1", "r": result, "e": "5-0"}
-    )
-    retry = step(RECORD, Action.ACCEPT_NEGOTIATION, State.PLATFORM_REFUNDING, BUYER, timer=None)
+    legacy = keys.legacy_idempotency(shard, "orders", "k1")  # per caller and shard, flat JSON
+    await client.hset(legacy, mapping={"h": "h1", "r": result, "e": "5-0"})
+    same_shard = order_in_shard(keys, shard)
 
-    replayed = await repo.commit(retry, read_version=2, caller="orders", idempotency_key="k1",
-                                 body_hash="h1")  # fmt: skip
+    on_its_order = await repo.idempotent_result(idem("k1", actor=BUYER), "ord-0")
+    on_its_request = await repo.load_with_idempotency(REQUEST_ID, idem("k1", actor=BUYER))
+    on_another_order = await repo.idempotent_result(idem("k1", actor=BUYER), same_shard)
 
-    assert await repo.idempotent_result("orders", "k1", "ord-0") == ("h1", RECORD)
-    assert await repo.load_with_idempotency(REQUEST_ID, "orders", "k1") == (RECORD, ("h1", RECORD))
-    assert (replayed.event_id, replayed.replayed, replayed.record) == ("5-0", True, RECORD)
+    assert on_its_order == ("h1", RECORD)
+    assert on_its_request == (RECORD, ("h1", RECORD))
+    assert on_another_order is None
     assert await client.hgetall(keys.record(REQUEST_ID)) == FLAT_RECORD  # nothing written
 
 
