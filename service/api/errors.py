@@ -13,6 +13,8 @@ IdempotencyKeyReused          ALREADY_EXISTS       ErrorInfo IDEMPOTENCY_KEY_REU
 ApiError (Unauthenticated,    its own code         ErrorInfo, messages
 ResourceExhausted)
 Redis unreachable             UNAVAILABLE          ErrorInfo STORAGE_UNAVAILABLE (+ error id)
+Redis refusing writes         UNAVAILABLE          ErrorInfo STORAGE_FULL (OOM) or
+                                                   STORAGE_NOT_PERSISTING (MISCONF), messages
 anything else                 INTERNAL             ErrorInfo INTERNAL + RequestInfo (error id)
 ============================  ===================  =============================================
 
