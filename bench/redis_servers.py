@@ -23,7 +23,7 @@ def start(directory: Path, *, aof: bool = False) -> EmbeddedRedis:
     shutil.rmtree(directory, ignore_errors=True)
     server = EmbeddedRedis(directory, options=AOF_EVERYSEC if aof else NO_AOF)
     server.start()
-    with redis.Redis(port=server.port) as client:
+    with redis.Redis.from_url(server.url) as client:
         appendonly = client.config_get("appendonly")["appendonly"]
     if appendonly != ("yes" if aof else "no"):
         server.stop()

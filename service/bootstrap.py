@@ -142,7 +142,7 @@ async def _redis(settings: Settings) -> tuple[Redis | RedisCluster, EmbeddedRedi
     if settings.redis_url is None:
         embedded = EmbeddedRedis.in_data_dir(settings.data_dir)
         await asyncio.to_thread(embedded.start)
-        log.info("embedded redis url=%s dir=%s", embedded.url, embedded.directory)
+        log.info("embedded redis address=%s dir=%s", embedded.address, embedded.directory)
     client = connect(settings, embedded.url if embedded else None)
     log.info(
         "connecting to redis url=%s", _redacted(embedded.url if embedded else settings.redis_url)

@@ -37,6 +37,7 @@ from aftersale.vocabulary import Action, Role, State
 from service.access import acting_as, can_see, missing, require_visible, scope_filters
 from service.storage.ports import (
     AfterSaleRepository,
+    IdempotencyKey,
     IdempotentResult,
     StoredEvent,
     TimerMember,
@@ -57,6 +58,11 @@ class Call:
     caller: str  # the authenticated service name: scopes idempotency keys
     idempotency_key: str
     expected_version: int | None = None
+
+    @property
+    def idempotency(self) -> IdempotencyKey:
+        """The call's key and whose it is (its scope's order is the request's)."""
+        return IdempotencyKey(self.caller, self.actor, self.idempotency_key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,9 +109,7 @@ class AfterSaleHandlers:
     async def _run(self, request_id: str, command: Command | None, call: Call) -> AfterSale:
         """Run ``command`` for ``call``; ``None`` fires the pending timer (ops, as SYSTEM)."""
         body_hash = _body_hash(request_id, command, call.actor)
-        record, stored = await self._repo.load_with_idempotency(
-            request_id, call.caller, call.idempotency_key
-        )
+        record, stored = await self._repo.load_with_idempotency(request_id, call.idempotency)
         if stored is not None:
             return _replayed(stored, body_hash, call)
         for attempt in range(MAX_CONFLICT_RETRIES):
@@ -132,9 +136,7 @@ class AfterSaleHandlers:
     async def _apply(self, command: c.Apply, call: Call) -> AfterSale:
         """A buyer's application; the request id is made here and embeds the order's shard."""
         body_hash = _body_hash("", command, call.actor)
-        stored = await self._repo.idempotent_result(
-            call.caller, call.idempotency_key, command.order_id
-        )
+        stored = await self._repo.idempotent_result(call.idempotency, command.order_id)
         if stored is not None:
             return _replayed(stored, body_hash, call)
         decision = decide(None, command, call.actor, self._clock.now_ms(), self._policy)
@@ -146,8 +148,7 @@ class AfterSaleHandlers:
         result = await self._repo.commit(
             decision,
             read_version=read_version,
-            caller=call.caller,
-            idempotency_key=call.idempotency_key,
+            idempotency=call.idempotency,
             body_hash=body_hash,
         )
         return result.record if result.record is not None else decision.record

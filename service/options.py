@@ -159,7 +159,8 @@ OPTIONS: tuple[Option, ...] = (
          "Longest a unary call runs (a hung Redis): then UNAVAILABLE, safe to retry with the "
          "same idempotency key"),
     _opt("data_dir", "data_dir", "path", None,
-         "Embedded Redis files (`redis/`: AOF, log) and the default tokens file"),
+         "Embedded Redis files (`redis/`, owner-only: AOF, log, its password) and the "
+         "default tokens file"),
     _opt("log_level", "log_level", "level", LEVEL, "Log level: " + ", ".join(LOG_LEVELS)),
     _opt("redis_url", "redis.url", "str", URL,
          "Unset: start the embedded redis-server. `redis://`, `rediss://`, `unix://`; "

@@ -13,6 +13,8 @@ IdempotencyKeyReused          ALREADY_EXISTS       ErrorInfo IDEMPOTENCY_KEY_REU
 ApiError (Unauthenticated,    its own code         ErrorInfo, messages
 ResourceExhausted)
 Redis unreachable             UNAVAILABLE          ErrorInfo STORAGE_UNAVAILABLE (+ error id)
+Redis refusing writes         UNAVAILABLE          ErrorInfo STORAGE_FULL (OOM) or
+                                                   STORAGE_NOT_PERSISTING (MISCONF), messages
 anything else                 INTERNAL             ErrorInfo INTERNAL + RequestInfo (error id)
 ============================  ===================  =============================================
 
@@ -215,7 +217,9 @@ def _storage_refusal(exc: Exception) -> tuple[str, str, str] | None:
     """(reason, en, zh) when ``exc`` is Redis refusing writes, else None."""
     if not isinstance(exc, redis_errors.ResponseError):
         return None
-    text = str(exc)
+    # redis-py strips the "OOM" code from a plain command's reply (OutOfMemoryError); a
+    # script's reply keeps it inside its text.
+    text = f"OOM {exc}" if isinstance(exc, redis_errors.OutOfMemoryError) else str(exc)
     for marker, reason, en, zh in STORAGE_REFUSALS:
         if marker in text:
             return reason, en, zh

@@ -6,10 +6,13 @@ names: the script's first line is generated from it, so the order is written onc
 script and read by field name), the record is the codec's blob, which the script stores as it
 is in the record hash and as the idempotency result.
 
-The script checks first and writes after, so a refused commit writes nothing: the
-idempotency key (same body: the first result comes back, nothing is written; another body:
-refused), the version read, the order-line rules (SPEC §8). A replay of a committed call is a
-no-op: it finds its idempotency key or, without a key, fails the version check.
+The script checks first and writes after, so a refused commit writes nothing (and its first
+write is a denyoom command, so a Redis out of memory refuses it whole): the idempotency key
+(same body: the first result comes back, nothing is written; another body: refused), the
+version read, the order-line rules (SPEC §8: the line belongs to the buyer of its first
+application, then one open request, none after a success, at most N attempts). A replay of a
+committed call is a no-op: it finds its idempotency key or, without a key, fails the version
+check.
 """
 
 from __future__ import annotations
@@ -23,16 +26,16 @@ import msgspec
 from aftersale.decide import Decision
 from aftersale.exceptions import IdempotencyKeyReused, Refusal, VersionConflict
 from aftersale.groups import SUCCESS_STATES, TERMINAL_STATES
-from aftersale.model import AfterSale
+from aftersale.model import Actor, AfterSale
 from aftersale.refusals import error_for, refusal
-from aftersale.vocabulary import Action
+from aftersale.vocabulary import Action, Role
+from service.access import hidden
 from service.storage.codec import decode_record, encode_record
 from service.storage.counters import shop_counter_increments
 from service.storage.keys import Keys, timer_member
-from service.storage.legacy import result_from_json
-from service.storage.ports import CommitResult
+from service.storage.ports import CommitResult, IdempotencyKey
 
-NO_IDEMPOTENCY = "-"  # caller and key of the idempotency key a commit without one never touches
+LINE_NOT_YOURS = "*"  # the subject of refusing another's order line: no request id at all
 _LINE_OPS = {Action.APPLY: "apply", Action.MODIFY_APPLICATION: "modify"}
 
 
@@ -66,6 +69,8 @@ class CommitHeader(msgspec.Struct):
     timer_due_ms: int
     leased_member: str  # the leased member this commit fires (its lease goes); "" for none
     line_op: str  # "apply" | "modify" | ""
+    sku_id: str  # the order line's sku (the order is the shard's)
+    buyer_id: str  # the request's buyer: an order line belongs to the buyer of its first apply
     max_attempts: int  # per order line, applications + modifications
     terminal: bool  # the new state is terminal: the line has no open request any more
     success: bool  # the new state is a success: the line is refunded for good
@@ -92,20 +97,33 @@ def _lua_locals(names: Sequence[str], table: str) -> str:
     )
 
 
-# Returns {"OK", event_id} | {"REPLAY", first event_id, first record blob, legacy result}
+# Returns {"OK", event_id} | {"REPLAY", first event_id, first record blob}
 #       | {"VERSION", actual_version} | {"IDEMPOTENCY_MISMATCH"} | {"LIMIT", reason, detail}
+#       | {"NOT_YOURS"} (the order line belongs to another buyer)
 COMMIT = (
     _lua_locals(CommitKeys._fields, "KEYS")
     + """
 local h = cjson.decode(ARGV[1])
 local record = ARGV[2]
 local rid = h.request_id
+
+-- The buyer of the first request of a line indexed before lines kept their buyer: the
+-- earliest request of the order (its listing) on the line's sku. Those records share the
+-- order's slot; only such a line reads them.
+local function first_buyer()
+  local prefix = string.sub(record_key, 1, #record_key - #rid)
+  for _, id in ipairs(redis.call('ZRANGE', order_listing_key, 0, -1)) do
+    local f = redis.call('HMGET', prefix .. id, 'd', 'sku_id', 'buyer_id')
+    if f[1] then f = cjson.decode(f[1]) else f = {sku_id = f[2], buyer_id = f[3]} end
+    if f.sku_id == h.sku_id then return f.buyer_id end
+  end
+  return nil
+end
+
 if h.use_idempotency then
-  local stored = redis.call('HMGET', idempotency_key, 'h', 'e', 'd', 'r')
+  local stored = redis.call('HMGET', idempotency_key, 'h', 'e', 'd')
   if stored[1] then
-    if stored[1] == h.body_hash then
-      return {'REPLAY', stored[2] or '', stored[3] or '', stored[4] or ''}
-    end
+    if stored[1] == h.body_hash then return {'REPLAY', stored[2], stored[3]} end
     return {'IDEMPOTENCY_MISMATCH'}
   end
 end
@@ -116,7 +134,11 @@ if current ~= h.read_version then
 end
 
 if h.line_op == 'apply' then
-  local line = redis.call('HMGET', line_key, 'active', 'attempts', 'succeeded')
+  local line = redis.call('HMGET', line_key, 'active', 'attempts', 'succeeded', 'buyer')
+  local owner = line[4]
+  if not owner and (line[1] or line[2] or line[3]) then owner = first_buyer() end
+  -- before any other line rule: another buyer learns nothing about this line's requests
+  if owner and owner ~= h.buyer_id then return {'NOT_YOURS'} end
   if line[3] then return {'LIMIT', 'LINE_ALREADY_REFUNDED', line[3]} end
   if line[1] and line[1] ~= rid then return {'LIMIT', 'LINE_HAS_OPEN_REQUEST', line[1]} end
   if tonumber(line[2] or '0') >= h.max_attempts then
@@ -127,7 +149,11 @@ elseif h.line_op == 'modify' then
   if tonumber(attempts) >= h.max_attempts then return {'LIMIT', 'LINE_ATTEMPT_LIMIT', attempts} end
 end
 
--- every check passed: write
+-- Every check passed: write. The first write must be a denyoom command (XADD): Redis checks
+-- maxmemory only for a script's first write, and only if that write is denyoom (DEL is not),
+-- so out of memory the whole commit is refused here, before anything is written.
+local id = redis.call('XADD', events_key, 'MAXLEN', '~', h.stream_maxlen, '*', unpack(h.event))
+
 local old_member = redis.call('HGET', record_key, '_timer_member')
 local fields = {'d', record, 'version', h.new_version}
 if h.timer_member ~= '' then
@@ -137,7 +163,6 @@ end
 redis.call('DEL', record_key)  -- a record in the previous release's flat form loses its fields
 redis.call('HSET', record_key, unpack(fields))
 
-local id = redis.call('XADD', events_key, 'MAXLEN', '~', h.stream_maxlen, '*', unpack(h.event))
 local entry = {event_id = id}
 for i = 1, #h.event, 2 do entry[h.event[i]] = h.event[i + 1] end
 redis.call('RPUSH', history_key, cjson.encode(entry))
@@ -150,7 +175,7 @@ if h.leased_member ~= '' then redis.call('ZREM', leased_key, h.leased_member) en
 if h.timer_member ~= '' then redis.call('ZADD', timers_key, h.timer_due_ms, h.timer_member) end
 
 if h.line_op == 'apply' then
-  redis.call('HSET', line_key, 'active', rid)
+  redis.call('HSET', line_key, 'active', rid, 'buyer', h.buyer_id)
   redis.call('HINCRBY', line_key, 'attempts', 1)
   redis.call('ZADD', shop_listing_key, h.listing_score, rid)
   redis.call('ZADD', buyer_listing_key, h.listing_score, rid)
@@ -179,13 +204,16 @@ return {'OK', id}
 _HEADER = msgspec.json.Encoder()
 
 
-def commit_keys(
-    keys: Keys, record: AfterSale, caller: str | None, idempotency_key: str | None
-) -> CommitKeys:
-    """The KEYS of a commit of ``record`` (and of ``caller``'s ``idempotency_key``, if any)."""
+def commit_keys(keys: Keys, record: AfterSale, idempotency: IdempotencyKey | None) -> CommitKeys:
+    """The KEYS of a commit of ``record`` (and of its ``idempotency`` key on the record's
+    order, if any)."""
     rid, shard = record.request_id, keys.shard_of_request(record.request_id)
     if shard != keys.shard_of_order(record.order_id):
         raise ValueError(f"{rid} is not in the shard of order {record.order_id}")
+    if idempotency is None:
+        idempotency_key = keys.no_idempotency(shard)
+    else:
+        idempotency_key = keys.idempotency(record.order_id, *idempotency)
     return CommitKeys(
         record_key=keys.record(rid),
         history_key=keys.history(rid),
@@ -193,9 +221,7 @@ def commit_keys(
         timers_key=keys.timers(shard),
         leased_key=keys.leased(shard),
         line_key=keys.line(record.order_id, record.sku_id),
-        idempotency_key=keys.idempotency(
-            shard, caller or NO_IDEMPOTENCY, idempotency_key or NO_IDEMPOTENCY
-        ),
+        idempotency_key=idempotency_key,
         shop_listing_key=keys.shop(shard, record.shop_id),
         buyer_listing_key=keys.buyer(shard, record.buyer_id),
         order_listing_key=keys.order(record.order_id),
@@ -210,8 +236,7 @@ def commit_call(
     decision: Decision,
     read_version: int,
     *,
-    caller: str | None = None,
-    idempotency_key: str | None = None,
+    idempotency: IdempotencyKey | None = None,
     body_hash: str = "",
     leased_timer_member: str | None = None,
 ) -> tuple[CommitKeys, list[bytes]]:
@@ -225,9 +250,6 @@ def commit_call(
             f"{record.request_id}: read version {read_version}, new record version "
             f"{record.version}, event version {event.version}: not a single step"
         )
-    use_idempotency = bool(caller and idempotency_key)
-    if not use_idempotency:
-        caller = idempotency_key = None
     timer = record.timer
     counters = shop_counter_increments(event, record)
     header = CommitHeader(
@@ -240,37 +262,39 @@ def commit_call(
         timer_due_ms=timer.due_ms if timer else 0,
         leased_member=leased_timer_member or "",
         line_op=_LINE_OPS.get(event.action, ""),
+        sku_id=record.sku_id,
+        buyer_id=record.buyer_id,
         max_attempts=limits.max_attempts_per_line,
         terminal=record.state in TERMINAL_STATES,
         success=record.state in SUCCESS_STATES,
         listing_score=record.created_at_ms,
-        use_idempotency=use_idempotency,
+        use_idempotency=idempotency is not None,
         body_hash=body_hash,
         idempotency_ttl_s=limits.idempotency_ttl_s,
         counters=[x for name, n in counters.items() for x in (name, str(n))],
     )
     blob = encode_record(record)  # once: the stored record and the idempotency result
-    return commit_keys(keys, record, caller, idempotency_key), [_HEADER.encode(header), blob]
+    return commit_keys(keys, record, idempotency), [_HEADER.encode(header), blob]
 
 
 def commit_result(
     reply: list[str], decision: Decision, read_version: int, idempotency_key: str, max_attempts: int
 ) -> CommitResult:
     """What the script's ``reply`` means for ``decision``: the result, or the refusal raised
-    (VersionConflict, IdempotencyKeyReused, LimitExceeded)."""
+    (VersionConflict, IdempotencyKeyReused, LimitExceeded, PermissionDenied)."""
     status = reply[0]
     record, event = decision.record, decision.event
     assert event is not None
     if status == "OK":
         return CommitResult(reply[1], False)
     if status == "REPLAY":
-        blob, legacy = reply[2], reply[3]  # legacy: a result the previous release stored
-        first = decode_record(blob) if blob else result_from_json(legacy)
-        return CommitResult(reply[1], True, first)
+        return CommitResult(reply[1], True, decode_record(reply[2]))
     if status == "VERSION":
         raise VersionConflict(record.request_id, read_version, int(reply[1]))
     if status == "IDEMPOTENCY_MISMATCH":
         raise IdempotencyKeyReused(idempotency_key)
+    if status == "NOT_YOURS":  # the refusal of another's request, naming none of the line's
+        raise hidden(LINE_NOT_YOURS, Actor(Role.BUYER, record.buyer_id))
     if status == "LIMIT":
         state = event.from_state
         refused = _line_refusal(reply[1], reply[2] or "0", record, max_attempts)

@@ -14,9 +14,12 @@ Per shard ``{as:NN}``:
 ``{as:NN}:events``                       transition stream (the outbox)
 ``{as:NN}:timers``                       pending timers (zset, score = due ms)
 ``{as:NN}:timers:leased``                claimed timers (zset, score = lease deadline ms)
-``{as:NN}:line:<order_id>:<sku_id>``     order-line index (hash: active, attempts, succeeded)
-``{as:NN}:idem:<caller>:<key>``          idempotency result (hash: ``h`` body hash, ``d``
-                                         the record blob as committed, ``e`` event id; TTL)
+``{as:NN}:line:<order_id>:<sku_id>``     order-line index (hash: active, attempts, succeeded,
+                                         buyer: the buyer of its first application)
+``{as:NN}:idempotency:<caller>:``        idempotency result of a calling service's key on
+``<order_id>:<role>:<actor_id>:<key>``   an order, as one actor (hash: ``h`` body hash,
+                                         ``d`` the record blob as committed, ``e`` event
+                                         id; TTL); caller and actor id escaped (``%3A``)
 ``{as:NN}:shop:<shop_id>``               shop listing (zset, score = created ms)
 ``{as:NN}:buyer:<buyer_id>``             buyer listing (zset, score = created ms)
 ``{as:NN}:order:<order_id>``             order listing (zset, score = created ms)
@@ -26,7 +29,8 @@ Per shard ``{as:NN}``:
 =======================================  ===================================================
 
 A record hash without ``d`` (every field its own hash field) or an idempotency result with
-``r`` (flat JSON) was written by the previous release and is still read (``legacy``).
+``r`` (flat JSON) was written by the previous release and is still read (``legacy``), and so
+is its idempotency key per caller and shard, ``{as:NN}:idem:<caller>:<key>``, until it expires.
 
 The shard count is fixed for the life of a data set: changing it moves every order.
 
@@ -45,6 +49,7 @@ import zlib
 from dataclasses import dataclass, field
 
 from aftersale.exceptions import NotFound
+from aftersale.model import Actor
 from aftersale.vocabulary import Action
 from service.storage.ports import TimerMember
 
@@ -147,7 +152,33 @@ class Keys:
     def line(self, order_id: str, sku_id: str) -> str:
         return f"{self.tag(self.shard_of_order(order_id))}:line:{order_id}:{sku_id}"
 
-    def idempotency(self, shard: int, caller: str, key: str) -> str:
+    def idempotency(self, order_id: str, caller: str, actor: Actor, key: str) -> str:
+        """The idempotency key ``key`` of ``caller`` (a calling service) acting as ``actor``
+        on ``order_id``: what a key identifies (SPEC §8)."""
+        before, after = self.idempotency_around_order(
+            self.shard_of_order(order_id), caller, actor, key
+        )
+        return before + order_id + after
+
+    def idempotency_around_order(
+        self, shard: int, caller: str, actor: Actor, key: str
+    ) -> tuple[str, str]:
+        """``idempotency``'s name without its order id, as (before, after): a script that
+        reads a request's order from its record names the key with it. The order id and the
+        key are ids (no ``:``); the caller's and the actor's names are escaped, so no two
+        scopes share a name."""
+        who = f"{actor.role.value}:{_escaped(actor.id)}"
+        return f"{self.tag(shard)}:idempotency:{_escaped(caller)}:", f":{who}:{key}"
+
+    def no_idempotency(self, shard: int) -> str:
+        """A name in ``shard`` that a commit without an idempotency key names and never
+        touches (the commit script's KEYS are fixed)."""
+        return f"{self.tag(shard)}:idempotency:-"
+
+    def legacy_idempotency(self, shard: int, caller: str, key: str) -> str:
+        """The previous release's idempotency key (per caller and shard): read, never
+        written, until its TTL ends. Its family (``idem``) is not the current one's
+        (``idempotency``), so no name of one can be a name of the other."""
         return f"{self.tag(shard)}:idem:{caller}:{key}"
 
     def shop(self, shard: int, shop_id: str) -> str:
@@ -167,6 +198,11 @@ class Keys:
 
     def seen(self, shard: int, group: str, request_id: str, version: int) -> str:
         return f"{self.tag(shard)}:seen:{group}:{request_id}:{version}"
+
+
+def _escaped(name: str) -> str:
+    """``name`` without ``:`` (``%3A``) inside one part of a key name."""
+    return name.replace("%", "%25").replace(":", "%3A")
 
 
 def timer_member(request_id: str, version: int, action: Action) -> str:

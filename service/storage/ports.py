@@ -13,7 +13,7 @@ from typing import NamedTuple, Protocol
 from aftersale.decide import Decision
 from aftersale.events import TransitionEvent
 from aftersale.exceptions import AfterSaleError
-from aftersale.model import AfterSale
+from aftersale.model import Actor, AfterSale
 from aftersale.vocabulary import Action, State
 
 
@@ -30,6 +30,17 @@ class CommitResult:
     event_id: str
     replayed: bool
     record: AfterSale | None = None
+
+
+class IdempotencyKey(NamedTuple):
+    """A caller's idempotency key, and whose: the scope of a key is the calling service and
+    the order (a request's order, or the order an application names), and the actor is part
+    of what it identifies (SPEC §8). The same key on another order, or from another actor, is
+    another call."""
+
+    caller: str  # the authenticated calling service
+    actor: Actor
+    key: str
 
 
 class IdempotentResult(NamedTuple):
@@ -80,10 +91,10 @@ class AfterSaleRepository(Protocol):
         ...
 
     async def idempotent_result(
-        self, caller: str, key: str, order_id: str
+        self, key: IdempotencyKey, order_id: str
     ) -> IdempotentResult | None:
-        """The first result stored for ``caller``'s idempotency ``key`` about ``order_id``
-        (an application's key lives beside the order's records)."""
+        """The first result stored under ``key`` on ``order_id`` (an application names its
+        order before any record exists), in one round trip."""
         ...
 
     async def load_many(self, request_ids: list[str]) -> list[AfterSale | None]:
@@ -97,9 +108,10 @@ class AfterSaleRepository(Protocol):
         ...
 
     async def load_with_idempotency(
-        self, request_id: str, caller: str, key: str
+        self, request_id: str, key: IdempotencyKey
     ) -> tuple[AfterSale | None, IdempotentResult | None]:
-        """``load`` and ``idempotent_result`` together, in one round trip."""
+        """``load``, and the first result stored under ``key`` on the loaded record's order,
+        in one round trip (no record: no result)."""
         ...
 
     async def commit(
@@ -107,15 +119,16 @@ class AfterSaleRepository(Protocol):
         decision: Decision,
         *,
         read_version: int,
-        caller: str | None = None,
-        idempotency_key: str | None = None,
+        idempotency: IdempotencyKey | None = None,
         body_hash: str = "",
         leased_timer_member: str | None = None,
     ) -> CommitResult:
         """Store ``decision`` atomically if the record is still at ``read_version``; with an
-        idempotency key, the new record is also kept as the key's result.
+        idempotency key, the new record is also kept as the key's result (on the record's
+        order).
 
-        Raises VersionConflict, IdempotencyKeyReused or LimitExceeded; nothing is written then.
+        Raises VersionConflict, IdempotencyKeyReused, LimitExceeded or PermissionDenied (another
+        buyer's order line); nothing is written then.
         """
         ...
 

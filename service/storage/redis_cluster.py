@@ -1,9 +1,11 @@
 """A Redis Cluster of embedded servers (tests and benchmarks): N masters, no replicas, each an
-``EmbeddedRedis`` in cluster mode, joined with ``redis-cli --cluster create``."""
+``EmbeddedRedis`` in cluster mode, joined with ``redis-cli --cluster create``. The nodes share
+one password (a cluster client uses one for every node it discovers), kept in ``directory``."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -24,7 +26,12 @@ class EmbeddedCluster:
 
     def __init__(self, directory: Path, *, masters: int = 3, start_timeout_s: float = 60.0) -> None:
         self.nodes = [
-            EmbeddedRedis(directory / f"node{index}", cluster=True, start_timeout_s=start_timeout_s)
+            EmbeddedRedis(
+                directory / f"node{index}",
+                cluster=True,
+                start_timeout_s=start_timeout_s,
+                password_file=directory / "password",
+            )
             for index in range(masters)
         ]
         self.start_timeout_s = start_timeout_s
@@ -56,8 +63,15 @@ class EmbeddedCluster:
         addresses = [f"{HOST}:{node.port}" for node in self.nodes]
         command = [str(redis_cli_path()), "--cluster", "create", *addresses]
         command += ["--cluster-replicas", "0", "--cluster-yes"]
+        # The password through the environment: a command line is readable by any local user.
+        env = {**os.environ, "REDISCLI_AUTH": self.nodes[0].password}
         result = subprocess.run(
-            command, capture_output=True, text=True, timeout=self.start_timeout_s, check=False
+            command,
+            capture_output=True,
+            text=True,
+            timeout=self.start_timeout_s,
+            check=False,
+            env=env,
         )
         if result.returncode != 0:
             raise EmbeddedRedisError(f"redis-cli --cluster create failed:\n{result.stdout}")
@@ -73,7 +87,7 @@ class EmbeddedCluster:
     def _cluster_info(node: EmbeddedRedis) -> dict[str, str]:
         with (
             contextlib.suppress(redis.RedisError),
-            probe(node.port) as client,
+            probe(node.port, node.password) as client,
         ):
             info: dict[str, str] = client.execute_command("CLUSTER INFO")
             return info

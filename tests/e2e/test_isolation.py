@@ -4,11 +4,25 @@ same refusal whether or not it exists (AIP-211), and headers that say who calls 
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import grpc
 from google.rpc import error_details_pb2
 
 from service.gen.aftersale.v1 import aftersale_pb2 as pb
-from tests.e2e.support import Api, applied, detail, key, rpc_error, unique
+from tests.e2e.support import (
+    Api,
+    Party,
+    Request,
+    applied,
+    create_request,
+    detail,
+    key,
+    rich_status,
+    rpc_error,
+    unique,
+)
 
 
 async def test_a_replayed_key_shows_another_buyer_nothing(api: Api) -> None:
@@ -97,3 +111,63 @@ async def test_a_header_that_says_who_calls_may_come_only_once(api: Api) -> None
     assert two_buyers.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert detail(two_buyers, error_details_pb2.ErrorInfo).metadata["field"] == "x-actor-id"
     assert two_tokens.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_another_buyer_applying_on_a_line_is_denied_and_told_nothing_about_it(
+    api: Api,
+) -> None:
+    mine = await applied(api)
+    stranger = api.buyer(unique("buyer"))
+
+    error = await rpc_error(stranger.CreateAfterSale(_same_line(api, mine)))
+
+    assert error.code() == grpc.StatusCode.PERMISSION_DENIED
+    info = detail(error, error_details_pb2.ErrorInfo)
+    assert info.metadata["why"] == "not your request"
+    everything = str(rich_status(error)) + error.details()
+    assert mine.request_id not in everything
+    assert re.search(r"AS\d+-", everything) is None  # no request id at all
+    assert mine.buyer_id not in everything
+
+
+async def test_another_buyers_attempts_leave_the_line_and_its_five_attempts_to_its_buyer(
+    api: Api,
+) -> None:
+    mine = await applied(api)  # attempt 1 of 5
+    await _cancel(mine.buyer, mine.request_id)  # the line has no open request now
+    stranger = api.buyer(unique("buyer"))
+
+    tries = [await _apply_and_cancel(api, stranger, mine) for _ in range(5)]
+    made = [mine.request_id]
+    for _ in range(4):  # attempts 2..5, each after cancelling the open request
+        made.append(await _apply_and_cancel(api, mine.buyer, mine))
+    sixth = await rpc_error(mine.buyer.CreateAfterSale(_same_line(api, mine)))
+
+    assert tries == [grpc.StatusCode.PERMISSION_DENIED] * 5
+    assert len(set(made)) == 5
+    assert sixth.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert detail(sixth, error_details_pb2.ErrorInfo).reason == "LINE_ATTEMPT_LIMIT"
+
+
+async def _apply_and_cancel(api: Api, party: Party, req: Request) -> Any:
+    """``party`` applies on ``req``'s line and cancels what it made: the new request's id, or
+    the code of the refusal."""
+    try:
+        reply = await party.CreateAfterSale(_same_line(api, req))
+    except grpc.aio.AioRpcError as refused:
+        return refused.code()
+    await _cancel(party, reply.after_sale.request_id)
+    return reply.after_sale.request_id
+
+
+async def _cancel(party: Party, request_id: str) -> None:
+    await party.CancelAfterSale(
+        pb.CancelAfterSaleRequest(request_id=request_id, idempotency_key=key())
+    )
+
+
+def _same_line(api: Api, req: Request) -> pb.CreateAfterSaleRequest:
+    """An application on ``req``'s order line, under a fresh idempotency key."""
+    return create_request(
+        order_id=req.order_id, sku_id=req.sku_id, shop_id=req.shop_id, clock=api.clock
+    )

@@ -1,6 +1,7 @@
 """When Redis cannot serve, callers hear it as UNAVAILABLE with a reason, soon, and nothing is
-written: a Redis that refuses writes (MISCONF: it cannot persist) and a hung Redis (stopped
-with SIGSTOP; its client alone would retry for about 20 s)."""
+written: a Redis that refuses writes (MISCONF: it cannot persist), a Redis out of memory
+(maxmemory with noeviction) and a hung Redis (stopped with SIGSTOP; its client alone would
+retry for about 20 s)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import grpc
 import pytest
 from google.rpc import error_details_pb2
 from redis.asyncio import Redis
+from redis.exceptions import OutOfMemoryError
 
 from aftersale.clock import FakeClock
 from service.bootstrap import App, build
@@ -22,7 +24,7 @@ from service.gen.aftersale.v1 import aftersale_pb2 as pb
 from service.storage.connection import connect
 from service.storage.redis_server import EmbeddedRedis
 from tests.e2e.conftest import START_MS
-from tests.e2e.support import Api, applied, detail, key, rpc_error
+from tests.e2e.support import Api, applied, create_request, detail, key, rpc_error, unique
 
 
 @pytest.fixture
@@ -87,6 +89,49 @@ async def test_a_redis_that_cannot_persist_answers_unavailable_and_writes_nothin
     assert error.code() == grpc.StatusCode.UNAVAILABLE
     assert detail(error, error_details_pb2.ErrorInfo).reason == "STORAGE_NOT_PERSISTING"
     assert (await req.view()).version == 1
+
+
+async def test_a_full_redis_refuses_every_commit_whole_as_unavailable(
+    troubled: tuple[App, Api],
+) -> None:
+    app, api = troubled
+    req = await applied(api)
+    admin = app.redis
+    assert isinstance(admin, Redis)
+    written = await _written(admin)
+    cancelling = pb.CancelAfterSaleRequest(request_id=req.request_id, idempotency_key=key())
+    await admin.config_set("maxmemory-policy", "noeviction")
+    await admin.config_set("maxmemory", "1")  # every byte is past the limit now
+    try:
+        with pytest.raises(OutOfMemoryError):
+            await admin.set("plain", "x")  # Redis refuses a plain write ...
+        cancel = await rpc_error(req.buyer.CancelAfterSale(cancelling))  # ... and a commit
+        create = await rpc_error(  # ... and a commit that makes a request
+            api.buyer(req.buyer_id).CreateAfterSale(
+                create_request(
+                    order_id=unique("order"), sku_id="sku", shop_id=req.shop_id, clock=api.clock
+                )
+            )
+        )
+    finally:
+        await admin.config_set("maxmemory", "0")
+
+    for refused in (cancel, create):
+        assert refused.code() == grpc.StatusCode.UNAVAILABLE
+        assert detail(refused, error_details_pb2.ErrorInfo).reason == "STORAGE_FULL"
+        assert "out of memory" in refused.details()
+    assert await _written(admin) == written
+    assert (await req.view()).version == 1
+    retried = await req.buyer.CancelAfterSale(cancelling)  # the key was not used up
+    assert retried.after_sale.version == 2
+
+
+async def _written(admin: Redis) -> dict[str, object]:
+    """Everything a commit writes, in a form to compare before and after."""
+    keys = sorted(await admin.keys("*"))
+    types = [await admin.type(name) for name in keys]
+    sizes = [await admin.memory_usage(name) for name in keys]
+    return {"keys": keys, "types": types, "sizes": sizes}
 
 
 async def test_a_hung_redis_is_answered_within_the_call_timeout(

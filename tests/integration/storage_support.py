@@ -29,6 +29,7 @@ from aftersale.vocabulary import (
     TimerKind,
 )
 from service.storage.keys import Keys
+from service.storage.ports import IdempotencyKey
 from service.storage.repository import RedisRepository
 
 Client = Redis | RedisCluster
@@ -40,6 +41,11 @@ MERCHANT = Actor(Role.MERCHANT, "shop-1")
 PAYMENT = Actor(Role.PAYMENT, "pay")
 SYSTEM = Actor(Role.SYSTEM, "timer")
 KEEP: Any = object()  # step(): keep the record's timer
+
+
+def idem(key: str, caller: str = "orders", actor: Actor = MERCHANT) -> IdempotencyKey:
+    """``caller``'s idempotency ``key``, used by ``actor`` (the shop by default)."""
+    return IdempotencyKey(caller, actor, key)
 
 
 def pick_client(request: pytest.FixtureRequest) -> Client:
@@ -62,6 +68,14 @@ def orders_in_distinct_shards(keys: Keys, count: int) -> Iterator[str]:
         if shard not in seen:
             seen.add(shard)
             yield order_id
+
+
+def order_in_shard(keys: Keys, shard: int) -> str:
+    """A fresh order id that lands in ``shard``."""
+    while True:
+        order_id = unique("order")
+        if keys.shard_of_order(order_id) == shard:
+            return order_id
 
 
 def applied(

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from redis import exceptions
@@ -13,7 +15,7 @@ from redis.asyncio import Redis, RedisCluster
 
 from service.config import Settings
 from service.storage.connection import connect, wait_ready
-from service.storage.redis_server import EmbeddedRedis, EmbeddedRedisError, free_port
+from service.storage.redis_server import HOST, EmbeddedRedis, EmbeddedRedisError, free_port
 
 StartRedis = Callable[[Path], EmbeddedRedis]
 
@@ -121,6 +123,7 @@ async def test_a_server_left_running_by_a_dead_process_is_stopped_before_a_new_s
     directory = (tmp_path / "redis").absolute()
     directory.mkdir()
     leftover = EmbeddedRedis(directory, port=free_port())
+    leftover.prepare()
     orphan = subprocess.Popen(
         leftover.command(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -142,6 +145,41 @@ async def test_a_server_left_running_by_a_dead_process_is_stopped_before_a_new_s
         if orphan.poll() is None:
             orphan.kill()
         orphan.wait()
+
+
+async def test_the_embedded_server_wants_its_password_and_keeps_its_files_to_its_owner(
+    redis_factory: StartRedis, tmp_path: Path
+) -> None:
+    first = redis_factory(tmp_path / "redis")
+    async with client_of(first) as client:
+        await client.set("as:{as:04}:key", "an address and a phone")
+        await client.bgrewriteaof()  # AOF rewrites make files of their own
+    first.stop()
+
+    second = redis_factory(tmp_path / "redis")
+
+    anonymous = Redis(host=HOST, port=second.port)
+    wrong = Redis.from_url(f"redis://:not-the-password@{HOST}:{second.port}")
+    try:
+        with pytest.raises(exceptions.AuthenticationError):
+            await anonymous.set("as:{as:04}:key", "overwritten")
+        with pytest.raises(exceptions.AuthenticationError):
+            await wrong.get("as:{as:04}:key")
+    finally:
+        await anonymous.aclose()
+        await wrong.aclose()
+    async with client_of(second) as client:
+        assert await client.get("as:{as:04}:key") == "an address and a phone"
+    password = urlsplit(second.url).password
+    assert password and password == urlsplit(first.url).password
+    assert _mode(tmp_path / "redis") == 0o700
+    files = [path for path in (tmp_path / "redis").rglob("*")]
+    assert {path.name for path in files} >= {"appendonly.aof", "redis.log", "password"}
+    assert {path.name: _mode(path) for path in files} == {path.name: 0o600 for path in files}
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
 
 
 def test_the_service_keeps_redis_files_under_its_data_directory(tmp_path: Path) -> None:

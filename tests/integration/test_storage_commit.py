@@ -27,6 +27,7 @@ from tests.integration.storage_support import (
     commit,
     contact_recorded,
     history_length,
+    idem,
     modified,
     pick_client,
     refunded,
@@ -56,8 +57,7 @@ async def test_an_application_writes_record_history_event_timer_line_listings_an
     decision = applied(keys)
     record = decision.record
 
-    result = await repo.commit(decision, read_version=0, caller="orders", idempotency_key="k1",
-                               body_hash="h1")  # fmt: skip
+    result = await repo.commit(decision, read_version=0, idempotency=idem("k1"), body_hash="h1")
 
     shard = keys.shard_of_request(record.request_id)
     assert not result.replayed and result.record is None
@@ -72,16 +72,17 @@ async def test_an_application_writes_record_history_event_timer_line_listings_an
     assert await client.hgetall(keys.line(record.order_id, "sku-1")) == {
         "active": record.request_id,
         "attempts": "1",
+        "buyer": "buyer-1",
     }
     assert await client.zrange(keys.shop(shard, "shop-1"), 0, -1) == [record.request_id]
     assert await client.zrange(keys.buyer(shard, "buyer-1"), 0, -1) == [record.request_id]
     assert await client.zrange(keys.order(record.order_id), 0, -1) == [record.request_id]
     assert await repo.shop_stats("shop-1") == {"applications": 1}
-    assert await repo.idempotent_result("orders", "k1", record.order_id) == ("h1", record)
+    assert await repo.idempotent_result(idem("k1"), record.order_id) == ("h1", record)
     fields = await client.hgetall(keys.record(record.request_id))
     assert set(fields) == {"d", "version", "_timer_member"} and fields["version"] == "1"
     assert fields["_timer_member"] == member
-    idempotency = await client.hgetall(keys.idempotency(shard, "orders", "k1"))
+    idempotency = await client.hgetall(keys.idempotency(record.order_id, *idem("k1")))
     assert idempotency == {"h": "h1", "d": fields["d"], "e": result.event_id}  # one blob
 
 
@@ -93,12 +94,11 @@ async def test_a_commit_at_a_stale_version_is_refused_and_writes_nothing(
     before = await snapshot(client, keys, second)
 
     with pytest.raises(VersionConflict) as refused:
-        await repo.commit(approved(first), read_version=1, caller="orders",
-                          idempotency_key="late", body_hash="h")  # fmt: skip
+        await repo.commit(approved(first), read_version=1, idempotency=idem("late"), body_hash="h")
 
     assert (refused.value.expected, refused.value.actual) == (1, 2)
     assert await snapshot(client, keys, second) == before
-    assert await repo.idempotent_result("orders", "late", first.order_id) is None
+    assert await repo.idempotent_result(idem("late"), first.order_id) is None
 
 
 async def test_of_ten_concurrent_commits_on_one_version_exactly_one_is_stored(
@@ -137,12 +137,14 @@ async def test_a_retry_with_the_same_idempotency_key_returns_the_first_result(
 ) -> None:
     record = await commit(repo, applied(keys))
     approve = approved(record)
-    first = await repo.commit(approve, read_version=1, caller="orders",
-                              idempotency_key="approve-1", body_hash="same")  # fmt: skip
+    first = await repo.commit(
+        approve, read_version=1, idempotency=idem("approve-1"), body_hash="same"
+    )
     after_first = await snapshot(client, keys, record)
 
-    retry = await repo.commit(contact_recorded(record), read_version=1, caller="orders",
-                              idempotency_key="approve-1", body_hash="same")  # fmt: skip
+    retry = await repo.commit(
+        contact_recorded(record), read_version=1, idempotency=idem("approve-1"), body_hash="same"
+    )
 
     assert retry.replayed and retry.record == approve.record and retry.event_id == first.event_id
     assert await snapshot(client, keys, record) == after_first
@@ -152,25 +154,25 @@ async def test_the_same_idempotency_key_with_a_different_body_is_refused(
     client: Client, keys: Keys, repo: RedisRepository
 ) -> None:
     record = await commit(repo, applied(keys))
-    done = await commit(repo, approved(record), caller="orders", idempotency_key="k",
-                        body_hash="approve")  # fmt: skip
+    done = await commit(repo, approved(record), idempotency=idem("k"), body_hash="approve")
     before = await snapshot(client, keys, done)
 
     with pytest.raises(IdempotencyKeyReused):
-        await repo.commit(refunded(done), read_version=2, caller="orders",
-                          idempotency_key="k", body_hash="refund")  # fmt: skip
+        await repo.commit(refunded(done), read_version=2, idempotency=idem("k"), body_hash="refund")
 
     assert await snapshot(client, keys, done) == before
 
 
 async def test_idempotency_keys_are_scoped_per_caller(keys: Keys, repo: RedisRepository) -> None:
     record = await commit(repo, applied(keys))
-    await commit(repo, approved(record), caller="orders", idempotency_key="k",
-                 body_hash="a")  # fmt: skip
+    await commit(repo, approved(record), idempotency=idem("k"), body_hash="a")
 
-    result = await repo.commit(refunded(approved(record).record), read_version=2,
-                               caller="payments", idempotency_key="k",
-                               body_hash="b")  # fmt: skip
+    result = await repo.commit(
+        refunded(approved(record).record),
+        read_version=2,
+        idempotency=idem("k", "payments"),
+        body_hash="b",
+    )
 
     assert not result.replayed
 

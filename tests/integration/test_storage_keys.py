@@ -9,7 +9,8 @@ import pytest
 from redis.crc import key_slot
 
 from aftersale.exceptions import NotFound
-from aftersale.vocabulary import Action
+from aftersale.model import Actor
+from aftersale.vocabulary import Action, Role
 from service.storage.commit import COMMIT, CommitKeys, commit_keys
 from service.storage.keys import (
     Keys,
@@ -17,7 +18,7 @@ from service.storage.keys import (
     parse_timer_member,
     timer_member,
 )
-from tests.integration.storage_support import applied
+from tests.integration.storage_support import BUYER, MERCHANT, applied, idem
 
 NOW_MS = 1_790_000_000_000
 
@@ -55,7 +56,7 @@ def test_every_key_of_one_order_hashes_to_one_cluster_slot() -> None:
         keys.timers(shard),
         keys.leased(shard),
         keys.line("order-7", "sku-1"),
-        keys.idempotency(shard, "orders", "key-1"),
+        keys.idempotency("order-7", "orders", MERCHANT, "key-1"),
         keys.shop(shard, "shop-1"),
         keys.buyer(shard, "buyer-1"),
         keys.order("order-7"),
@@ -72,12 +73,11 @@ def test_the_commit_names_its_keys_once_and_they_share_one_slot() -> None:
     keys = Keys(shards=64)
     record = applied(keys, "order-7").record
 
-    commit = commit_keys(keys, record, "orders", "key-1")
+    commit = commit_keys(keys, record, idem("key-1"))
 
     assert COMMIT.startswith(f"local {', '.join(CommitKeys._fields)} = KEYS[1], KEYS[2],")
     assert len({key_slot(name.encode()) for name in commit}) == 1
-    shard = keys.shard_of_order("order-7")
-    assert commit.idempotency_key == keys.idempotency(shard, "orders", "key-1")
+    assert commit.idempotency_key == keys.idempotency("order-7", "orders", MERCHANT, "key-1")
 
 
 @pytest.mark.parametrize(
@@ -137,3 +137,26 @@ def test_a_request_id_is_made_at_the_time_it_is_given() -> None:
 
     assert first[:15] == second[:15] != later[:15]  # AS<shard>- and 10 characters of time
     assert first != second
+
+
+def test_idempotency_keys_are_named_by_caller_order_actor_and_key_and_never_collide() -> None:
+    keys = Keys(shards=64)
+    scopes = [
+        ("order-7", "orders", MERCHANT, "k"),
+        ("order-8", "orders", MERCHANT, "k"),  # another order
+        ("order-7", "payments", MERCHANT, "k"),  # another calling service
+        ("order-7", "orders", BUYER, "k"),  # another actor
+        ("order-7", "orders", Actor(Role.MERCHANT, "shop-2"), "k"),
+        ("order-7", "orders", MERCHANT, "k2"),
+        ("order-7", "a:order-7:MERCHANT:shop-1", Actor(Role.PAYMENT, "x"), "k"),  # a ':' caller
+        ("order-7", "a", Actor(Role.PAYMENT, "order-7:MERCHANT:shop-1:x"), "k"),
+    ]
+
+    names = [keys.idempotency(*scope) for scope in scopes]
+
+    assert len(set(names)) == len(scopes)
+    shard = keys.shard_of_order("order-7")
+    before, after = keys.idempotency_around_order(shard, "orders", MERCHANT, "k")
+    assert before + "order-7" + after == names[0]
+    assert names[0] == keys.tag(shard) + ":idempotency:orders:order-7:MERCHANT:shop-1:k"
+    assert keys.legacy_idempotency(shard, "orders", "k") not in names

@@ -1,6 +1,7 @@
 """What the previous release wrote still works: a record hash in the flat form (every field
-its own hash field) and an idempotency result as flat JSON load as they are, and the next
-commit rewrites the record as a blob."""
+its own hash field) and an idempotency result as flat JSON load as they are, the next commit
+rewrites the record as a blob, and an order-line index without its buyer belongs to the buyer
+of the line's first request."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from aftersale.exceptions import PermissionDenied
 from aftersale.model import AfterSale, Negotiation, PendingTimer
 from aftersale.vocabulary import (
     Action,
@@ -20,9 +22,20 @@ from aftersale.vocabulary import (
     State,
     TimerKind,
 )
+from service.storage.codec import encode_record
 from service.storage.keys import Keys
 from service.storage.repository import RedisRepository
-from tests.integration.storage_support import BUYER, CLIENTS, Client, pick_client, step
+from tests.integration.storage_support import (
+    BUYER,
+    CLIENTS,
+    Client,
+    applied,
+    commit,
+    idem,
+    order_in_shard,
+    pick_client,
+    step,
+)
 
 REQUEST_ID = "AS41-01M3250V00K30HBKWYAB"  # order "ord-0": shard 41 of 64
 MEMBER = f"{REQUEST_ID}|2|negotiation_timeout"
@@ -128,22 +141,47 @@ async def test_the_next_commit_rewrites_a_flat_record_as_a_blob_and_swaps_its_ti
     assert await client.zrange(keys.timers(shard), 0, -1) == []
 
 
-async def test_an_idempotency_result_stored_as_flat_json_is_replayed(
+async def test_an_idempotency_result_the_previous_release_stored_is_found_on_its_order_only(
     client: Client, keys: Keys, repo: RedisRepository
 ) -> None:
     shard = keys.shard_of_request(REQUEST_ID)
     flat = {k: v for k, v in FLAT_RECORD.items() if k != "_timer_member"}
     result = json.dumps(flat, ensure_ascii=False, separators=(",", ":"))
     await client.hset(keys.record(REQUEST_ID), mapping=FLAT_RECORD)
-    await client.hset(
-        keys.idempotency(shard, "orders", "k1"), mapping={"h": "h1", "r": result, "e": "5-0"}
-    )
-    retry = step(RECORD, Action.ACCEPT_NEGOTIATION, State.PLATFORM_REFUNDING, BUYER, timer=None)
+    legacy = keys.legacy_idempotency(shard, "orders", "k1")  # per caller and shard, flat JSON
+    await client.hset(legacy, mapping={"h": "h1", "r": result, "e": "5-0"})
+    same_shard = order_in_shard(keys, shard)
 
-    replayed = await repo.commit(retry, read_version=2, caller="orders", idempotency_key="k1",
-                                 body_hash="h1")  # fmt: skip
+    on_its_order = await repo.idempotent_result(idem("k1", actor=BUYER), "ord-0")
+    on_its_request = await repo.load_with_idempotency(REQUEST_ID, idem("k1", actor=BUYER))
+    on_another_order = await repo.idempotent_result(idem("k1", actor=BUYER), same_shard)
 
-    assert await repo.idempotent_result("orders", "k1", "ord-0") == ("h1", RECORD)
-    assert await repo.load_with_idempotency(REQUEST_ID, "orders", "k1") == (RECORD, ("h1", RECORD))
-    assert (replayed.event_id, replayed.replayed, replayed.record) == ("5-0", True, RECORD)
+    assert on_its_order == ("h1", RECORD)
+    assert on_its_request == (RECORD, ("h1", RECORD))
+    assert on_another_order is None
     assert await client.hgetall(keys.record(REQUEST_ID)) == FLAT_RECORD  # nothing written
+
+
+@pytest.mark.parametrize("first_form", ["flat record", "blob record"])
+async def test_a_line_indexed_without_its_buyer_belongs_to_the_buyer_of_its_first_request(
+    client: Client, keys: Keys, repo: RedisRepository, first_form: str
+) -> None:
+    if first_form == "flat record":
+        await client.hset(keys.record(REQUEST_ID), mapping=FLAT_RECORD)
+    else:
+        await client.hset(keys.record(REQUEST_ID), mapping={"d": encode_record(RECORD)})
+    await client.zadd(keys.order("ord-0"), {REQUEST_ID: RECORD.created_at_ms})
+    line = keys.line("ord-0", "sku-1")
+    await client.hset(line, mapping={"attempts": "1"})  # its request closed, no buyer kept
+    await commit(repo, applied(keys, "ord-0", sku_id="sku-2", buyer_id="buyer-9"))  # another line
+
+    with pytest.raises(PermissionDenied) as stranger:
+        await commit(repo, applied(keys, "ord-0", buyer_id="buyer-9"))
+    owner = await commit(repo, applied(keys, "ord-0", buyer_id="buyer-0"))
+
+    assert stranger.value.why == "not your request" and stranger.value.request_id == "*"
+    assert await client.hgetall(line) == {
+        "active": owner.request_id,
+        "attempts": "2",
+        "buyer": "buyer-0",
+    }

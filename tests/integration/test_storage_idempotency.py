@@ -1,0 +1,72 @@
+"""Idempotency keys in Redis (SPEC §8): a request-scoped call finds its key on the request's
+order in the same round trip that loads the record, on standalone and cluster Redis alike."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from service.storage.codec import encode_record
+from service.storage.keys import Keys
+from service.storage.repository import RedisRepository
+from tests.integration.storage_support import (
+    BUYER,
+    CLIENTS,
+    Client,
+    applied,
+    approved,
+    commit,
+    idem,
+    pick_client,
+)
+
+
+@pytest.fixture(params=CLIENTS)
+def client(request: pytest.FixtureRequest) -> Client:
+    return pick_client(request)
+
+
+@pytest.fixture
+def keys() -> Keys:
+    return Keys(shards=16)
+
+
+@pytest.fixture
+def repo(client: Client, keys: Keys) -> RedisRepository:
+    return RedisRepository(client, keys, idempotency_ttl_s=600)
+
+
+async def test_a_request_is_loaded_with_its_orders_key_of_the_same_caller_and_actor(
+    repo: RedisRepository, keys: Keys
+) -> None:
+    record = await commit(repo, applied(keys))
+    done = await commit(repo, approved(record), idempotency=idem("k"), body_hash="approve")
+
+    mine = await repo.load_with_idempotency(record.request_id, idem("k"))
+    other_caller = await repo.load_with_idempotency(record.request_id, idem("k", "payments"))
+    other_actor = await repo.load_with_idempotency(record.request_id, idem("k", actor=BUYER))
+
+    assert mine == (done, ("approve", done))
+    assert other_caller == other_actor == (done, None)
+
+
+async def test_a_record_blob_in_any_field_order_still_names_its_orders_key(
+    client: Client, repo: RedisRepository, keys: Keys
+) -> None:
+    record = await commit(repo, applied(keys))
+    done = await commit(repo, approved(record), idempotency=idem("k"), body_hash="approve")
+    reordered = dict(reversed(json.loads(encode_record(done)).items()))  # order_id not 2nd
+    await client.hset(keys.record(done.request_id), "d", json.dumps(reordered))
+
+    loaded = await repo.load_with_idempotency(done.request_id, idem("k"))
+
+    assert loaded == (done, ("approve", done))
+
+
+async def test_a_missing_request_has_no_record_and_no_result(
+    repo: RedisRepository, keys: Keys
+) -> None:
+    request_id = keys.new_request_id("order-1", 1_790_000_000_000)
+
+    assert await repo.load_with_idempotency(request_id, idem("k")) == (None, None)
