@@ -136,10 +136,17 @@ def _note_response(record: CallRecord, response: Any) -> None:
     record.version = after_sale.version
 
 
+_handled: dict[tuple[str, str, str], Any] = {}  # labelled children, looked up once each
+
+
 def _finish(record: CallRecord, label: str, seconds: Any) -> None:
     elapsed = record.elapsed_s()
     seconds.observe(elapsed)
-    metrics.rpc_handled.labels(SERVICE, label, record.kind, record.code).inc()
+    key = (label, record.kind, record.code)
+    handled = _handled.get(key)
+    if handled is None:
+        handled = _handled[key] = metrics.rpc_handled.labels(SERVICE, *key)
+    handled.inc()
     if record.reason:
         metrics.refusals.labels(label, record.code, metrics.reason_label(record.reason)).inc()
     span = trace.get_current_span()

@@ -12,13 +12,13 @@ bearer token (scrubbed here as a last guard) or a request body (nothing logs one
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import sys
 import time
 from typing import Any, TextIO
 
+import msgspec
 from opentelemetry import trace
 
 from service.observability.calls import current_call
@@ -54,9 +54,20 @@ def fields_of(record: logging.LogRecord) -> dict[str, Any]:
     return merged
 
 
+_second: list[tuple[int, str]] = [(-1, "")]  # the last second formatted: one strftime a second
+
+
 def _timestamp(record: logging.LogRecord) -> str:
-    seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-    return f"{seconds}.{int(record.msecs):03d}Z"
+    whole = int(record.created)
+    cached, text = _second[0]
+    if cached != whole:
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+        _second[0] = (whole, text)
+    return f"{text}.{int(record.msecs):03d}Z"
+
+
+# msgspec (already the record codec): ~10× faster than json.dumps for a line this size.
+_json = msgspec.json.Encoder(enc_hook=str)
 
 
 def _scrub(text: str) -> str:
@@ -77,7 +88,7 @@ class JsonFormatter(logging.Formatter):
         entry.update(fields_of(record))
         if record.exc_info:
             entry["exc"] = _scrub(self.formatException(record.exc_info))
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        return _json.encode(entry).decode()
 
 
 class KeyValueFormatter(logging.Formatter):
@@ -130,4 +141,10 @@ def make_handler(log_format: str = "json", stream: TextIO | None = None) -> logg
 def configure(level: str, log_format: str = "auto", stream: TextIO | None = None) -> None:
     """Send every logger's records at ``level`` and above to ``stream`` (stderr) in
     ``log_format``."""
+    # Nothing we write uses the caller's file and line, thread or process: not looking them
+    # up saves about a third of a log line's CPU (the logging HOWTO's "Optimization").
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     logging.basicConfig(level=level, handlers=[make_handler(log_format, stream)], force=True)
