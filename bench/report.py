@@ -162,6 +162,13 @@ def render(results: dict[str, Any]) -> str:
         _fmt(_get(mem, "bytes_per_open_request", "total_with_history_stream_idempotency"), 0),
     )
     row("Redis bytes per history entry", _fmt(_get(mem, "bytes_per_history_entry"), 0))
+    obs = _get(results, "sections", "observability")
+    row(
+        "observability CPU µs per transition: shipped vs bare (metrics, access line, tracing off)",
+        f"{_spread(_get(obs, 'cpu_us_per_transition_observed'), 0)} vs "
+        f"{_spread(_get(obs, 'cpu_us_per_transition_bare'), 0)}: "
+        f"+{_spread(_get(obs, 'cost_us_per_transition'), 0)} ({_fmt(_get(obs, 'cost_pct'))} %)",
+    )
     lines += ["", *_ramp(t), *_background(results), "", END]
     return "\n".join(lines)
 

@@ -5,7 +5,8 @@ Environment:
 * ``BENCH_QUICK=1``: small sizes and short windows (a smoke run of a minute or two);
 * ``BENCH_PROFILE=1``: run the first service process under ``py-spy record`` (raw flame
   files in ``bench/results/profiles/``);
-* ``BENCH_SECTIONS=domain,transitions,...``: only these sections (default: all);
+* ``BENCH_SECTIONS=domain,transitions,...``: only these sections (default: all; e.g.
+  ``observability`` alone: the CPU of metrics, access log and tracing-off per transition, A/B);
 * ``BENCH_AOF=0``: skip the AOF ``everysec`` run of the transitions;
 * ``BENCH_SERVICE_ENV="AFTERSALE_X=1,…"``: extra settings for the service processes (an
   experiment; recorded in the results);
@@ -32,7 +33,16 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from bench import domain_cost, machine, memory, peer_arq, redis_servers, report, timers
+from bench import (
+    domain_cost,
+    machine,
+    memory,
+    observability,
+    peer_arq,
+    redis_servers,
+    report,
+    timers,
+)
 from bench.product import run_async
 from bench.service_procs import write_tokens
 from bench.transitions import Plan, Setup, run_aof, run_main, run_scale_out, service_env
@@ -49,6 +59,7 @@ SECTIONS = (
     "timer_steady",
     "timer_ballast",
     "peer_arq",
+    "observability",
     "transitions_aof",
 )
 STARTED = time.perf_counter()
@@ -79,6 +90,10 @@ def isolated(target: Callable[..., Any], *args: Any) -> Any:
     if status != "ok":
         raise RuntimeError(f"{getattr(target, '__name__', target)} failed:\n{payload}")
     return payload
+
+
+def _get_median(sections: dict[str, Any], name: str, key: str) -> Any:
+    return sections.get(name, {}).get(key, {}).get("median")
 
 
 def _child_log(message: str) -> None:
@@ -152,6 +167,11 @@ def main() -> int:
         redis_servers.flush(url)
         section("peer_arq", lambda: peer_arq.run(url, timer_plan.burst, log))
         redis_servers.flush(url)
+        section(
+            "observability",
+            lambda: isolated(observability.measure, url, tokens_file, tokens, quick),
+        )
+        redis_servers.flush(url)
     finally:
         server.stop()
 
@@ -186,6 +206,9 @@ def main() -> int:
             ),
             "bytes_per_history_entry": sections.get("memory", {}).get("bytes_per_history_entry"),
             "scale_out_speedup": sections.get("scale_out", {}).get("speedup"),
+            "observability_cost_us_per_transition": _get_median(
+                sections, "observability", "cost_us_per_transition"
+            ),
             "failures": failures,
             "elapsed_s": round(time.perf_counter() - STARTED, 1),
             "loadavg_at_end": Path("/proc/loadavg").read_text().split()[:3],

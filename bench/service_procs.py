@@ -110,6 +110,7 @@ class ServiceGroup:
                 "AFTERSALE_TOKENS_FILE": str(self.tokens_file),
                 "AFTERSALE_DATA_DIR": str(self.work_dir),
                 "AFTERSALE_LOG_LEVEL": "WARNING",
+                "AFTERSALE_METRICS_LISTEN": "127.0.0.1:0",
                 **self.extra_env,
             }
         )

@@ -5,8 +5,10 @@
     get, history, watch, fire-timer
                  ops calls through the API (see ``service.cli``)
 
-Configuration comes from the environment (``service.config``). Logs are key=value lines on
-stderr. SIGTERM or SIGINT stops gracefully: the process exits 0 once everything is stopped.
+Configuration comes from the environment (``service.config``). Logs go to stderr as JSON lines
+(``AFTERSALE_LOG_FORMAT``; key=value text on a terminal), one access line per RPC; metrics are
+served on ``AFTERSALE_METRICS_LISTEN``; tracing follows the ``OTEL_*`` variables. SIGTERM or
+SIGINT stops gracefully: the process exits 0 once everything is stopped.
 """
 
 from __future__ import annotations
@@ -16,57 +18,36 @@ import asyncio
 import logging
 import signal
 import sys
-import time
 from collections.abc import Sequence
 
 import uvloop  # a faster event loop for Redis I/O and the servicer; grpc.aio runs on it
 
 from service import cli
 from service.config import ConfigError, Settings
+from service.observability import logs
 
 
-class KeyValueFormatter(logging.Formatter):
-    """``ts=… level=… logger=… msg="…"`` (plus ``exc="…"``): one greppable line per record."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-        parts = [
-            f"ts={ts}.{int(record.msecs):03d}Z",
-            f"level={record.levelname}",
-            f"logger={record.name}",
-            f"msg={_quote(record.getMessage())}",
-        ]
-        if record.exc_info:
-            parts.append(f"exc={_quote(self.formatException(record.exc_info))}")
-        return " ".join(parts)
+def configure_logging(level: str, log_format: str = "auto") -> None:
+    """Every logger to stderr at ``level``: JSON lines, or key=value text (``auto``: text on
+    a terminal, JSON otherwise), with the RPC and trace of the call that wrote them."""
+    logs.configure(level, log_format)
 
 
-def _quote(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{escaped}"'
-
-
-def configure_logging(level: str) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(KeyValueFormatter())
-    logging.basicConfig(level=level, handlers=[handler], force=True)
-
-
-def _usage_banner(address: str, settings: Settings) -> str:
+def _usage_banner(address: str, settings: Settings, metrics_address: str = "") -> str:
     scheme = "" if settings.tls_cert else "-plaintext "
     tokens = settings.tokens_path
     ops_token = f"$(python -m service token ops --tokens {tokens})"
-    return "\n".join(
-        [
-            f"aftersale listening on {address}",
-            f"  tokens (bearer, per calling service): {tokens}",
-            f"  list the API:   grpcurl {scheme}{address} list aftersale.v1.AfterSaleService",
-            f'  call it as ops: grpcurl {scheme}-H "authorization: Bearer {ops_token}" \\',
-            f'                    -d \'{{"request_id": "AS07-…"}}\' {address} \\',
-            "                    aftersale.v1.AfterSaleService/GetAfterSale",
-            f"  or:             python -m service get AS07-… --address {address}",
-        ]
-    )
+    lines = [
+        f"aftersale listening on {address}",
+        f"  tokens (bearer, per calling service): {tokens}",
+        f"  list the API:   grpcurl {scheme}{address} list aftersale.v1.AfterSaleService",
+        f'  call it as ops: grpcurl {scheme}-H "authorization: Bearer {ops_token}" \\',
+        f'                    -d \'{{"request_id": "AS07-…"}}\' {address} \\',
+        "                    aftersale.v1.AfterSaleService/GetAfterSale",
+        f"  or:             python -m service get AS07-… --address {address}",
+        f"  metrics:        http://{metrics_address}/metrics" if metrics_address else "",
+    ]
+    return "\n".join(line for line in lines if line)
 
 
 async def _run(settings: Settings, *, serve: bool) -> int:
@@ -80,7 +61,7 @@ async def _run(settings: Settings, *, serve: bool) -> int:
     try:
         await app.start()
         if serve:
-            print(_usage_banner(app.address, settings), flush=True)
+            print(_usage_banner(app.address, settings, app.metrics_address), flush=True)
         await stop.wait()
         logging.getLogger("service").info("stopping on signal")
     finally:
@@ -102,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"aftersale: configuration error: {exc}", file=sys.stderr)
         return 2
     if args.command in ("serve", "timers"):
-        configure_logging(settings.log_level)
+        configure_logging(settings.log_level, settings.log_format)
         if args.command == "timers" and not settings.timers_enabled:
             print("aftersale: AFTERSALE_TIMERS=0 leaves `timers` nothing to do", file=sys.stderr)
             return 2

@@ -3,14 +3,22 @@
 Production (``python -m service serve``) and the tests build the same graph; tests pass a
 fake clock and a client to their own Redis. ``App.stop()`` ends things in the order that loses
 no work: health NOT_SERVING → stop accepting calls → streams end cleanly and unary calls
-finish within the grace period → the timer worker stops → the Redis client closes → the
-embedded redis-server (if we started it) shuts down, flushing its append-only file.
+finish within the grace period → the timer worker stops → the metrics endpoint closes and
+buffered spans are flushed → the Redis client closes → the embedded redis-server (if we
+started it) shuts down, flushing its append-only file.
+
+Observability (``service.observability``): the observing interceptor (RPC metrics, access
+line) always; the metrics endpoint and the Redis command timing when
+``settings.metrics_listen`` is set; tracing when the ``OTEL_*`` variables ask for it (or a
+test passes its own ``Tracing``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,6 +32,10 @@ from service.api.tokens import TokenTable, read_token_file, write_dev_tokens
 from service.api.watch import TransitionWatch
 from service.config import Settings
 from service.handlers import AfterSaleHandlers
+from service.observability.endpoint import MetricsEndpoint, ScrapeProbe
+from service.observability.interceptor import ObservingInterceptor
+from service.observability.redis_commands import observe_commands
+from service.observability.tracing import Tracing, tracing_from_env
 from service.storage.connection import connect, wait_ready
 from service.storage.keys import Keys
 from service.storage.redis_server import EmbeddedRedis
@@ -53,6 +65,9 @@ class App:
     owns_redis: bool = True
     grace_s: float = GRACE_S
     drain_s: float = 0.0  # NOT_SERVING this long before calls are refused (load balancers)
+    tracing: Tracing | None = None
+    metrics: MetricsEndpoint | None = None  # serving once started, if settings.metrics_listen
+    _unobserve_redis: Callable[[], None] | None = field(default=None, repr=False)
     _worker_task: asyncio.Task[None] | None = field(default=None, repr=False)
     _stopped: bool = field(default=False, repr=False)
 
@@ -62,8 +77,22 @@ class App:
         host = self.settings.listen.rpartition(":")[0]
         return f"{host}:{self.port}"
 
+    @property
+    def metrics_address(self) -> str:
+        """``host:port`` of the metrics endpoint (the bound port); "" when it is off."""
+        if self.metrics is None:
+            return ""
+        return f"{self.metrics.address.rpartition(':')[0]}:{self.metrics.port}"
+
     async def start(self) -> None:
-        """Start serving, and the timer worker when enabled."""
+        """Start the metrics endpoint (first: a port in use stops the start), serving, and
+        the timer worker when enabled."""
+        if self.settings.metrics_listen:
+            loop = asyncio.get_running_loop()
+            probe = ScrapeProbe(self.redis, Keys(self.settings.shards), self.clock, loop)
+            self.metrics = MetricsEndpoint(self.settings.metrics_listen, probe)
+            self.metrics.start()
+            log.info("metrics address=%s", self.metrics_address)
         if self.server is not None:
             await self.server.start()
             log.info(
@@ -86,11 +115,21 @@ class App:
                 await asyncio.wait_for(self._worker_task, timeout=grace)
             except TimeoutError:
                 log.warning("timer worker did not stop within %ss; cancelled", grace)
+        await self._stop_observing()
         if self.owns_redis:
             await self.redis.aclose()
         if self.embedded is not None:
             await asyncio.to_thread(self.embedded.stop)
         log.info("stopped")
+
+    async def _stop_observing(self) -> None:
+        if self.metrics is not None:
+            await asyncio.to_thread(self.metrics.stop)
+        if self.tracing is not None:
+            self.tracing.uninstrument_redis(self.redis)
+            await asyncio.to_thread(self.tracing.shutdown)
+        if self._unobserve_redis is not None:
+            self._unobserve_redis()
 
     async def wait(self) -> None:
         """Until the server terminates (after ``stop``), or the worker ends."""
@@ -171,11 +210,15 @@ async def build(
     redis: Redis | RedisCluster | None = None,
     *,
     serve: bool = True,
+    tracing: Tracing | None = None,
 ) -> App:
     """Build the service from ``settings``. With ``redis`` given, it is used (and not closed
     by ``stop``); otherwise ``REDIS_URL`` is connected or the embedded server started.
-    ``serve=False`` builds a timers-only process (no gRPC server)."""
+    ``serve=False`` builds a timers-only process (no gRPC server). ``tracing``: the tracer
+    provider to trace with; None: whatever the ``OTEL_*`` variables ask for (off unless set).
+    """
     clock = clock or SystemClock()
+    tracing = tracing if tracing is not None else tracing_from_env(os.environ)
     shard_keys = Keys(settings.shards)  # the one key layout every adapter is given
     embedded = None
     owns_redis = redis is None
@@ -188,8 +231,15 @@ async def build(
         batch=settings.timer_batch,
         max_sleep_s=settings.timer_max_sleep_s,
     )
-    worker = TimerWorker(RedisTimerStore(redis, shard_keys), handlers, clock, worker_settings)
+    tracer = tracing.tracer() if tracing is not None else None
+    store = RedisTimerStore(redis, shard_keys)
+    worker = TimerWorker(store, handlers, clock, worker_settings, tracer)
     app = App(settings, clock, redis, handlers, worker, embedded=embedded, owns_redis=owns_redis)
+    if settings.metrics_listen:  # first: the timing is of the round trip, not of its span
+        app._unobserve_redis = observe_commands(redis)
+    if tracing is not None:
+        tracing.instrument_redis(redis)
+        app.tracing = tracing
     if not serve:
         return app
     try:
@@ -208,8 +258,15 @@ async def build(
             tls=tls_of(settings),
             reuse_port=settings.reuse_port,
             call_timeout_s=settings.call_timeout_s,
+            observers=_observers(tracing),
         )
     except BaseException:
         await app.stop()
         raise
     return app
+
+
+def _observers(tracing: Tracing | None) -> list[object]:
+    """The outermost interceptors: the trace span (when on), then metrics and access log."""
+    spans = [tracing.server_interceptor()] if tracing is not None else []
+    return [*spans, ObservingInterceptor()]

@@ -2,8 +2,9 @@
 
 `Settings.from_env()` reads every `AFTERSALE_*` variable (and `REDIS_URL`); the TOML file named
 by `AFTERSALE_CONFIG` uses the keys in the table below, grouped in sections (`[redis] url = ...`).
-An empty variable counts as unset. Unknown `AFTERSALE_*` variables and unknown TOML keys are
-errors, so a misspelt timer name fails at start instead of silently keeping its default.
+An empty variable counts as unset (but an empty `AFTERSALE_METRICS_LISTEN` means off). Unknown
+`AFTERSALE_*` variables and unknown TOML keys are errors, so a misspelt timer name fails at
+start instead of silently keeping its default.
 Every invalid value raises `ConfigError(name, value, rule)` naming the variable or key.
 
 Redis Cluster: set `REDIS_URL=redis://host:port` and `AFTERSALE_REDIS_CLUSTER=1`, or use the
@@ -62,6 +63,8 @@ class Settings:
     call_timeout_s: float = 5.0  # a unary call without a deadline is answered within this
     data_dir: Path = Path("var")
     log_level: str = "INFO"
+    log_format: str = "auto"  # json, text, or auto: text on a terminal, JSON otherwise
+    metrics_listen: str = "127.0.0.1:9464"  # "": no metrics endpoint
     redis_url: str | None = None  # None: start the embedded redis-server
     redis_cluster: bool = False
     redis_socket_timeout_s: float = 5.0
@@ -136,7 +139,7 @@ class Settings:
         values: dict[str, Any] = {}
         for option in OPTIONS:
             raw_env = env.get(option.env, "").strip()
-            if raw_env:
+            if raw_env or (option.blank_is_value and option.env in env):
                 values[option.field] = option.parse_from(option.env, raw_env)
             elif option.toml in from_file:
                 name = f"{option.toml} (in {config_file})"

@@ -35,6 +35,7 @@ from aftersale.refusals import error_for, refusal
 from aftersale.validation import validate
 from aftersale.vocabulary import Action, Role, State
 from service.access import acting_as, can_see, missing, require_visible, scope_filters
+from service.observability.metrics import count_committed
 from service.storage.ports import (
     AfterSaleRepository,
     IdempotencyKey,
@@ -151,6 +152,7 @@ class AfterSaleHandlers:
             idempotency=call.idempotency,
             body_hash=body_hash,
         )
+        count_committed([decision], [result])
         return result.record if result.record is not None else decision.record
 
     # -- timers ---------------------------------------------------------------------------
@@ -175,6 +177,7 @@ class AfterSaleHandlers:
             steps.append((decision, record.version, timer.member))
             at.append(i)
         results = await self._repo.commit_many(steps) if steps else []
+        count_committed((decision for decision, _, _ in steps), results)
         for i, result in zip(at, results, strict=True):
             # A version conflict means the request moved on while we fired: stale now.
             fired[i] = not isinstance(result, AfterSaleError)

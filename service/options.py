@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("auto", "json", "text")
 REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+cluster", "rediss+cluster")
 CONFIG_FILE_ENV = "AFTERSALE_CONFIG"
 UNKNOWN = "unknown setting (see the configuration table in the README)"
@@ -50,6 +51,16 @@ POSITIVE = Rule("must be > 0", lambda value: value > 0)
 def _listen_address(value: str) -> bool:
     host, _, port = value.rpartition(":")
     return bool(host) and port.isdigit() and int(port) <= 65535
+
+
+def _listen_or_off(value: str) -> bool:
+    return value == "" or _listen_address(value)
+
+
+def _parse_off(raw: object) -> str:
+    """An address, or "" for off (an empty value or the word ``off``)."""
+    text = _parse_str(raw)
+    return "" if text.lower() == "off" else text
 
 
 def _redis_url(value: str) -> bool:
@@ -105,6 +116,8 @@ PARSERS: dict[str, Callable[[object], object]] = {
     "str": _parse_str,
     "path": _parse_path,
     "level": lambda raw: _parse_str(raw).upper(),
+    "lower": lambda raw: _parse_str(raw).lower(),
+    "address_or_off": _parse_off,
 }
 
 
@@ -118,6 +131,7 @@ class Option:
     kind: str
     help: str
     rule: Rule | None = None
+    blank_is_value: bool = False  # an empty variable is this value ("" = off), not unset
 
     def get(self, settings: object) -> object:
         """This option's value in `settings`."""
@@ -149,6 +163,8 @@ def _timer(name: str, help: str) -> Option:
 
 
 LISTEN = Rule("must be host:port", _listen_address)
+LISTEN_OR_OFF = Rule("must be host:port, or empty or off", _listen_or_off)
+FORMAT = Rule("must be one of " + ", ".join(LOG_FORMATS), lambda value: value in LOG_FORMATS)
 LEVEL = Rule("must be one of " + ", ".join(LOG_LEVELS), lambda value: value in LOG_LEVELS)
 URL = Rule("scheme must be one of " + ", ".join(REDIS_SCHEMES), _redis_url)
 
@@ -162,6 +178,11 @@ OPTIONS: tuple[Option, ...] = (
          "Embedded Redis files (`redis/`, owner-only: AOF, log, its password) and the "
          "default tokens file"),
     _opt("log_level", "log_level", "level", LEVEL, "Log level: " + ", ".join(LOG_LEVELS)),
+    _opt("log_format", "log_format", "lower", FORMAT,
+         "Log lines: `json`, `text` (key=value), or `auto`: text on a terminal, JSON otherwise"),
+    Option("metrics_listen", "AFTERSALE_METRICS_LISTEN", "metrics.listen", "address_or_off",
+           "Prometheus metrics over HTTP at `host:port` (port 0: any free port); empty or `off`: "
+           "none", LISTEN_OR_OFF, blank_is_value=True),
     _opt("redis_url", "redis.url", "str", URL,
          "Unset: start the embedded redis-server. `redis://`, `rediss://`, `unix://`; "
          "`redis+cluster://`, `rediss+cluster://` for a cluster", env="REDIS_URL"),

@@ -15,9 +15,13 @@ import contextlib
 import logging
 from dataclasses import dataclass
 
+from opentelemetry import trace
+
 from aftersale.clock import Clock
 from service.handlers import AfterSaleHandlers
-from service.storage.ports import TimerStore
+from service.observability import metrics
+from service.observability.tracing import quiet
+from service.storage.ports import TimerMember, TimerStore
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +41,11 @@ class TimerWorker:
         handlers: AfterSaleHandlers,
         clock: Clock,
         settings: TimerWorkerSettings,
+        tracer: trace.Tracer | None = None,
     ) -> None:
         self._store = store
+        # A span per batch fired (its commits below it); polling rounds make no spans.
+        self._tracer = tracer or trace.NoOpTracer()
         self._handlers = handlers
         self._clock = clock
         self._settings = settings
@@ -63,6 +70,7 @@ class TimerWorker:
             except asyncio.CancelledError:
                 raise
             except Exception:
+                metrics.timer_round_errors.inc()
                 log.exception("timer round failed; retrying")
                 delay = self._settings.max_sleep_s
             with contextlib.suppress(TimeoutError):
@@ -72,28 +80,40 @@ class TimerWorker:
     async def run_once(self) -> int:
         """One round: reclaim, claim a batch, fire it. Returns how many timers were handled."""
         now = self._clock.now_ms()
-        await self._store.reclaim_expired(now)
-        timers = await self._store.claim_due(now, self._settings.lease_ms, self._settings.batch)
+        with quiet():
+            metrics.timer_reclaims.inc(await self._store.reclaim_expired(now))
+            timers = await self._store.claim_due(now, self._settings.lease_ms, self._settings.batch)
         if not timers:
             return 0
         for start in range(0, len(timers), self._settings.chunk):
             chunk = timers[start : start + self._settings.chunk]
-            try:
-                fired = await self._handlers.fire_timers(chunk)
-            except Exception:
-                # The leases stay: these timers are retried once they expire.
-                log.exception("firing %d timers failed; retried after their lease", len(chunk))
-                continue
-            stale = [t for t, ok in zip(chunk, fired, strict=True) if not ok]
-            for timer in stale:  # the request moved on, or is gone: never fire it again
-                await self._store.drop(timer.member)
-            self.fired += len(chunk) - len(stale)
-            self.dropped += len(stale)
+            with self._tracer.start_as_current_span("fire timers") as span:
+                span.set_attribute("aftersale.timers", len(chunk))
+                await self._fire(chunk)
         return len(timers)
+
+    async def _fire(self, chunk: list[TimerMember]) -> None:
+        try:
+            fired = await self._handlers.fire_timers(chunk)
+        except Exception:
+            # The leases stay: these timers are retried once they expire.
+            metrics.timer_round_errors.inc()
+            log.exception("firing %d timers failed; retried after their lease", len(chunk))
+            return
+        stale = [t for t, ok in zip(chunk, fired, strict=True) if not ok]
+        for timer in stale:  # the request moved on, or is gone: never fire it again
+            await self._store.drop(timer.member)
+        for timer, ok in zip(chunk, fired, strict=True):
+            if ok:
+                metrics.timers_fired.labels(timer.action.value).inc()
+        metrics.timers_dropped.inc(len(stale))
+        self.fired += len(chunk) - len(stale)
+        self.dropped += len(stale)
 
     async def _delay_until_next_due(self) -> float:
         """Seconds to sleep: until the next due timer, at most ``max_sleep_s``."""
-        next_due = await self._store.next_due_ms()
+        with quiet():
+            next_due = await self._store.next_due_ms()
         max_sleep = self._settings.max_sleep_s
         if next_due is None:
             return max_sleep

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from aftersale.model import Actor
 from aftersale.vocabulary import Role
+from service.observability.calls import note_caller
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,7 @@ def current_caller() -> Caller:
 
 def bind_caller(caller: Caller) -> Token[Caller | None]:
     """Make ``caller`` current; pass the returned token to :func:`unbind_caller`."""
+    note_caller(caller.service, caller.actor.role)  # for the access line
     return _current.set(caller)
 
 

@@ -19,6 +19,7 @@ from grpc_status import rpc_status
 from aftersale.exceptions import InvalidInput
 from service.api.errors import Code, rich_status, status_for
 from service.api.method_handlers import StreamBehavior, UnaryBehavior, rpc_name, wrap_handler
+from service.observability.calls import note_status
 
 log = logging.getLogger(__name__)
 BODY = "body"
@@ -53,6 +54,7 @@ async def abort_with(context: grpc.aio.ServicerContext, exc: Exception, method: 
         error_id = secrets.token_hex(8)
         log.error("error mapping failed error_id=%s method=%s", error_id, method, exc_info=broken)
         status = rich_status(Code.INTERNAL, f"internal error (error id {error_id})", [])
+    note_status(status)  # the access line's code and reason, the refusal counter's
     await context.abort_with_status(rpc_status.to_status(status))
 
 

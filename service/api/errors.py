@@ -241,7 +241,7 @@ def status_for(exc: Exception, method: str = "") -> Any:
     for kind, row_code, details in ERROR_TABLE:
         if isinstance(exc, kind):
             code = exc.code if isinstance(exc, ApiError) else row_code
-            log.info("%s refused: %s %s", method, code.name, exc)
+            log.debug("%s refused: %s %s", method, code.name, exc)  # the access line has it
             return rich_status(code, getattr(exc, "message", str(exc)), details(exc))
     error_id = secrets.token_hex(8)
     refused = _storage_refusal(exc)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,13 +95,16 @@ async def create_server(
     tls: TlsFiles | None = None,
     reuse_port: bool = False,
     call_timeout_s: float = 5.0,
+    observers: Sequence[Any] = (),
 ) -> tuple[Any, int]:
     """A bound, not yet started ``grpc.aio.Server`` and its port.
 
     ``health_servicer`` is a ``grpc_health.v1.health.aio.HealthServicer``: :func:`stop_server`
-    turns it NOT_SERVING. Interceptors: the error table outermost, then authentication."""
+    turns it NOT_SERVING. Interceptors: ``observers`` outermost (tracing, then metrics and
+    the access log: they see every call's final status), then the error table, then
+    authentication."""
     server = grpc.aio.server(
-        interceptors=[ErrorInterceptor(call_timeout_s), AuthInterceptor(tokens)],
+        interceptors=[*observers, ErrorInterceptor(call_timeout_s), AuthInterceptor(tokens)],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             # Off by default: a second server on the same port fails, loudly. On, several

@@ -34,6 +34,7 @@ def settings(tmp_path: Path) -> Settings:
         data_dir=tmp_path / "data",
         timers_enabled=False,
         redis_max_connections=16,
+        metrics_listen="127.0.0.1:0",  # never the default port: tests run side by side
     )
 
 

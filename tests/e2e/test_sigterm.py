@@ -38,6 +38,7 @@ async def served(
         "AFTERSALE_LISTEN": "127.0.0.1:0",
         "AFTERSALE_DATA_DIR": str(tmp_path / "data"),
         "AFTERSALE_LOG_LEVEL": "INFO",
+        "AFTERSALE_METRICS_LISTEN": "127.0.0.1:0",
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "service", "serve",

@@ -48,6 +48,7 @@ async def troubled(tmp_path: Path, own_redis: EmbeddedRedis) -> AsyncIterator[tu
         timers_enabled=False,
         redis_url=own_redis.url,
         call_timeout_s=1.0,
+        metrics_listen="",
     )
     clock = FakeClock(START_MS)
     client = connect(settings)

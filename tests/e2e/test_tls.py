@@ -60,6 +60,7 @@ async def tls_app(tmp_path: Path, certificates: Path, redis: Redis) -> AsyncIter
         listen="127.0.0.1:0",
         data_dir=tmp_path / "data",
         timers_enabled=False,
+        metrics_listen="",
         tls_cert=certificates / "server.pem",
         tls_key=certificates / "server.key",
         tls_client_ca=certificates / "ca.pem",
@@ -120,6 +121,7 @@ async def test_a_bad_key_pair_is_named_before_binding(
         listen="127.0.0.1:0",
         data_dir=tmp_path / "data",
         timers_enabled=False,
+        metrics_listen="",
         tls_cert=certificates / cert,
         tls_key=certificates / key,
     )

@@ -42,6 +42,7 @@ def threaded_service(redis_server: EmbeddedRedis, tmp_path: Path) -> Iterator[Th
         tokens_file=tokens_file,
         timers_enabled=False,
         log_level="WARNING",
+        metrics_listen="",
     )
     service = start_service(settings, FakeClock(), tokens)
     try:

@@ -63,6 +63,7 @@ class ServiceEnv:
                 "AFTERSALE_TIMER_LEASE_S": str(self.lease_s),
                 "AFTERSALE_TIMER_MAX_SLEEP_S": "0.2",
                 "AFTERSALE_LOG_LEVEL": "WARNING",
+                "AFTERSALE_METRICS_LISTEN": "127.0.0.1:0",
                 "PYTHONUNBUFFERED": "1",
             }
         )

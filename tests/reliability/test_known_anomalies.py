@@ -97,7 +97,11 @@ async def test_the_timer_worker_survives_a_redis_outage(
 ) -> None:
     redis = own_redis()
     settings = Settings(
-        redis_url=redis.url, data_dir=tmp_path, timers_enabled=True, timer_max_sleep_s=0.05
+        redis_url=redis.url,
+        data_dir=tmp_path,
+        timers_enabled=True,
+        timer_max_sleep_s=0.05,
+        metrics_listen="",
     )
     app = await build(settings, serve=False)  # what `python -m service timers` runs
     await app.start()
