@@ -19,6 +19,7 @@ from redis.asyncio import Redis, RedisCluster
 
 from aftersale.clock import Clock, SystemClock
 from aftersale.policy import Policy, TimerDurations
+from service.api.sealing import Sealer, read_key_file, write_key_file
 from service.api.server import TlsFiles, create_server, new_health_servicer, stop_server
 from service.api.tokens import TokenTable, read_token_file, write_dev_tokens
 from service.api.watch import TransitionWatch
@@ -49,6 +50,7 @@ class App:
     port: int = 0
     health: Any = None
     watch: TransitionWatch | None = None
+    sealer: Sealer | None = None  # seals page tokens and cursors (serving processes only)
     embedded: EmbeddedRedis | None = None
     owns_redis: bool = True
     grace_s: float = GRACE_S
@@ -122,6 +124,17 @@ def load_tokens(settings: Settings) -> TokenTable:
     return TokenTable(read_token_file(path))
 
 
+def load_sealer(settings: Settings) -> Sealer:
+    """The page-token and cursor sealer; at the default path, a key file is written when
+    missing (every replica must share one: name it with ``AFTERSALE_TOKEN_KEY_FILE``)."""
+    path = settings.token_key_path
+    if settings.token_key_file is None and not path.exists():
+        keys = write_key_file(path)
+        log.warning("wrote a token key path=%s (share it between replicas)", path)
+        return Sealer(keys)
+    return Sealer(read_key_file(path))
+
+
 def tls_of(settings: Settings) -> TlsFiles | None:
     if settings.tls_cert is None or settings.tls_key is None:
         return None
@@ -185,8 +198,10 @@ async def build(
         return app
     try:
         client = redis
+        app.sealer = load_sealer(settings)
         app.watch = TransitionWatch(
             lambda: TransitionReader(client, shard_keys),
+            app.sealer,
             max_streams=max(1, settings.redis_max_connections // 2),
         )
         app.health = new_health_servicer()
@@ -195,6 +210,7 @@ async def build(
             handlers,
             tokens=load_tokens(settings),
             watch=app.watch,
+            sealer=app.sealer,
             health_servicer=app.health,
             tls=tls_of(settings),
             reuse_port=settings.reuse_port,

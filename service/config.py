@@ -81,6 +81,7 @@ class Settings:
     timer_batch: int = 512
     timer_max_sleep_s: float = 1.0
     tokens_file: Path | None = None  # None: <data_dir>/tokens.json, see tokens_path
+    token_key_file: Path | None = None  # None: <data_dir>/token.key, see token_key_path
     tls_cert: Path | None = None
     tls_key: Path | None = None
     tls_client_ca: Path | None = None
@@ -111,6 +112,14 @@ class Settings:
     def tokens_path(self) -> Path:
         """The bearer-token file: `tokens_file`, or `<data_dir>/tokens.json` when unset."""
         return self.tokens_file if self.tokens_file is not None else self.data_dir / "tokens.json"
+
+    @property
+    def token_key_path(self) -> Path:
+        """The key file sealing page tokens and cursors: `token_key_file`, or
+        `<data_dir>/token.key` when unset."""
+        if self.token_key_file is not None:
+            return self.token_key_file
+        return self.data_dir / "token.key"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -162,6 +171,8 @@ def _load_toml(path: Path) -> dict[str, object]:
 def _default_text(option: Option, defaults: Settings) -> str:
     if option.field == "tokens_file":
         return "`<data_dir>/tokens.json`"
+    if option.field == "token_key_file":
+        return "`<data_dir>/token.key`"
     value = option.get(defaults)
     if value is None:
         return "unset"

@@ -214,6 +214,10 @@ OPTIONS: tuple[Option, ...] = (
          "Longest sleep between rounds when nothing is due sooner"),
     _opt("tokens_file", "auth.tokens_file", "path", None,
          "Bearer tokens of calling services and the roles each may act as"),
+    _opt("token_key_file", "auth.token_key_file", "path", None,
+         "Keys sealing page tokens and cursors (one URL-safe base64 32-byte key per line; the "
+         "first seals, all open); every replica needs the same file. Unset and missing: "
+         "written with a fresh key (owner-only)"),
     _opt("tls_cert", "tls.cert", "path", None, "Server certificate (PEM); unset: plaintext"),
     _opt("tls_key", "tls.key", "path", None, "Server private key (PEM)"),
     _opt("tls_client_ca", "tls.client_ca", "path", None,

@@ -18,6 +18,7 @@ from service.api import convert_allowed, convert_catalog, convert_in, convert_ou
 from service.api.caller import current_caller
 from service.api.convert_stats import shop_stats
 from service.api.fields import require_id
+from service.api.sealing import Sealer
 from service.api.watch import TransitionWatch
 from service.api.writes import WRITES, WriteRpc
 from service.gen.aftersale.v1 import aftersale_pb2 as pb
@@ -30,9 +31,10 @@ Context = Any  # grpc.aio.ServicerContext (grpc ships no type hints)
 class AfterSaleServicer(aftersale_pb2_grpc.AfterSaleServiceServicer):
     """``aftersale.v1.AfterSaleService`` over the application handlers."""
 
-    def __init__(self, handlers: AfterSaleHandlers, watch: TransitionWatch) -> None:
+    def __init__(self, handlers: AfterSaleHandlers, watch: TransitionWatch, sealer: Sealer) -> None:
         self._h = handlers
         self._watch = watch
+        self._sealer = sealer
 
     async def _write(self, rpc: WriteRpc, request: Any) -> Any:
         """Every mutating RPC: ids and call first (errors name the id first), then the
@@ -57,19 +59,21 @@ class AfterSaleServicer(aftersale_pb2_grpc.AfterSaleServiceServicer):
         return pb.GetAfterSaleResponse(after_sale=convert_out.after_sale(record))
 
     async def ListAfterSales(self, request: Any, context: Context) -> Any:
+        caller = current_caller()
         q = convert_reads.list_query(request)
         page = await self._h.list_requests(
-            current_caller().actor,
+            caller.actor,
             shop_id=q.shop_id,
             buyer_id=q.buyer_id,
             order_id=q.order_id,
             states=q.states,
             page_size=q.page_size,
-            page_token=q.page_token,
+            page_token=convert_reads.open_page_token(self._sealer, q, caller),
         )
+        next_token = convert_reads.seal_page_token(self._sealer, q, caller, page.next_page_token)
         return pb.ListAfterSalesResponse(
             after_sales=[convert_out.after_sale(r) for r in page.records],
-            next_page_token=page.next_page_token,
+            next_page_token=next_token,
         )
 
     async def GetHistory(self, request: Any, context: Context) -> Any:
@@ -104,7 +108,7 @@ class AfterSaleServicer(aftersale_pb2_grpc.AfterSaleServiceServicer):
     async def WatchTransitions(
         self, request: Any, context: Context
     ) -> AsyncGenerator[pb.WatchTransitionsResponse, None]:
-        async with aclosing(self._watch.stream(request, current_caller().actor)) as responses:
+        async with aclosing(self._watch.stream(request, current_caller())) as responses:
             async for response in responses:
                 yield response
 

@@ -4,6 +4,9 @@ Buyers see their own requests' events, merchants their shop's, PAYMENT those of 
 a refund; PLATFORM sees all.
 Every message carries the cursor to resume after it; while only invisible or filtered-out
 events pass, a keep-alive (no event) moves the client's cursor on every ``keepalive_s``.
+Cursors are sealed for the caller (``sealing``): a position in every shard is other tenants'
+commit times, so a client gets it opaque, and only the caller it was issued to can resume
+from it.
 
 Each stream holds one Redis connection (a blocking XREAD), so streams are capped
 (RESOURCE_EXHAUSTED beyond). A stream ends cleanly (status OK) when the server shuts down
@@ -23,8 +26,10 @@ from aftersale.exceptions import PermissionDenied
 from aftersale.model import Actor
 from aftersale.vocabulary import Action, Role, State
 from service.api import fields
+from service.api.caller import Caller
 from service.api.convert_out import transition
 from service.api.errors import ResourceExhausted
+from service.api.sealing import Sealer, identity
 from service.gen.aftersale.v1 import aftersale_pb2 as pb
 from service.gen.aftersale.v1 import types_pb2 as t
 from service.storage.stream import (
@@ -101,16 +106,19 @@ async def until_stopped(
 
 
 class TransitionWatch:
-    """Open watch streams: their cap, and their end at shutdown."""
+    """Open watch streams: their cap, their cursors (sealed for the caller), and their end at
+    shutdown."""
 
     def __init__(
         self,
         reader: Callable[[], TransitionReader],
+        sealer: Sealer,
         *,
         max_streams: int = 32,
         keepalive_s: float = 5.0,
     ) -> None:
         self._reader = reader
+        self._sealer = sealer
         self._max_streams = max_streams
         self.keepalive_s = keepalive_s
         self._stopping = asyncio.Event()
@@ -121,12 +129,18 @@ class TransitionWatch:
         self._stopping.set()
 
     async def stream(
-        self, request: pb.WatchTransitionsRequest, actor: Actor
+        self, request: pb.WatchTransitionsRequest, caller: Caller
     ) -> AsyncGenerator[pb.WatchTransitionsResponse, None]:
         """The responses of one WatchTransitions call."""
-        where = transition_filter(request, actor)
-        cursor = fields.text(request.cursor, "cursor", limit=MAX_CURSOR_CHARS)
-        visible = visible_to(actor)
+        where = transition_filter(request, caller.actor)
+        token = fields.text(request.cursor, "cursor", limit=MAX_CURSOR_CHARS)
+        visible = visible_to(caller.actor)
+        bound_to = identity(caller)
+        reader = self._reader()
+        start: str | StreamCursor = START if request.from_oldest else NOW
+        if token:
+            opened = self._sealer.open("cursor", bound_to, token)
+            start = StreamCursor.from_bytes(opened, reader.keys.shards)
         if self._stopping.is_set():
             return
         if self.open_streams >= self._max_streams:
@@ -137,19 +151,23 @@ class TransitionWatch:
             )
         self.open_streams += 1
         try:
-            reader = self._reader()
-            start = cursor or (START if request.from_oldest else NOW)
-            last_sent = StreamCursor.start(reader.keys.shards).encode()  # nothing read yet
+            last_sent = StreamCursor.start(reader.keys.shards)  # nothing read yet
             async with aclosing(reader.read(start, where)) as transitions:
                 async for item in until_stopped(transitions, self._stopping, self.keepalive_s):
                     if item is not None and visible(item.event):
-                        last_sent = item.cursor
+                        last_sent = item.position
                         event = transition(item.event, item.event_id)
-                        yield pb.WatchTransitionsResponse(event=event, cursor=item.cursor)
-                    elif item is None and reader.cursor.encode() != last_sent:
+                        cursor = self._seal(bound_to, item.position)
+                        yield pb.WatchTransitionsResponse(event=event, cursor=cursor)
+                    elif item is None and reader.cursor != last_sent:
                         # Idle: tell the client how far we read (past events it cannot see,
                         # or where the live tail began), so a resume skips them.
-                        last_sent = reader.cursor.encode()
-                        yield pb.WatchTransitionsResponse(cursor=last_sent)
+                        last_sent = reader.cursor
+                        yield pb.WatchTransitionsResponse(cursor=self._seal(bound_to, last_sent))
         finally:
             self.open_streams -= 1
+
+    def _seal(self, bound_to: tuple[str, ...], position: StreamCursor) -> str:
+        """The cursor the client gets: the position sealed for it alone (it tells of other
+        tenants' commit times, so the client must not read it)."""
+        return self._sealer.seal("cursor", bound_to, position.to_bytes())

@@ -1,7 +1,7 @@
 """Reading the transition streams (DESIGN §5, SPEC §7): all shards, from a resumable cursor.
 
 Each shard has one stream ``{as:NN}:events``, written by the commit script (the outbox: no
-dual write). A cursor is the last id read per shard, encoded as one URL-safe token. Every
+dual write). A cursor is the last id read per shard (``cursor.StreamCursor``). Every
 yielded event carries the cursor *after* it: resuming from it delivers exactly the events not
 yet yielded — no gap, no duplicate — because ids grow within a shard and each shard's entries
 are yielded in order. Filtered-out events advance the cursor too (``reader.cursor``).
@@ -20,113 +20,20 @@ sleeps ``poll_interval_s`` when nothing was new.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import json
-import re
-import zlib
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-import msgspec
 from redis.asyncio import Redis, RedisCluster
 
 from aftersale.events import TransitionEvent
 from aftersale.exceptions import InvalidInput
+from service.storage.cursor import ZERO, StreamCursor, parse_stream_id, stream_id_order
 from service.storage.keys import Keys
 
 NOW = "$now"  # cursor option: only events committed from now on
 START = ""  # cursor: from the oldest retained event
-_ZERO = "0-0"
-# What Redis can have issued: ``<ms>-<seq>``, ASCII digits, each part a 64-bit unsigned. Python's
-# ``int`` is laxer ("1 ", "١", 10**25 all parse), and Redis refuses those at XREAD time.
-_STREAM_ID = re.compile(r"[0-9]{1,20}-[0-9]{1,20}")
-_SHARD = re.compile(r"[0-9]{1,4}")
-_U64 = 2**64 - 1
-MAX_CURSOR_JSON = 64 * 1024  # a cursor of 1,024 shards inflates to ~40 KiB
-
-
-class _CursorDocument(msgspec.Struct, forbid_unknown_fields=True):
-    """A cursor's JSON: the shard count and the moved shards' last ids."""
-
-    n: int
-    ids: dict[str, str]
-
-
-def stream_id_order(event_id: str) -> tuple[int, int]:
-    """The sort key of a stream id Redis returned (trusted: see ``parse_stream_id``)."""
-    ms, _, seq = event_id.partition("-")
-    return int(ms), int(seq or 0)
-
-
-def parse_stream_id(text: str) -> tuple[int, int]:
-    """A stream id from outside as (ms, seq); ValueError unless Redis could have issued it."""
-    if _STREAM_ID.fullmatch(text) is None:
-        raise ValueError("not a stream id")
-    ms, seq = (int(part) for part in text.split("-"))
-    if ms > _U64 or seq > _U64:
-        raise ValueError("stream id out of range")
-    return ms, seq
-
-
-@dataclass(frozen=True, slots=True)
-class StreamCursor:
-    """The last stream id read in each shard (``0-0``: nothing yet)."""
-
-    shards: int
-    last: tuple[str, ...]
-
-    @classmethod
-    def start(cls, shards: int) -> StreamCursor:
-        return cls(shards, (_ZERO,) * shards)
-
-    def advanced(self, shard: int, event_id: str) -> StreamCursor:
-        last = list(self.last)
-        last[shard] = event_id
-        return StreamCursor(self.shards, tuple(last))
-
-    def to_bytes(self) -> bytes:
-        """The compact form: zlib of ``{"n": shards, "ids": {shard: last id}}`` (moved only)."""
-        moved = {str(s): i for s, i in enumerate(self.last) if i != _ZERO}
-        raw = json.dumps({"n": self.shards, "ids": moved}, separators=(",", ":")).encode()
-        return zlib.compress(raw, 9)
-
-    def encode(self) -> str:
-        """The URL-safe token form (storage's own; the API seals ``to_bytes`` instead)."""
-        return base64.urlsafe_b64encode(self.to_bytes()).decode().rstrip("=")
-
-    @classmethod
-    def decode(cls, token: str, shards: int) -> StreamCursor:
-        """Parse a token from ``encode``; InvalidInput("cursor") if it is not one."""
-        try:
-            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        except (ValueError, binascii.Error):
-            raise InvalidInput("cursor", "not a cursor issued by this service") from None
-        return cls.from_bytes(raw, shards)
-
-    @classmethod
-    def from_bytes(cls, raw: bytes, shards: int) -> StreamCursor:
-        """Parse ``to_bytes``' form; InvalidInput("cursor") unless every part is one this
-        service issues: the shard count, shard numbers in range, ids Redis could have made."""
-        try:
-            inflate = zlib.decompressobj()
-            text = inflate.decompress(raw, MAX_CURSOR_JSON)
-            if inflate.unconsumed_tail or inflate.unused_data or not inflate.eof:
-                raise ValueError("not one whole, small enough zlib stream")
-            document = msgspec.json.decode(text, type=_CursorDocument)
-            if document.n != shards:
-                raise ValueError("shard count differs")
-            last = [_ZERO] * shards
-            for shard, event_id in document.ids.items():
-                if _SHARD.fullmatch(shard) is None or int(shard) >= shards:
-                    raise ValueError("no such shard")
-                parse_stream_id(event_id)
-                last[int(shard)] = event_id
-            return cls(shards, tuple(last))
-        except (ValueError, zlib.error, msgspec.DecodeError):
-            raise InvalidInput("cursor", "not a cursor issued by this service") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +57,12 @@ class TransitionFilter:
 class Transition(NamedTuple):
     event: TransitionEvent
     event_id: str
-    cursor: str  # resume here to continue right after this event
+    position: StreamCursor  # resume here to continue right after this event
+
+    @property
+    def cursor(self) -> str:
+        """``position`` as a token (storage's own form)."""
+        return self.position.encode()
 
 
 def xread_entries(reply: Any) -> list[tuple[str, list[tuple[str, dict[str, str]]]]]:
@@ -194,9 +106,13 @@ class TransitionReader:
         self.poll_interval_s = poll_interval_s
         self.cursor: StreamCursor = StreamCursor.start(keys.shards)
 
-    async def resolve(self, cursor: str) -> StreamCursor:
-        """A concrete cursor: ``START`` (""), ``NOW`` ("$now": the newest id per shard) or
-        a token."""
+    async def resolve(self, cursor: str | StreamCursor) -> StreamCursor:
+        """A concrete cursor: ``START`` (""), ``NOW`` ("$now": the newest id per shard), a
+        token or a position."""
+        if isinstance(cursor, StreamCursor):
+            if cursor.shards != self.keys.shards:
+                raise InvalidInput("cursor", "not a cursor issued by this service")
+            return cursor
         if cursor == START:
             return StreamCursor.start(self.keys.shards)
         if cursor != NOW:
@@ -205,11 +121,11 @@ class TransitionReader:
         for shard in self.keys.all_shards():
             pipe.xrevrange(self.keys.events(shard), "+", "-", count=1)
         newest: list[list[tuple[str, Any]]] = await pipe.execute()
-        return StreamCursor(self.keys.shards, tuple(r[0][0] if r else _ZERO for r in newest))
+        return StreamCursor(self.keys.shards, tuple(r[0][0] if r else ZERO for r in newest))
 
     async def read(
         self,
-        cursor: str = START,
+        cursor: str | StreamCursor = START,
         where: TransitionFilter | None = None,
         *,
         follow: bool = True,
@@ -238,7 +154,7 @@ class TransitionReader:
                     self.cursor = self.cursor.advanced(shard, event_id)
                     event = TransitionEvent.from_flat(fields)
                     if where.matches(event):
-                        yield Transition(event, event_id, self.cursor.encode())
+                        yield Transition(event, event_id, self.cursor)
 
     def _ordered(
         self, shard_of: dict[str, int], reply: Any
@@ -321,3 +237,15 @@ def _consume(task: asyncio.Future[Any]) -> None:
     """Retrieve an abandoned read's outcome so it is never reported as unhandled."""
     if not task.cancelled():
         task.exception()
+
+
+__all__ = [
+    "NOW",
+    "START",
+    "StreamCursor",
+    "Transition",
+    "TransitionFilter",
+    "TransitionReader",
+    "parse_stream_id",
+    "stream_id_order",
+]

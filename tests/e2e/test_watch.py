@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 from service.bootstrap import App
 from service.gen.aftersale.v1 import aftersale_pb2 as pb
 from service.gen.aftersale.v1 import types_pb2 as t
+from service.storage.stream import StreamCursor
 from tests.e2e.support import Api, Request, applied, key
 
 READ_TIMEOUT_S = 10.0
@@ -35,6 +36,12 @@ async def events(stream: Any, count: int) -> list[pb.WatchTransitionsResponse]:
         if message.HasField("event"):
             got.append(message)
     return got
+
+
+def position(app: App, caller: tuple[str, str, str], cursor: str) -> StreamCursor:
+    """Where a cursor the service sealed for ``caller`` stands (the test holds the key)."""
+    assert app.sealer is not None
+    return StreamCursor.from_bytes(app.sealer.open("cursor", caller, cursor), app.settings.shards)
 
 
 async def first_half(api: Api) -> Request:
@@ -198,5 +205,6 @@ async def test_a_keep_alive_moves_the_cursor_past_events_the_caller_cannot_see(
     resumed.cancel()
 
     assert not keep_alive.HasField("event")
-    assert keep_alive.cursor != own[0].cursor
+    buyer = ("order-system", "BUYER", mine.buyer_id)
+    assert position(app, buyer, keep_alive.cursor) != position(app, buyer, own[0].cursor)
     assert [(m.event.request_id, m.event.version) for m in after] == [(mine.request_id, 2)]
