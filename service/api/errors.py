@@ -12,6 +12,7 @@ VersionConflict               ABORTED              ErrorInfo VERSION_CONFLICT, m
 IdempotencyKeyReused          ALREADY_EXISTS       ErrorInfo IDEMPOTENCY_KEY_REUSED, messages
 ApiError (Unauthenticated,    its own code         ErrorInfo, messages
 ResourceExhausted)
+UndecodableRecord             DATA_LOSS            ErrorInfo RECORD_UNREADABLE, messages
 Redis unreachable             UNAVAILABLE          ErrorInfo STORAGE_UNAVAILABLE (+ error id)
 anything else                 INTERNAL             ErrorInfo INTERNAL + RequestInfo (error id)
 ============================  ===================  =============================================
@@ -44,6 +45,7 @@ from aftersale.exceptions import (
     PermissionDenied,
     VersionConflict,
 )
+from service.storage.ports import UndecodableRecord
 
 log = logging.getLogger(__name__)
 DOMAIN = "aftersale.v1"
@@ -160,6 +162,13 @@ def _key_reused(exc: IdempotencyKeyReused) -> list[Message]:
     ]
 
 
+def _unreadable(exc: UndecodableRecord) -> list[Message]:
+    """Only the id: what is wrong with the stored form is in the log, not for the caller."""
+    zh = f"售后单 {exc.request_id} 的存储数据无法读取,已记录日志供运维处理"
+    info = _info("RECORD_UNREADABLE", {"request_id": exc.request_id})
+    return [info, *_messages(exc.message, zh)]
+
+
 def _other_domain(exc: AfterSaleError) -> list[Message]:
     return [_info(exc.reason), *_messages(exc.message, exc.message)]
 
@@ -177,6 +186,7 @@ ERROR_TABLE: tuple[Row, ...] = (
     (ActionRefused, Code.FAILED_PRECONDITION, _refused),
     (VersionConflict, Code.ABORTED, _version),
     (IdempotencyKeyReused, Code.ALREADY_EXISTS, _key_reused),
+    (UndecodableRecord, Code.DATA_LOSS, _unreadable),
     (Conflict, Code.ABORTED, _other_domain),
     (AfterSaleError, Code.FAILED_PRECONDITION, _other_domain),
     (ApiError, Code.UNKNOWN, _api),  # the code is the error's own

@@ -11,6 +11,9 @@ default 100,000 per shard), so a cursor resumes without loss while it is within 
 ~``stream_maxlen`` events of every shard; older entries are gone (the history lists of the
 requests keep every event for good).
 
+An entry that does not decode (``decoding``) is skipped, logged and counted; the cursor moves
+past it like past a filtered-out one.
+
 Standalone client: one blocking XREAD over all shard streams on a dedicated connection, BLOCK
 kept below the socket timeout. Cluster client: a multi-key XREAD must stay in one slot, so
 each round reads every shard without blocking in one pipeline (fanned out per node) and
@@ -29,7 +32,9 @@ from redis.asyncio import Redis, RedisCluster
 
 from aftersale.events import TransitionEvent
 from aftersale.exceptions import InvalidInput
+from service.metrics import undecodable
 from service.storage.cursor import ZERO, StreamCursor, parse_stream_id, stream_id_order
+from service.storage.decoding import UndecodableEntry, event_from_fields
 from service.storage.keys import Keys
 
 NOW = "$now"  # cursor option: only events committed from now on
@@ -151,8 +156,12 @@ class TransitionReader:
         async with aclosing(reading) as batches:
             async for batch in batches:
                 for shard, event_id, fields in batch:
-                    self.cursor = self.cursor.advanced(shard, event_id)
-                    event = TransitionEvent.from_flat(fields)
+                    self.cursor = self.cursor.advanced(shard, event_id)  # past it, in any case
+                    try:
+                        event = event_from_fields(fields)
+                    except UndecodableEntry as error:  # one bad entry must not end the stream
+                        undecodable("stream", self.keys.events(shard), event_id, error)
+                        continue
                     if where.matches(event):
                         yield Transition(event, event_id, self.cursor)
 
