@@ -179,6 +179,15 @@ OPTIONS: tuple[Option, ...] = (
          "Longest retry delay"),
     _opt("redis_health_check_interval_s", "redis.health_check_interval_s", "float", _at_least(0),
          "PING a connection idle this long before reusing it (0: never)"),
+    _opt("watch_max_streams", "watch.max_streams", "int", _at_least(1),
+         "WatchTransitions streams open at once in this process; they read through a Redis "
+         "pool of their own of this size, apart from `redis.max_connections`"),
+    _opt("watch_max_streams_per_caller", "watch.max_streams_per_caller", "int", _at_least(1),
+         "Streams one caller (calling service and the party it speaks for) may hold"),
+    _opt("watch_reserved_streams_per_service", "watch.reserved_streams_per_service", "int",
+         _at_least(0),
+         "Streams kept free for each calling service of the tokens file while it holds fewer "
+         "(at most `watch.max_streams` shared evenly)"),
     _opt("shards", "storage.shards", "int", _between(1, 1024),
          "Logical shards (hash tags); fixed for the life of a data set"),
     _opt("stream_maxlen", "storage.stream_maxlen", "int", _at_least(1),

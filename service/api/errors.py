@@ -57,11 +57,18 @@ class ApiError(Exception):
 
     code = Code.UNKNOWN
 
-    def __init__(self, reason: str, message: str, message_zh: str = "") -> None:
+    def __init__(
+        self,
+        reason: str,
+        message: str,
+        message_zh: str = "",
+        metadata: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
         self.message_zh = message_zh or message
+        self.metadata = metadata or {}
 
 
 class Unauthenticated(ApiError):
@@ -71,7 +78,7 @@ class Unauthenticated(ApiError):
 
 
 class ResourceExhausted(ApiError):
-    """Too many open streams."""
+    """Too many open streams (``stream_slots``: the reason names the limit)."""
 
     code = Code.RESOURCE_EXHAUSTED
 
@@ -174,7 +181,7 @@ def _other_domain(exc: AfterSaleError) -> list[Message]:
 
 
 def _api(exc: ApiError) -> list[Message]:
-    return [_info(exc.reason), *_messages(exc.message, exc.message_zh)]
+    return [_info(exc.reason, exc.metadata), *_messages(exc.message, exc.message_zh)]
 
 
 # The table: the first row whose type matches wins (subclasses before their bases).

@@ -8,8 +8,9 @@ Cursors are sealed for the caller (``sealing``): a position in every shard is ot
 commit times, so a client gets it opaque, and only the caller it was issued to can resume
 from it.
 
-Each stream holds one Redis connection (a blocking XREAD), so streams are capped
-(RESOURCE_EXHAUSTED beyond). A stream ends cleanly (status OK) when the server shuts down
+Each stream holds one Redis connection of the streams' own pool (a blocking XREAD), so streams
+are capped, per caller, per calling service and in total (``stream_slots``; RESOURCE_EXHAUSTED
+naming the limit beyond). A stream ends cleanly (status OK) when the server shuts down
 (:meth:`TransitionWatch.stop`) and frees its connection when the client cancels.
 """
 
@@ -28,8 +29,8 @@ from aftersale.vocabulary import Action, Role, State
 from service.api import fields
 from service.api.caller import Caller
 from service.api.convert_out import transition
-from service.api.errors import ResourceExhausted
 from service.api.sealing import Sealer, identity
+from service.api.stream_slots import StreamSlots
 from service.gen.aftersale.v1 import aftersale_pb2 as pb
 from service.gen.aftersale.v1 import types_pb2 as t
 from service.storage.stream import (
@@ -113,16 +114,20 @@ class TransitionWatch:
         self,
         reader: Callable[[], TransitionReader],
         sealer: Sealer,
+        slots: StreamSlots,
         *,
-        max_streams: int = 32,
         keepalive_s: float = 5.0,
     ) -> None:
         self._reader = reader
         self._sealer = sealer
-        self._max_streams = max_streams
+        self.slots = slots
         self.keepalive_s = keepalive_s
         self._stopping = asyncio.Event()
-        self.open_streams = 0
+
+    @property
+    def open_streams(self) -> int:
+        """Streams open now."""
+        return self.slots.open
 
     def stop(self) -> None:
         """End every open stream (cleanly, status OK) and refuse new ones."""
@@ -143,14 +148,7 @@ class TransitionWatch:
             start = StreamCursor.from_bytes(opened, reader.keys.shards)
         if self._stopping.is_set():
             return
-        if self.open_streams >= self._max_streams:
-            raise ResourceExhausted(
-                "TOO_MANY_STREAMS",
-                f"at most {self._max_streams} transition streams are open at once; retry later",
-                f"同时打开的订阅数已达上限 {self._max_streams},请稍后重试",
-            )
-        self.open_streams += 1
-        try:
+        with self.slots.slot(caller):
             last_sent = StreamCursor.start(reader.keys.shards)  # nothing read yet
             async with aclosing(reader.read(start, where)) as transitions:
                 async for item in until_stopped(transitions, self._stopping, self.keepalive_s):
@@ -164,8 +162,6 @@ class TransitionWatch:
                         # or where the live tail began), so a resume skips them.
                         last_sent = reader.cursor
                         yield pb.WatchTransitionsResponse(cursor=self._seal(bound_to, last_sent))
-        finally:
-            self.open_streams -= 1
 
     def _seal(self, bound_to: tuple[str, ...], position: StreamCursor) -> str:
         """The cursor the client gets: the position sealed for it alone (it tells of other
