@@ -2,8 +2,9 @@
 
 Buyers see their own requests' events, merchants their shop's, PAYMENT those of requests with
 a refund; PLATFORM sees all.
-Every message carries the cursor to resume after it; while only invisible or filtered-out
-events pass, a keep-alive (no event) moves the client's cursor on every ``keepalive_s``.
+Every message carries the cursor to resume after it; every ``keepalive_s`` without an event
+sent, a keep-alive (no event) carries the cursor past whatever passed unseen — on a clock of
+its own, so neither its timing nor its (sealed) content tells whether anything did.
 Cursors are sealed for the caller (``sealing``): a position in every shard is other tenants'
 commit times, so a client gets it opaque, and only the caller it was issued to can resume
 from it.
@@ -73,12 +74,15 @@ def visible_to(actor: Actor) -> Callable[[TransitionEvent], bool]:
 
 
 async def until_stopped(
-    items: AsyncIterator[T], stopping: asyncio.Event, idle_s: float
+    items: AsyncIterator[T], stopping: asyncio.Event, period_s: float
 ) -> AsyncGenerator[T | None, None]:
-    """``items`` until ``stopping`` is set; ``None`` after every ``idle_s`` without an item.
+    """``items`` until ``stopping`` is set, and ``None`` every ``period_s`` between them, on a
+    clock of its own (items do not move it, so the ticks tell nothing of how many passed).
 
     The next item is awaited in a task of its own, which is cancelled (and awaited) on the way
     out, so the source's cleanup (freeing its connection) has run when this generator ends."""
+    loop = asyncio.get_running_loop()
+    tick = loop.time() + period_s
     stop: asyncio.Future[Any] = asyncio.ensure_future(stopping.wait())
     pending: asyncio.Future[Any] | None = None
     try:
@@ -86,10 +90,12 @@ async def until_stopped(
             if pending is None:
                 pending = asyncio.ensure_future(anext(items))
             waiters: set[asyncio.Future[Any]] = {pending, stop}
-            done, _ = await asyncio.wait(waiters, timeout=idle_s, return_when=FIRST_COMPLETED)
+            timeout = max(0.0, tick - loop.time())
+            done, _ = await asyncio.wait(waiters, timeout=timeout, return_when=FIRST_COMPLETED)
             if stop in done:
                 return
             if pending not in done:
+                tick = loop.time() + period_s
                 yield None
                 continue
             finished, pending = pending, None
@@ -149,19 +155,23 @@ class TransitionWatch:
         if self._stopping.is_set():
             return
         with self.slots.slot(caller):
-            last_sent = StreamCursor.start(reader.keys.shards)  # nothing read yet
+            sent_event = False
             async with aclosing(reader.read(start, where)) as transitions:
                 async for item in until_stopped(transitions, self._stopping, self.keepalive_s):
                     if item is not None and visible(item.event):
-                        last_sent = item.position
+                        sent_event = True
                         event = transition(item.event, item.event_id)
                         cursor = self._seal(bound_to, item.position)
                         yield pb.WatchTransitionsResponse(event=event, cursor=cursor)
-                    elif item is None and reader.cursor != last_sent:
-                        # Idle: tell the client how far we read (past events it cannot see,
-                        # or where the live tail began), so a resume skips them.
-                        last_sent = reader.cursor
-                        yield pb.WatchTransitionsResponse(cursor=self._seal(bound_to, last_sent))
+                    elif item is None:
+                        # A tick: unless an event just went out, tell the client how far we
+                        # read (past events it cannot see, or where the live tail began), so
+                        # a resume skips them. Sent whether or not the position moved: a
+                        # keep-alive only when something passed would tell that it did.
+                        if not sent_event:
+                            cursor = self._seal(bound_to, reader.cursor)
+                            yield pb.WatchTransitionsResponse(cursor=cursor)
+                        sent_event = False
 
     def _seal(self, bound_to: tuple[str, ...], position: StreamCursor) -> str:
         """The cursor the client gets: the position sealed for it alone (it tells of other
