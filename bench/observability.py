@@ -40,7 +40,7 @@ from bench.product import bench_settings
 from bench.stats import Spread
 from service.api.server import create_server, new_health_servicer, stop_server
 from service.api.watch import TransitionWatch
-from service.bootstrap import App, build, load_tokens
+from service.bootstrap import App, build, load_sealer, load_tokens, stream_slots
 from service.config import Settings
 from service.gen.aftersale.v1 import aftersale_pb2 as pb
 from service.gen.aftersale.v1 import types_pb2 as types
@@ -132,10 +132,12 @@ async def _drive(address: str, tokens: Tokens, prefix: str, transitions: int) ->
 async def _bare(settings: Settings) -> tuple[App, Any, Any, TransitionWatch, int]:
     client = connect(settings)
     app = await build(settings, redis=client, serve=False, tracing=None)
-    watch = TransitionWatch(lambda: TransitionReader(client, Keys(settings.shards)), max_streams=4)
+    tokens, sealer = load_tokens(settings), load_sealer(settings)
+    reader = lambda: TransitionReader(client, Keys(settings.shards))  # noqa: E731
+    watch = TransitionWatch(reader, sealer, stream_slots(settings, tokens))
     health = new_health_servicer()
     server, port = await create_server(
-        "127.0.0.1:0", app.handlers, tokens=load_tokens(settings), watch=watch,
+        "127.0.0.1:0", app.handlers, tokens=tokens, watch=watch, sealer=sealer,
         health_servicer=health, observers=(),
     )  # fmt: skip
     await server.start()

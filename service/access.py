@@ -9,6 +9,7 @@ from __future__ import annotations
 from aftersale.exceptions import NotFound, PermissionDenied
 from aftersale.model import Actor, AfterSale
 from aftersale.vocabulary import Role
+from service.storage.ports import UndecodableRecord
 
 NOT_YOURS = "not your request"
 
@@ -43,6 +44,22 @@ def require_visible(record: AfterSale, actor: Actor) -> None:
 def missing(request_id: str, actor: Actor) -> NotFound | PermissionDenied:
     """No request ``request_id``: NOT_FOUND for ops, the refusal of a hidden one otherwise."""
     return NotFound(request_id) if sees_everything(actor) else hidden(request_id, actor)
+
+
+def unreadable(error: UndecodableRecord, actor: Actor) -> Exception:
+    """What ``actor`` is told of a record that does not decode: the error itself if the
+    request is visibly its own (or it sees everything), else the refusal of a hidden one, so
+    nobody learns through a broken record that a request exists."""
+    owner = error.owner
+    if sees_everything(actor):
+        return error
+    if owner is not None and (
+        (actor.role is Role.BUYER and owner.buyer_id == actor.id)
+        or (actor.role is Role.MERCHANT and owner.shop_id == actor.id)
+        or (actor.role is Role.PAYMENT and owner.has_refund)
+    ):
+        return error
+    return hidden(error.request_id, actor)
 
 
 def scope_filters(actor: Actor, shop_id: str, buyer_id: str) -> tuple[str, str]:

@@ -27,7 +27,9 @@ from redis.asyncio import Redis, RedisCluster
 
 from aftersale.clock import Clock, SystemClock
 from aftersale.policy import Policy, TimerDurations
+from service.api.sealing import Sealer, read_key_file, write_key_file
 from service.api.server import TlsFiles, create_server, new_health_servicer, stop_server
+from service.api.stream_slots import StreamLimits, StreamSlots
 from service.api.tokens import TokenTable, read_token_file, write_dev_tokens
 from service.api.watch import TransitionWatch
 from service.config import Settings
@@ -36,7 +38,7 @@ from service.observability.endpoint import MetricsEndpoint, ScrapeProbe
 from service.observability.interceptor import ObservingInterceptor
 from service.observability.redis_commands import observe_commands
 from service.observability.tracing import Tracing, tracing_from_env
-from service.storage.connection import connect, wait_ready
+from service.storage.connection import connect, dedicated, wait_ready
 from service.storage.keys import Keys
 from service.storage.redis_server import EmbeddedRedis
 from service.storage.repository import RedisRepository
@@ -61,6 +63,8 @@ class App:
     port: int = 0
     health: Any = None
     watch: TransitionWatch | None = None
+    stream_redis: Redis | RedisCluster | None = None  # the streams' own pool (closed by stop)
+    sealer: Sealer | None = None  # seals page tokens and cursors (serving processes only)
     embedded: EmbeddedRedis | None = None
     owns_redis: bool = True
     grace_s: float = GRACE_S
@@ -115,6 +119,8 @@ class App:
                 await asyncio.wait_for(self._worker_task, timeout=grace)
             except TimeoutError:
                 log.warning("timer worker did not stop within %ss; cancelled", grace)
+        if self.stream_redis is not None and self.stream_redis is not self.redis:
+            await self.stream_redis.aclose()  # always ours: made in build, streams have ended
         await self._stop_observing()
         if self.owns_redis:
             await self.redis.aclose()
@@ -168,6 +174,33 @@ def load_tokens(settings: Settings) -> TokenTable:
         log.warning("wrote development tokens path=%s services=%s", path, services)
         return TokenTable(created)
     return TokenTable(read_token_file(path))
+
+
+def load_sealer(settings: Settings) -> Sealer:
+    """The page-token and cursor sealer; at the default path, a key file is written when
+    missing (every replica must share one: name it with ``AFTERSALE_TOKEN_KEY_FILE``)."""
+    path = settings.token_key_path
+    if settings.token_key_file is None and not path.exists():
+        keys = write_key_file(path)
+        log.warning("wrote a token key path=%s (share it between replicas)", path)
+        return Sealer(keys)
+    return Sealer(read_key_file(path))
+
+
+def stream_slots(settings: Settings, tokens: TokenTable) -> StreamSlots:
+    """The WatchTransitions limits, with a reserve for each calling service in ``tokens``."""
+    limits = StreamLimits(
+        total=settings.watch_max_streams,
+        per_caller=settings.watch_max_streams_per_caller,
+        reserved_per_service=settings.watch_reserved_streams_per_service,
+    )
+    slots = StreamSlots(limits, tokens.services)
+    if slots.reserved < limits.reserved_per_service:
+        log.warning(
+            "watch streams reserved per service cut to %d: %d services share %d streams",
+            slots.reserved, len(slots.services), limits.total,
+        )  # fmt: skip
+    return slots
 
 
 def tls_of(settings: Settings) -> TlsFiles | None:
@@ -243,17 +276,21 @@ async def build(
     if not serve:
         return app
     try:
-        client = redis
+        tokens = load_tokens(settings)
+        app.sealer = load_sealer(settings)
+        app.stream_redis = streams = dedicated(redis, settings.watch_max_streams)
         app.watch = TransitionWatch(
-            lambda: TransitionReader(client, shard_keys),
-            max_streams=max(1, settings.redis_max_connections // 2),
+            lambda: TransitionReader(streams, shard_keys),
+            app.sealer,
+            stream_slots(settings, tokens),
         )
         app.health = new_health_servicer()
         app.server, app.port = await create_server(
             settings.listen,
             handlers,
-            tokens=load_tokens(settings),
+            tokens=tokens,
             watch=app.watch,
+            sealer=app.sealer,
             health_servicer=app.health,
             tls=tls_of(settings),
             reuse_port=settings.reuse_port,

@@ -74,6 +74,9 @@ class Settings:
     redis_retry_backoff_base_s: float = 0.05
     redis_retry_backoff_cap_s: float = 1.0
     redis_health_check_interval_s: float = 15.0
+    watch_max_streams: int = 32  # also the size of the streams' own Redis pool
+    watch_max_streams_per_caller: int = 4
+    watch_reserved_streams_per_service: int = 4
     shards: int = 64
     stream_maxlen: int = 100_000
     idempotency_ttl_s: int = DAY
@@ -95,6 +98,7 @@ class Settings:
     timer_batch: int = 512
     timer_max_sleep_s: float = 1.0
     tokens_file: Path | None = None  # None: <data_dir>/tokens.json, see tokens_path
+    token_key_file: Path | None = None  # None: <data_dir>/token.key, see token_key_path
     tls_cert: Path | None = None
     tls_key: Path | None = None
     tls_client_ca: Path | None = None
@@ -125,6 +129,14 @@ class Settings:
     def tokens_path(self) -> Path:
         """The bearer-token file: `tokens_file`, or `<data_dir>/tokens.json` when unset."""
         return self.tokens_file if self.tokens_file is not None else self.data_dir / "tokens.json"
+
+    @property
+    def token_key_path(self) -> Path:
+        """The key file sealing page tokens and cursors: `token_key_file`, or
+        `<data_dir>/token.key` when unset."""
+        if self.token_key_file is not None:
+            return self.token_key_file
+        return self.data_dir / "token.key"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -176,6 +188,8 @@ def _load_toml(path: Path) -> dict[str, object]:
 def _default_text(option: Option, defaults: Settings) -> str:
     if option.field == "tokens_file":
         return "`<data_dir>/tokens.json`"
+    if option.field == "token_key_file":
+        return "`<data_dir>/token.key`"
     value = option.get(defaults)
     if value is None:
         return "unset"

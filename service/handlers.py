@@ -34,14 +34,22 @@ from aftersale.policy import Policy
 from aftersale.refusals import error_for, refusal
 from aftersale.validation import validate
 from aftersale.vocabulary import Action, Role, State
-from service.access import acting_as, can_see, missing, require_visible, scope_filters
+from service.access import (
+    acting_as,
+    can_see,
+    missing,
+    require_visible,
+    scope_filters,
+    unreadable,
+)
 from service.observability.metrics import count_committed
 from service.storage.ports import (
     AfterSaleRepository,
+    HistoryPage,
     IdempotencyKey,
     IdempotentResult,
-    StoredEvent,
     TimerMember,
+    UndecodableRecord,
 )
 
 # A lost race re-runs the command on the fresh record; jittered backoff spreads a burst of
@@ -110,13 +118,16 @@ class AfterSaleHandlers:
     async def _run(self, request_id: str, command: Command | None, call: Call) -> AfterSale:
         """Run ``command`` for ``call``; ``None`` fires the pending timer (ops, as SYSTEM)."""
         body_hash = _body_hash(request_id, command, call.actor)
-        record, stored = await self._repo.load_with_idempotency(request_id, call.idempotency)
+        try:
+            record, stored = await self._repo.load_with_idempotency(request_id, call.idempotency)
+        except UndecodableRecord as error:
+            raise unreadable(error, call.actor) from None
         if stored is not None:
             return _replayed(stored, body_hash, call)
         for attempt in range(MAX_CONFLICT_RETRIES):
             if attempt:  # a lost race: decide again on the fresh record, after a jittered pause
                 await asyncio.sleep(random.uniform(0, CONFLICT_BACKOFF_S * attempt))
-                record = await self._repo.load(request_id)
+                record = await self._load_or_none(request_id, call.actor)
             if record is None:
                 raise missing(request_id, call.actor)
             if command is not None:  # ops firing a timer sees every request
@@ -215,9 +226,10 @@ class AfterSaleHandlers:
 
     async def history(
         self, request_id: str, actor: Actor, offset: int = 0, limit: int = 100
-    ) -> list[StoredEvent]:
+    ) -> HistoryPage:
+        """A page of the request's events, if ``actor`` may see the request."""
         await self._load_visible(request_id, actor)
-        return await self._repo.history(request_id, offset, limit)
+        return await self._repo.history_page(request_id, offset, limit)
 
     async def allowed_actions(
         self, request_id: str, actor: Actor, role: Role
@@ -235,8 +247,14 @@ class AfterSaleHandlers:
             raise PermissionDenied("*", f"{actor.role}:{actor.id}", "shop figures")
         return await self._repo.shop_stats(shop_id)
 
+    async def _load_or_none(self, request_id: str, actor: Actor) -> AfterSale | None:
+        try:
+            return await self._repo.load(request_id)
+        except UndecodableRecord as error:
+            raise unreadable(error, actor) from None
+
     async def _load_visible(self, request_id: str, actor: Actor) -> AfterSale:
-        record = await self._repo.load(request_id)
+        record = await self._load_or_none(request_id, actor)
         if record is None:
             raise missing(request_id, actor)
         require_visible(record, actor)

@@ -201,6 +201,15 @@ OPTIONS: tuple[Option, ...] = (
          "Longest retry delay"),
     _opt("redis_health_check_interval_s", "redis.health_check_interval_s", "float", _at_least(0),
          "PING a connection idle this long before reusing it (0: never)"),
+    _opt("watch_max_streams", "watch.max_streams", "int", _at_least(1),
+         "WatchTransitions streams open at once in this process; they read through a Redis "
+         "pool of their own of this size, apart from `redis.max_connections`"),
+    _opt("watch_max_streams_per_caller", "watch.max_streams_per_caller", "int", _at_least(1),
+         "Streams one caller (calling service and the party it speaks for) may hold"),
+    _opt("watch_reserved_streams_per_service", "watch.reserved_streams_per_service", "int",
+         _at_least(0),
+         "Streams kept free for each calling service of the tokens file while it holds fewer "
+         "(at most `watch.max_streams` shared evenly)"),
     _opt("shards", "storage.shards", "int", _between(1, 1024),
          "Logical shards (hash tags); fixed for the life of a data set"),
     _opt("stream_maxlen", "storage.stream_maxlen", "int", _at_least(1),
@@ -255,6 +264,10 @@ OPTIONS: tuple[Option, ...] = (
          "Longest sleep between rounds when nothing is due sooner"),
     _opt("tokens_file", "auth.tokens_file", "path", None,
          "Bearer tokens of calling services and the roles each may act as"),
+    _opt("token_key_file", "auth.token_key_file", "path", None,
+         "Keys sealing page tokens and cursors (one URL-safe base64 32-byte key per line; the "
+         "first seals, all open); every replica needs the same file. Unset and missing: "
+         "written with a fresh key (owner-only)"),
     _opt("tls_cert", "tls.cert", "path", None, "Server certificate (PEM); unset: plaintext"),
     _opt("tls_key", "tls.key", "path", None, "Server private key (PEM)"),
     _opt("tls_client_ca", "tls.client_ca", "path", None,

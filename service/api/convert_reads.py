@@ -8,6 +8,8 @@ from aftersale.exceptions import InvalidInput, PermissionDenied
 from aftersale.model import Actor
 from aftersale.vocabulary import AfterSaleType, NegotiationKind, Role, State
 from service.api import fields
+from service.api.caller import Caller
+from service.api.sealing import Sealer, identity
 from service.gen.aftersale.v1 import aftersale_pb2 as pb
 from service.gen.aftersale.v1 import types_pb2 as t
 
@@ -35,6 +37,28 @@ def list_query(request: pb.ListAfterSalesRequest) -> ListQuery:
         page_size=fields.page_size(request.page_size),
         page_token=fields.text(request.page_token, "page_token", limit=MAX_PAGE_TOKEN),
     )
+
+
+def page_binding(query: ListQuery, caller: Caller) -> tuple[str, ...]:
+    """What a list page token is bound to: the caller, and the query it pages through (a
+    token is for the next page of the same listing, AIP-158)."""
+    states = ",".join(sorted(state.value for state in query.states))
+    return (*identity(caller), query.shop_id, query.buyer_id, query.order_id, states)
+
+
+def open_page_token(sealer: Sealer, query: ListQuery, caller: Caller) -> str:
+    """Storage's page token inside the caller's sealed one ("" for the first page)."""
+    if not query.page_token:
+        return ""
+    opened = sealer.open("page_token", page_binding(query, caller), query.page_token)
+    return opened.decode("ascii")
+
+
+def seal_page_token(sealer: Sealer, query: ListQuery, caller: Caller, token: str) -> str:
+    """Storage's next page token sealed for the caller ("" stays "": no more pages)."""
+    if not token:
+        return ""
+    return sealer.seal("page_token", page_binding(query, caller), token.encode("ascii"))
 
 
 def history_page(request: pb.GetHistoryRequest) -> tuple[int, int]:

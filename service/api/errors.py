@@ -12,6 +12,7 @@ VersionConflict               ABORTED              ErrorInfo VERSION_CONFLICT, m
 IdempotencyKeyReused          ALREADY_EXISTS       ErrorInfo IDEMPOTENCY_KEY_REUSED, messages
 ApiError (Unauthenticated,    its own code         ErrorInfo, messages
 ResourceExhausted)
+UndecodableRecord             DATA_LOSS            ErrorInfo RECORD_UNREADABLE, messages
 Redis unreachable             UNAVAILABLE          ErrorInfo STORAGE_UNAVAILABLE (+ error id)
 Redis refusing writes         UNAVAILABLE          ErrorInfo STORAGE_FULL (OOM) or
                                                    STORAGE_NOT_PERSISTING (MISCONF), messages
@@ -46,6 +47,7 @@ from aftersale.exceptions import (
     PermissionDenied,
     VersionConflict,
 )
+from service.storage.ports import UndecodableRecord
 
 log = logging.getLogger(__name__)
 DOMAIN = "aftersale.v1"
@@ -57,11 +59,18 @@ class ApiError(Exception):
 
     code = Code.UNKNOWN
 
-    def __init__(self, reason: str, message: str, message_zh: str = "") -> None:
+    def __init__(
+        self,
+        reason: str,
+        message: str,
+        message_zh: str = "",
+        metadata: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
         self.message_zh = message_zh or message
+        self.metadata = metadata or {}
 
 
 class Unauthenticated(ApiError):
@@ -71,7 +80,7 @@ class Unauthenticated(ApiError):
 
 
 class ResourceExhausted(ApiError):
-    """Too many open streams."""
+    """Too many open streams (``stream_slots``: the reason names the limit)."""
 
     code = Code.RESOURCE_EXHAUSTED
 
@@ -162,12 +171,19 @@ def _key_reused(exc: IdempotencyKeyReused) -> list[Message]:
     ]
 
 
+def _unreadable(exc: UndecodableRecord) -> list[Message]:
+    """Only the id: what is wrong with the stored form is in the log, not for the caller."""
+    zh = f"售后单 {exc.request_id} 的存储数据无法读取,已记录日志供运维处理"
+    info = _info("RECORD_UNREADABLE", {"request_id": exc.request_id})
+    return [info, *_messages(exc.message, zh)]
+
+
 def _other_domain(exc: AfterSaleError) -> list[Message]:
     return [_info(exc.reason), *_messages(exc.message, exc.message)]
 
 
 def _api(exc: ApiError) -> list[Message]:
-    return [_info(exc.reason), *_messages(exc.message, exc.message_zh)]
+    return [_info(exc.reason, exc.metadata), *_messages(exc.message, exc.message_zh)]
 
 
 # The table: the first row whose type matches wins (subclasses before their bases).
@@ -179,6 +195,7 @@ ERROR_TABLE: tuple[Row, ...] = (
     (ActionRefused, Code.FAILED_PRECONDITION, _refused),
     (VersionConflict, Code.ABORTED, _version),
     (IdempotencyKeyReused, Code.ALREADY_EXISTS, _key_reused),
+    (UndecodableRecord, Code.DATA_LOSS, _unreadable),
     (Conflict, Code.ABORTED, _other_domain),
     (AfterSaleError, Code.FAILED_PRECONDITION, _other_domain),
     (ApiError, Code.UNKNOWN, _api),  # the code is the error's own

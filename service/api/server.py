@@ -20,6 +20,7 @@ from grpc_reflection.v1alpha import reflection
 
 from service.api.auth import AuthInterceptor
 from service.api.error_interceptor import ErrorInterceptor
+from service.api.sealing import Sealer
 from service.api.servicer import AfterSaleServicer
 from service.api.tokens import TokenTable
 from service.api.watch import TransitionWatch
@@ -91,6 +92,7 @@ async def create_server(
     *,
     tokens: TokenTable,
     watch: TransitionWatch,
+    sealer: Sealer,
     health_servicer: Any,
     tls: TlsFiles | None = None,
     reuse_port: bool = False,
@@ -112,7 +114,7 @@ async def create_server(
             ("grpc.so_reuseport", 1 if reuse_port else 0),
         ],
     )
-    servicer = AfterSaleServicer(handlers, watch)
+    servicer = AfterSaleServicer(handlers, watch, sealer)
     add_servicer(servicer, server)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     names = (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME)

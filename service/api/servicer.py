@@ -14,15 +14,18 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from typing import Any
 
+from aftersale.model import AfterSale
 from service.api import convert_allowed, convert_catalog, convert_in, convert_out, convert_reads
 from service.api.caller import current_caller
 from service.api.convert_stats import shop_stats
 from service.api.fields import require_id
+from service.api.sealing import Sealer
 from service.api.watch import TransitionWatch
 from service.api.writes import WRITES, WriteRpc
 from service.gen.aftersale.v1 import aftersale_pb2 as pb
 from service.gen.aftersale.v1 import aftersale_pb2_grpc
 from service.handlers import AfterSaleHandlers
+from service.observability.undecodable import undecodable
 
 Context = Any  # grpc.aio.ServicerContext (grpc ships no type hints)
 
@@ -30,9 +33,10 @@ Context = Any  # grpc.aio.ServicerContext (grpc ships no type hints)
 class AfterSaleServicer(aftersale_pb2_grpc.AfterSaleServiceServicer):
     """``aftersale.v1.AfterSaleService`` over the application handlers."""
 
-    def __init__(self, handlers: AfterSaleHandlers, watch: TransitionWatch) -> None:
+    def __init__(self, handlers: AfterSaleHandlers, watch: TransitionWatch, sealer: Sealer) -> None:
         self._h = handlers
         self._watch = watch
+        self._sealer = sealer
 
     async def _write(self, rpc: WriteRpc, request: Any) -> Any:
         """Every mutating RPC: ids and call first (errors name the id first), then the
@@ -57,28 +61,29 @@ class AfterSaleServicer(aftersale_pb2_grpc.AfterSaleServiceServicer):
         return pb.GetAfterSaleResponse(after_sale=convert_out.after_sale(record))
 
     async def ListAfterSales(self, request: Any, context: Context) -> Any:
+        caller = current_caller()
         q = convert_reads.list_query(request)
         page = await self._h.list_requests(
-            current_caller().actor,
+            caller.actor,
             shop_id=q.shop_id,
             buyer_id=q.buyer_id,
             order_id=q.order_id,
             states=q.states,
             page_size=q.page_size,
-            page_token=q.page_token,
+            page_token=convert_reads.open_page_token(self._sealer, q, caller),
         )
+        next_token = convert_reads.seal_page_token(self._sealer, q, caller, page.next_page_token)
         return pb.ListAfterSalesResponse(
-            after_sales=[convert_out.after_sale(r) for r in page.records],
-            next_page_token=page.next_page_token,
+            after_sales=_views(page.records), next_page_token=next_token
         )
 
     async def GetHistory(self, request: Any, context: Context) -> Any:
         request_id = convert_in.request_id(request)
         offset, limit = convert_reads.history_page(request)
-        stored = await self._h.history(request_id, current_caller().actor, offset, limit + 1)
+        page = await self._h.history(request_id, current_caller().actor, offset, limit)
         return pb.GetHistoryResponse(
-            events=[convert_out.transition(s.event, s.event_id) for s in stored[:limit]],
-            next_page_token=str(offset + limit) if len(stored) > limit else "",
+            events=[convert_out.transition(s.event, s.event_id) for s in page.events],
+            next_page_token=str(page.next_offset) if page.next_offset is not None else "",
         )
 
     async def GetAllowedActions(self, request: Any, context: Context) -> Any:
@@ -104,9 +109,22 @@ class AfterSaleServicer(aftersale_pb2_grpc.AfterSaleServiceServicer):
     async def WatchTransitions(
         self, request: Any, context: Context
     ) -> AsyncGenerator[pb.WatchTransitionsResponse, None]:
-        async with aclosing(self._watch.stream(request, current_caller().actor)) as responses:
+        async with aclosing(self._watch.stream(request, current_caller())) as responses:
             async for response in responses:
                 yield response
+
+
+def _views(records: list[AfterSale]) -> list[Any]:
+    """The records of a list page as views. One that decoded but cannot be shown (a number
+    past int64, a time past year 9999: no commit writes those) is skipped and reported like an
+    undecodable one, so it never fails the page for the others."""
+    views = []
+    for record in records:
+        try:
+            views.append(convert_out.after_sale(record))
+        except (ValueError, TypeError, OverflowError) as error:
+            undecodable("record", "(list page)", record.request_id, error)
+    return views
 
 
 def _write_method(rpc: WriteRpc) -> Callable[..., Awaitable[Any]]:

@@ -53,6 +53,11 @@ class TokenTable:
     def __len__(self) -> int:
         return len(self._by_digest)
 
+    @property
+    def services(self) -> frozenset[str]:
+        """The calling services the table names."""
+        return frozenset(entry.service for entry in self._by_digest.values())
+
     def lookup(self, token: str) -> ServiceToken | None:
         """The entry for ``token``, or None if the service does not know it."""
         return self._by_digest.get(_digest(token))

@@ -2,11 +2,16 @@
 
 Buyers see their own requests' events, merchants their shop's, PAYMENT those of requests with
 a refund; PLATFORM sees all.
-Every message carries the cursor to resume after it; while only invisible or filtered-out
-events pass, a keep-alive (no event) moves the client's cursor on every ``keepalive_s``.
+Every message carries the cursor to resume after it; every ``keepalive_s`` without an event
+sent, a keep-alive (no event) carries the cursor past whatever passed unseen — on a clock of
+its own, so neither its timing nor its (sealed) content tells whether anything did.
+Cursors are sealed for the caller (``sealing``): a position in every shard is other tenants'
+commit times, so a client gets it opaque, and only the caller it was issued to can resume
+from it.
 
-Each stream holds one Redis connection (a blocking XREAD), so streams are capped
-(RESOURCE_EXHAUSTED beyond). A stream ends cleanly (status OK) when the server shuts down
+Each stream holds one Redis connection of the streams' own pool (a blocking XREAD), so streams
+are capped, per caller, per calling service and in total (``stream_slots``; RESOURCE_EXHAUSTED
+naming the limit beyond). A stream ends cleanly (status OK) when the server shuts down
 (:meth:`TransitionWatch.stop`) and frees its connection when the client cancels.
 """
 
@@ -23,8 +28,10 @@ from aftersale.exceptions import PermissionDenied
 from aftersale.model import Actor
 from aftersale.vocabulary import Action, Role, State
 from service.api import fields
+from service.api.caller import Caller
 from service.api.convert_out import transition
-from service.api.errors import ResourceExhausted
+from service.api.sealing import Sealer, identity
+from service.api.stream_slots import StreamSlots
 from service.gen.aftersale.v1 import aftersale_pb2 as pb
 from service.gen.aftersale.v1 import types_pb2 as t
 from service.storage.stream import (
@@ -67,12 +74,15 @@ def visible_to(actor: Actor) -> Callable[[TransitionEvent], bool]:
 
 
 async def until_stopped(
-    items: AsyncIterator[T], stopping: asyncio.Event, idle_s: float
+    items: AsyncIterator[T], stopping: asyncio.Event, period_s: float
 ) -> AsyncGenerator[T | None, None]:
-    """``items`` until ``stopping`` is set; ``None`` after every ``idle_s`` without an item.
+    """``items`` until ``stopping`` is set, and ``None`` every ``period_s`` between them, on a
+    clock of its own (items do not move it, so the ticks tell nothing of how many passed).
 
     The next item is awaited in a task of its own, which is cancelled (and awaited) on the way
     out, so the source's cleanup (freeing its connection) has run when this generator ends."""
+    loop = asyncio.get_running_loop()
+    tick = loop.time() + period_s
     stop: asyncio.Future[Any] = asyncio.ensure_future(stopping.wait())
     pending: asyncio.Future[Any] | None = None
     try:
@@ -80,10 +90,12 @@ async def until_stopped(
             if pending is None:
                 pending = asyncio.ensure_future(anext(items))
             waiters: set[asyncio.Future[Any]] = {pending, stop}
-            done, _ = await asyncio.wait(waiters, timeout=idle_s, return_when=FIRST_COMPLETED)
+            timeout = max(0.0, tick - loop.time())
+            done, _ = await asyncio.wait(waiters, timeout=timeout, return_when=FIRST_COMPLETED)
             if stop in done:
                 return
             if pending not in done:
+                tick = loop.time() + period_s
                 yield None
                 continue
             finished, pending = pending, None
@@ -101,55 +113,67 @@ async def until_stopped(
 
 
 class TransitionWatch:
-    """Open watch streams: their cap, and their end at shutdown."""
+    """Open watch streams: their cap, their cursors (sealed for the caller), and their end at
+    shutdown."""
 
     def __init__(
         self,
         reader: Callable[[], TransitionReader],
+        sealer: Sealer,
+        slots: StreamSlots,
         *,
-        max_streams: int = 32,
         keepalive_s: float = 5.0,
     ) -> None:
         self._reader = reader
-        self._max_streams = max_streams
+        self._sealer = sealer
+        self.slots = slots
         self.keepalive_s = keepalive_s
         self._stopping = asyncio.Event()
-        self.open_streams = 0
+
+    @property
+    def open_streams(self) -> int:
+        """Streams open now."""
+        return self.slots.open
 
     def stop(self) -> None:
         """End every open stream (cleanly, status OK) and refuse new ones."""
         self._stopping.set()
 
     async def stream(
-        self, request: pb.WatchTransitionsRequest, actor: Actor
+        self, request: pb.WatchTransitionsRequest, caller: Caller
     ) -> AsyncGenerator[pb.WatchTransitionsResponse, None]:
         """The responses of one WatchTransitions call."""
-        where = transition_filter(request, actor)
-        cursor = fields.text(request.cursor, "cursor", limit=MAX_CURSOR_CHARS)
-        visible = visible_to(actor)
+        where = transition_filter(request, caller.actor)
+        token = fields.text(request.cursor, "cursor", limit=MAX_CURSOR_CHARS)
+        visible = visible_to(caller.actor)
+        bound_to = identity(caller)
+        reader = self._reader()
+        start: str | StreamCursor = START if request.from_oldest else NOW
+        if token:
+            opened = self._sealer.open("cursor", bound_to, token)
+            start = StreamCursor.from_bytes(opened, reader.keys.shards)
         if self._stopping.is_set():
             return
-        if self.open_streams >= self._max_streams:
-            raise ResourceExhausted(
-                "TOO_MANY_STREAMS",
-                f"at most {self._max_streams} transition streams are open at once; retry later",
-                f"同时打开的订阅数已达上限 {self._max_streams},请稍后重试",
-            )
-        self.open_streams += 1
-        try:
-            reader = self._reader()
-            start = cursor or (START if request.from_oldest else NOW)
-            last_sent = StreamCursor.start(reader.keys.shards).encode()  # nothing read yet
+        with self.slots.slot(caller):
+            sent_event = False
             async with aclosing(reader.read(start, where)) as transitions:
                 async for item in until_stopped(transitions, self._stopping, self.keepalive_s):
                     if item is not None and visible(item.event):
-                        last_sent = item.cursor
+                        sent_event = True
                         event = transition(item.event, item.event_id)
-                        yield pb.WatchTransitionsResponse(event=event, cursor=item.cursor)
-                    elif item is None and reader.cursor.encode() != last_sent:
-                        # Idle: tell the client how far we read (past events it cannot see,
-                        # or where the live tail began), so a resume skips them.
-                        last_sent = reader.cursor.encode()
-                        yield pb.WatchTransitionsResponse(cursor=last_sent)
-        finally:
-            self.open_streams -= 1
+                        cursor = self._seal(bound_to, item.position)
+                        yield pb.WatchTransitionsResponse(event=event, cursor=cursor)
+                    elif item is None:
+                        # A tick: unless an event just went out, tell the client how far we
+                        # read (past events it cannot see, or where the live tail began), so
+                        # a resume skips them. Sent whether or not the position moved: a
+                        # keep-alive only when something passed would tell that it did.
+                        if not sent_event:
+                            cursor = self._seal(bound_to, reader.cursor)
+                            yield pb.WatchTransitionsResponse(cursor=cursor)
+                        sent_event = False
+
+    def _seal(self, bound_to: tuple[str, ...], position: StreamCursor) -> str:
+        """The cursor the client gets: the position sealed for it alone (it tells of other
+        tenants' commit times, so the client must not read it)."""
+        return self._sealer.seal("cursor", bound_to, position.to_bytes())

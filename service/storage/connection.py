@@ -63,6 +63,27 @@ def connect(settings: Settings, url: str | None = None) -> RedisClient:
     return Redis.from_pool(pool)
 
 
+def dedicated(client: RedisClient, max_connections: int) -> RedisClient:
+    """A client to ``client``'s server with a connection pool of its own, of
+    ``max_connections`` (a command waits for a free one, up to the socket timeout).
+
+    The transition streams read through it: each holds a connection for as long as it is
+    open (a blocking XREAD), so in the command pool they would starve the unary calls, and
+    those would starve them. A cluster client is returned as it is: its streams poll with
+    pipelines and hold no connection between rounds."""
+    if isinstance(client, RedisCluster):
+        return client
+    pool = client.connection_pool
+    kwargs = dict(pool.connection_kwargs)
+    own = BlockingConnectionPool(
+        connection_class=pool.connection_class,
+        max_connections=max_connections,
+        timeout=kwargs.get("socket_timeout") or None,
+        **kwargs,
+    )
+    return Redis.from_pool(own)
+
+
 async def wait_ready(client: RedisClient, timeout_s: float = 30.0) -> None:
     """Wait until Redis answers PING (a cluster: every primary, all slots covered).
 

@@ -14,18 +14,20 @@ import json
 from collections import deque
 from collections.abc import Awaitable, Callable
 
+import msgspec
 from redis.asyncio import Redis, RedisCluster
 
 from aftersale.exceptions import InvalidInput
 from aftersale.model import AfterSale
 
 Entry = tuple[int, str]  # (score, member)
+FOREIGN = "not a page token returned by this service"
+MAX_SCORE = 2**53  # scores are created-at milliseconds, exact in a double up to here
 MAX_SCAN = 2_000  # listing entries examined per page, so a sparse filter cannot run away
 
 
 def encode_page_token(entry: Entry) -> str:
-    raw = json.dumps(list(entry), separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return base64.urlsafe_b64encode(entry_to_bytes(entry)).decode().rstrip("=")
 
 
 def decode_page_token(token: str) -> Entry | None:
@@ -33,12 +35,27 @@ def decode_page_token(token: str) -> Entry | None:
     if not token:
         return None
     try:
-        score, member = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        if isinstance(score, int) and isinstance(member, str):
-            return score, member
-    except (ValueError, TypeError, binascii.Error):
-        pass
-    raise InvalidInput("page_token", "not a page token returned by this service")
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    except (ValueError, binascii.Error):
+        raise InvalidInput("page_token", FOREIGN) from None
+    return entry_from_bytes(raw)
+
+
+def entry_to_bytes(entry: Entry) -> bytes:
+    """A page position as compact JSON ``[score, member]``."""
+    return json.dumps(list(entry), separators=(",", ":")).encode()
+
+
+def entry_from_bytes(raw: bytes) -> Entry:
+    """Inverse of ``entry_to_bytes``; InvalidInput("page_token") for anything it cannot have
+    made (a score must be a created time: an integer, never ``true``, within 0..2**53)."""
+    try:
+        score, member = msgspec.json.decode(raw, type=tuple[int, str])
+    except msgspec.DecodeError:
+        raise InvalidInput("page_token", FOREIGN) from None
+    if not 0 <= score <= MAX_SCORE:
+        raise InvalidInput("page_token", FOREIGN)
+    return score, member
 
 
 class ListingMerge:

@@ -59,6 +59,39 @@ class StoredEvent:
     event: TransitionEvent
 
 
+@dataclass(frozen=True, slots=True)
+class HistoryPage:
+    """Events of one history page, and where the next page starts (None: this is the last).
+    Offsets count stored entries, so an entry skipped as undecodable never shifts a page."""
+
+    events: list[StoredEvent]
+    next_offset: int | None
+
+
+class RecordOwner(NamedTuple):
+    """Whose a record is: what visibility needs when the rest of it cannot be read."""
+
+    buyer_id: str
+    shop_id: str
+    has_refund: bool
+
+
+class UndecodableRecord(Exception):
+    """A stored record that does not decode (``why``). ``owner``: whose it is, if that much
+    can still be read (None otherwise), so a caller is told only about its own."""
+
+    def __init__(self, request_id: str, owner: RecordOwner | None, why: str) -> None:
+        super().__init__(f"after-sale request {request_id} is stored unreadably: {why}")
+        # For callers: the id only; ``why`` (the stored form's fault) is for the log.
+        self.message = (
+            f"after-sale request {request_id} is stored in a form this service cannot read; "
+            "operators have it in the log"
+        )
+        self.request_id = request_id
+        self.owner = owner
+        self.why = why
+
+
 class RequestPage(NamedTuple):
     records: list[AfterSale]
     next_page_token: str  # "" = no more
@@ -87,7 +120,8 @@ class AfterSaleRepository(Protocol):
         ...
 
     async def load(self, request_id: str) -> AfterSale | None:
-        """The stored record, or None (one round trip). Malformed ids raise NotFound."""
+        """The stored record, or None (one round trip). Malformed ids raise NotFound; a record
+        that does not decode raises UndecodableRecord."""
         ...
 
     async def idempotent_result(
@@ -98,7 +132,8 @@ class AfterSaleRepository(Protocol):
         ...
 
     async def load_many(self, request_ids: list[str]) -> list[AfterSale | None]:
-        """Records in the order asked, None where missing; one round trip."""
+        """Records in the order asked, None where missing or undecodable (skipped: logged
+        and counted); one round trip."""
         ...
 
     async def commit_many(
@@ -145,10 +180,9 @@ class AfterSaleRepository(Protocol):
         """Requests matching the filters, newest first; no id filter lists every request."""
         ...
 
-    async def history(
-        self, request_id: str, offset: int = 0, limit: int = 100
-    ) -> list[StoredEvent]:
-        """The request's transition events, oldest first, from ``offset``."""
+    async def history_page(self, request_id: str, offset: int = 0, limit: int = 100) -> HistoryPage:
+        """The request's transition events, oldest first: the decodable ones of ``limit``
+        stored entries from ``offset`` (an undecodable one is skipped: logged and counted)."""
         ...
 
     async def shop_stats(self, shop_id: str) -> dict[str, int]:

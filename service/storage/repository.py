@@ -8,31 +8,33 @@ release's flat hash).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Sequence
 from typing import Any, cast
 
 from redis.asyncio import Redis, RedisCluster
 
 from aftersale.decide import Decision
-from aftersale.events import TransitionEvent
 from aftersale.exceptions import AfterSaleError, InvalidInput
 from aftersale.model import AfterSale
 from aftersale.vocabulary import State
 from service.config import Settings
-from service.storage.codec import decode_record, record_from_hash
+from service.observability.undecodable import undecodable
+from service.storage.codec import decode_record
 from service.storage.commit import CommitLimits, commit_call, commit_result
 from service.storage.counters import sum_stats
+from service.storage.decoding import UndecodableEntry, record_from_fields, stored_event
 from service.storage.keys import Keys
 from service.storage.legacy import result_from_json
 from service.storage.listing import ListingMerge, collect_page, decode_page_token
 from service.storage.ports import (
     AfterSaleRepository,
     CommitResult,
+    HistoryPage,
     IdempotencyKey,
     IdempotentResult,
     RequestPage,
     StoredEvent,
+    UndecodableRecord,
 )
 from service.storage.scripts import Scripts
 
@@ -74,19 +76,35 @@ class RedisRepository:
         return self.keys.new_request_id(order_id, now_ms)
 
     async def load(self, request_id: str) -> AfterSale | None:
-        """The stored record, or None. A malformed id raises ``MalformedRequestId``."""
+        """The stored record, or None. A malformed id raises ``MalformedRequestId``, a record
+        that does not decode ``UndecodableRecord`` (logged and counted)."""
         fields = await self.client.hgetall(self.keys.record(request_id))
-        return record_from_hash(_text(fields)) if fields else None
+        return self._record(request_id, _text(fields)) if fields else None
 
     async def load_many(self, request_ids: list[str]) -> list[AfterSale | None]:
-        """Records in the order asked, None where missing; one pipeline."""
+        """Records in the order asked, None where missing; one pipeline. A record that does
+        not decode is None too (logged and counted), so one never fails a whole list page or
+        timer batch."""
         if not request_ids:
             return []
         pipe = self.client.pipeline(transaction=False)
         for request_id in request_ids:
             pipe.hgetall(self.keys.record(request_id))
         rows: list[dict[str, str]] = await pipe.execute()
-        return [record_from_hash(row) if row else None for row in rows]
+        records: list[AfterSale | None] = []
+        for request_id, row in zip(request_ids, rows, strict=True):
+            try:
+                records.append(self._record(request_id, row) if row else None)
+            except UndecodableRecord:
+                records.append(None)
+        return records
+
+    def _record(self, request_id: str, fields: dict[str, str]) -> AfterSale:
+        try:
+            return record_from_fields(request_id, fields)
+        except UndecodableRecord as error:
+            undecodable("record", self.keys.record(request_id), request_id, error.why)
+            raise
 
     async def idempotent_result(
         self, key: IdempotencyKey, order_id: str
@@ -116,7 +134,7 @@ class RedisRepository:
         flat, stored, legacy = reply
         if not flat:
             return None, None
-        record = record_from_hash(dict(zip(flat[::2], flat[1::2], strict=True)))
+        record = self._record(request_id, dict(zip(flat[::2], flat[1::2], strict=True)))
         return record, _idempotent_result(stored) or _legacy_result(legacy, record.order_id)
 
     async def commit(
@@ -171,14 +189,27 @@ class RedisRepository:
 
     # -- reads ---------------------------------------------------------------------------
 
+    async def history_page(self, request_id: str, offset: int = 0, limit: int = 100) -> HistoryPage:
+        """The decodable events of ``limit`` entries from ``offset``, oldest first (entry i is
+        version i + 1). An entry that does not decode is skipped (logged and counted), so a
+        page may come back short, but the next one still starts right after it."""
+        if offset < 0 or limit < 1:
+            raise InvalidInput("offset" if offset < 0 else "limit", "out of range")
+        key = self.keys.history(request_id)
+        rows = await self.client.lrange(key, offset, offset + limit)  # one more: a next page?
+        events = []
+        for position, row in enumerate(rows[:limit], offset):
+            try:
+                events.append(stored_event(str(row)))
+            except UndecodableEntry as error:
+                undecodable("history", key, f"{request_id}[{position}]", error)
+        return HistoryPage(events, offset + limit if len(rows) > limit else None)
+
     async def history(
         self, request_id: str, offset: int = 0, limit: int = 100
     ) -> list[StoredEvent]:
-        """``limit`` events from ``offset``, oldest first (entry i is version i + 1)."""
-        if offset < 0 or limit < 1:
-            raise InvalidInput("offset" if offset < 0 else "limit", "out of range")
-        rows = await self.client.lrange(self.keys.history(request_id), offset, offset + limit - 1)
-        return [_stored_event(str(row)) for row in rows]
+        """The decodable events of ``limit`` entries from ``offset`` (``history_page``)."""
+        return (await self.history_page(request_id, offset, limit)).events
 
     async def shop_stats(self, shop_id: str) -> dict[str, int]:
         """The shop's counters summed over all shards (one pipeline)."""
@@ -249,12 +280,6 @@ def _idempotent_result(stored: list[str | None]) -> IdempotentResult | None:
         return None
     record = decode_record(blob) if blob is not None else result_from_json(legacy or "")
     return IdempotentResult(body_hash, record)
-
-
-def _stored_event(row: str) -> StoredEvent:
-    flat: dict[str, Any] = json.loads(row)
-    event_id = str(flat.pop("event_id"))
-    return StoredEvent(event_id, TransitionEvent.from_flat(flat))
 
 
 __all__ = [

@@ -70,7 +70,14 @@ for i = 1, #record, 2 do
 end
 if blob then  -- msgspec writes request_id, then order_id: no decode for the common case
   order = string.match(blob, '^{"request_id":"[^"]*","order_id":"([^"]*)"')
-    or cjson.decode(blob).order_id
+  if not order then
+    local ok, decoded = pcall(cjson.decode, blob)
+    if ok and type(decoded) == 'table' then order = decoded.order_id end
+  end
+end
+if type(order) ~= 'string' then  -- a record that does not decode: the caller names it
+  local none = {false, false, false}
+  return {record, none, none}
 end
 local stored = redis.call('HMGET', ARGV[1] .. order .. ARGV[2], 'h', 'd', 'r')
 if stored[1] then return {record, stored, {}} end

@@ -1,7 +1,7 @@
 """Reading the transition streams (DESIGN §5, SPEC §7): all shards, from a resumable cursor.
 
 Each shard has one stream ``{as:NN}:events``, written by the commit script (the outbox: no
-dual write). A cursor is the last id read per shard, encoded as one URL-safe token. Every
+dual write). A cursor is the last id read per shard (``cursor.StreamCursor``). Every
 yielded event carries the cursor *after* it: resuming from it delivers exactly the events not
 yet yielded — no gap, no duplicate — because ids grow within a shard and each shard's entries
 are yielded in order. Filtered-out events advance the cursor too (``reader.cursor``).
@@ -10,6 +10,9 @@ Retention: each shard stream is trimmed to about ``stream_maxlen`` entries (``MA
 default 100,000 per shard), so a cursor resumes without loss while it is within the newest
 ~``stream_maxlen`` events of every shard; older entries are gone (the history lists of the
 requests keep every event for good).
+
+An entry that does not decode (``decoding``) is skipped, logged and counted; the cursor moves
+past it like past a filtered-out one.
 
 Standalone client: one blocking XREAD over all shard streams on a dedicated connection, BLOCK
 kept below the socket timeout. Cluster client: a multi-key XREAD must stay in one slot, so
@@ -20,10 +23,6 @@ sleeps ``poll_interval_s`` when nothing was new.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import json
-import zlib
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import dataclass
@@ -33,55 +32,13 @@ from redis.asyncio import Redis, RedisCluster
 
 from aftersale.events import TransitionEvent
 from aftersale.exceptions import InvalidInput
+from service.observability.undecodable import undecodable
+from service.storage.cursor import ZERO, StreamCursor, parse_stream_id, stream_id_order
+from service.storage.decoding import UndecodableEntry, event_from_fields
 from service.storage.keys import Keys
 
 NOW = "$now"  # cursor option: only events committed from now on
 START = ""  # cursor: from the oldest retained event
-_ZERO = "0-0"
-
-
-def stream_id_order(event_id: str) -> tuple[int, int]:
-    ms, _, seq = event_id.partition("-")
-    return int(ms), int(seq or 0)
-
-
-@dataclass(frozen=True, slots=True)
-class StreamCursor:
-    """The last stream id read in each shard (``0-0``: nothing yet)."""
-
-    shards: int
-    last: tuple[str, ...]
-
-    @classmethod
-    def start(cls, shards: int) -> StreamCursor:
-        return cls(shards, (_ZERO,) * shards)
-
-    def advanced(self, shard: int, event_id: str) -> StreamCursor:
-        last = list(self.last)
-        last[shard] = event_id
-        return StreamCursor(self.shards, tuple(last))
-
-    def encode(self) -> str:
-        """The opaque, URL-safe token form."""
-        moved = {str(s): i for s, i in enumerate(self.last) if i != _ZERO}
-        raw = json.dumps({"n": self.shards, "ids": moved}, separators=(",", ":")).encode()
-        return base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode().rstrip("=")
-
-    @classmethod
-    def decode(cls, token: str, shards: int) -> StreamCursor:
-        """Parse a token from ``encode``; InvalidInput("cursor") if it is not one."""
-        try:
-            raw = zlib.decompress(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-            data = json.loads(raw)
-            if data["n"] != shards:
-                raise ValueError("shard count differs")
-            last = [_ZERO] * shards
-            for shard, event_id in data["ids"].items():
-                stream_id_order(event_id)
-                last[int(shard)] = str(event_id)
-            return cls(shards, tuple(last))
-        except (ValueError, KeyError, TypeError, IndexError, binascii.Error, zlib.error):
-            raise InvalidInput("cursor", "not a cursor issued by this service") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +62,12 @@ class TransitionFilter:
 class Transition(NamedTuple):
     event: TransitionEvent
     event_id: str
-    cursor: str  # resume here to continue right after this event
+    position: StreamCursor  # resume here to continue right after this event
+
+    @property
+    def cursor(self) -> str:
+        """``position`` as a token (storage's own form)."""
+        return self.position.encode()
 
 
 def xread_entries(reply: Any) -> list[tuple[str, list[tuple[str, dict[str, str]]]]]:
@@ -149,9 +111,13 @@ class TransitionReader:
         self.poll_interval_s = poll_interval_s
         self.cursor: StreamCursor = StreamCursor.start(keys.shards)
 
-    async def resolve(self, cursor: str) -> StreamCursor:
-        """A concrete cursor: ``START`` (""), ``NOW`` ("$now": the newest id per shard) or
-        a token."""
+    async def resolve(self, cursor: str | StreamCursor) -> StreamCursor:
+        """A concrete cursor: ``START`` (""), ``NOW`` ("$now": the newest id per shard), a
+        token or a position."""
+        if isinstance(cursor, StreamCursor):
+            if cursor.shards != self.keys.shards:
+                raise InvalidInput("cursor", "not a cursor issued by this service")
+            return cursor
         if cursor == START:
             return StreamCursor.start(self.keys.shards)
         if cursor != NOW:
@@ -160,11 +126,11 @@ class TransitionReader:
         for shard in self.keys.all_shards():
             pipe.xrevrange(self.keys.events(shard), "+", "-", count=1)
         newest: list[list[tuple[str, Any]]] = await pipe.execute()
-        return StreamCursor(self.keys.shards, tuple(r[0][0] if r else _ZERO for r in newest))
+        return StreamCursor(self.keys.shards, tuple(r[0][0] if r else ZERO for r in newest))
 
     async def read(
         self,
-        cursor: str = START,
+        cursor: str | StreamCursor = START,
         where: TransitionFilter | None = None,
         *,
         follow: bool = True,
@@ -190,10 +156,14 @@ class TransitionReader:
         async with aclosing(reading) as batches:
             async for batch in batches:
                 for shard, event_id, fields in batch:
-                    self.cursor = self.cursor.advanced(shard, event_id)
-                    event = TransitionEvent.from_flat(fields)
+                    self.cursor = self.cursor.advanced(shard, event_id)  # past it, in any case
+                    try:
+                        event = event_from_fields(fields)
+                    except UndecodableEntry as error:  # one bad entry must not end the stream
+                        undecodable("stream", self.keys.events(shard), event_id, error)
+                        continue
                     if where.matches(event):
-                        yield Transition(event, event_id, self.cursor.encode())
+                        yield Transition(event, event_id, self.cursor)
 
     def _ordered(
         self, shard_of: dict[str, int], reply: Any
@@ -276,3 +246,15 @@ def _consume(task: asyncio.Future[Any]) -> None:
     """Retrieve an abandoned read's outcome so it is never reported as unhandled."""
     if not task.cancelled():
         task.exception()
+
+
+__all__ = [
+    "NOW",
+    "START",
+    "StreamCursor",
+    "Transition",
+    "TransitionFilter",
+    "TransitionReader",
+    "parse_stream_id",
+    "stream_id_order",
+]

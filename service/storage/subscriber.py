@@ -20,7 +20,9 @@ after a group was reset, or a copy claimed from a consumer that was only slow) i
 without calling the handler. A small in-process LRU saves the lookup for recent events.
 A handler must still be idempotent for the rare race of two consumers on one entry.
 
-An entry whose stream data was trimmed away while pending is acknowledged and logged.
+An entry whose stream data was trimmed away while pending is acknowledged and logged; one that
+does not decode is acknowledged, logged with its id and counted
+(``service.observability.undecodable``), so it never stalls the entries after it.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import ResponseError
 
 from aftersale.events import TransitionEvent
+from service.observability.undecodable import undecodable
+from service.storage.decoding import UndecodableEntry, event_from_fields
 from service.storage.keys import Keys
 from service.storage.scripts import Scripts
 from service.storage.stream import block_below_timeout, stream_id_order, xread_entries
@@ -204,7 +208,7 @@ class TransitionSubscriber:
     async def _handle_shard(self, shard: int, entries: list[Entry]) -> int:
         """Handle ``entries`` in order; stop at the first failure. Returns 1 on a failure."""
         stream = self.keys.events(shard)
-        events = [(i, TransitionEvent.from_flat(f) if f else None) for i, f in entries]
+        events = [(i, self._decoded(stream, i, f)) for i, f in entries]
         marks = [
             self.keys.seen(shard, self.group, e.request_id, e.version) if e else ""
             for _, e in events
@@ -215,9 +219,7 @@ class TransitionSubscriber:
                 pipe.exists(mark)
         found = iter(await pipe.execute() if any(marks) else [])
         for (entry_id, event), mark in zip(events, marks, strict=True):
-            if event is None:  # trimmed away while pending: nothing left to deliver
-                log.warning("%s: entry %s of %s was trimmed before it was handled",
-                            self.group, entry_id, stream)  # fmt: skip
+            if event is None:  # trimmed, or undecodable (reported): nothing to deliver
                 await self.client.xack(stream, self.group, entry_id)
                 continue
             ident = (event.request_id, event.version)
@@ -240,6 +242,22 @@ class TransitionSubscriber:
             self._remember(ident)
             self.handled += 1
         return 0
+
+    def _decoded(
+        self, stream: str, entry_id: str, fields: dict[str, str]
+    ) -> TransitionEvent | None:
+        """The entry's event; None, reported, when there is none to deliver. An undecodable
+        entry is acked rather than retried: it would come back, fail again, and stall every
+        entry after it in the shard (it stays in the stream for whoever repairs it)."""
+        if not fields:
+            log.warning("%s: entry %s of %s was trimmed before it was handled",
+                        self.group, entry_id, stream)  # fmt: skip
+            return None
+        try:
+            return event_from_fields(fields)
+        except UndecodableEntry as error:
+            undecodable("subscriber", stream, entry_id, error)
+            return None
 
     def _remember(self, ident: tuple[str, int]) -> None:
         self._lru[ident] = None

@@ -160,7 +160,7 @@ async def test_the_metrics_move_with_calls_transitions_refusals_and_timer_fires(
     assert ("aftersale_redis_pool_connections_in_use", frozenset()) in after.samples
     assert after.label_names() <= {
         "grpc_service", "grpc_method", "grpc_type", "grpc_code", "reason", "action",
-        "to_state", "command", "error", "le", "quantile",
+        "to_state", "command", "error", "reader", "le", "quantile",
         # prometheus-client's own process and platform collectors
         "version", "implementation", "major", "minor", "patchlevel", "generation",
     }  # fmt: skip

@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 from service.bootstrap import App
 from service.gen.aftersale.v1 import aftersale_pb2 as pb
 from service.gen.aftersale.v1 import types_pb2 as t
+from service.storage.stream import StreamCursor
 from tests.e2e.support import Api, Request, applied, key
 
 READ_TIMEOUT_S = 10.0
@@ -35,6 +36,12 @@ async def events(stream: Any, count: int) -> list[pb.WatchTransitionsResponse]:
         if message.HasField("event"):
             got.append(message)
     return got
+
+
+def position(app: App, caller: tuple[str, str, str], cursor: str) -> StreamCursor:
+    """Where a cursor the service sealed for ``caller`` stands (the test holds the key)."""
+    assert app.sealer is not None
+    return StreamCursor.from_bytes(app.sealer.open("cursor", caller, cursor), app.settings.shards)
 
 
 async def first_half(api: Api) -> Request:
@@ -178,17 +185,31 @@ async def _true(value: bool) -> bool:
     return value
 
 
+async def keep_alives_until(
+    stream: Any, moved: Callable[[pb.WatchTransitionsResponse], bool]
+) -> pb.WatchTransitionsResponse:
+    """The first keep-alive for which ``moved`` holds (events fail the test)."""
+    while True:
+        message: pb.WatchTransitionsResponse = await asyncio.wait_for(
+            stream.read(), timeout=READ_TIMEOUT_S
+        )
+        assert message is not grpc.aio.EOF and not message.HasField("event"), message
+        if moved(message):
+            return message
+
+
 async def test_a_keep_alive_moves_the_cursor_past_events_the_caller_cannot_see(
     api: Api, app: App
 ) -> None:
     assert app.watch is not None
-    app.watch.keepalive_s = 0.05  # idle time before a keep-alive (wall clock, not domain time)
+    app.watch.keepalive_s = 0.05  # time between keep-alives (wall clock, not domain time)
     mine = await applied(api)
+    buyer = ("order-system", "BUYER", mine.buyer_id)
     stream = mine.buyer.WatchTransitions(pb.WatchTransitionsRequest(from_oldest=True))
-    own = await events(stream, 1)
+    own = position(app, buyer, (await events(stream, 1))[0].cursor)
     await applied(api)  # another buyer's request: invisible to this one
 
-    keep_alive = await asyncio.wait_for(stream.read(), timeout=READ_TIMEOUT_S)
+    keep_alive = await keep_alives_until(stream, lambda m: position(app, buyer, m.cursor) != own)
     stream.cancel()
     await mine.buyer.CancelAfterSale(
         pb.CancelAfterSaleRequest(request_id=mine.request_id, idempotency_key=key())
@@ -197,6 +218,21 @@ async def test_a_keep_alive_moves_the_cursor_past_events_the_caller_cannot_see(
     after = await events(resumed, 1)
     resumed.cancel()
 
-    assert not keep_alive.HasField("event")
-    assert keep_alive.cursor != own[0].cursor
     assert [(m.event.request_id, m.event.version) for m in after] == [(mine.request_id, 2)]
+
+
+async def test_keep_alives_come_on_a_clock_whether_or_not_anything_passed(
+    api: Api, app: App
+) -> None:
+    assert app.watch is not None
+    app.watch.keepalive_s = 0.05
+    mine = await applied(api)
+    buyer = ("order-system", "BUYER", mine.buyer_id)
+    stream = mine.buyer.WatchTransitions(pb.WatchTransitionsRequest(from_oldest=True))
+    own = position(app, buyer, (await events(stream, 1))[0].cursor)
+
+    quiet = [await keep_alives_until(stream, lambda m: True) for _ in range(3)]  # nothing new
+    stream.cancel()
+
+    assert [position(app, buyer, m.cursor) for m in quiet] == [own] * 3
+    assert len({m.cursor for m in quiet}) == 3  # sealed afresh: alike positions look unalike

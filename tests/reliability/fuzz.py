@@ -7,7 +7,9 @@ its descriptor, with values a careless or hostile client sends.
 - enums: known values and numbers the proto does not define (proto3 enums are open);
 - messages: missing, or filled the same way (Timestamps and Durations with out-of-range
   seconds and nanos);
-- repeated fields: empty to 40 entries.
+- repeated fields: empty to 40 entries;
+- page tokens and cursors (``tokens``): any string, or base64 of JSON (plain or zlib'd, as a
+  cursor is) of any shape, of the shape a token has but with odd parts, or nested deeply.
 
 `raw_bodies` also yields bytes that are not a valid encoding of the message (truncated varints,
 wrong wire types, invalid UTF-8 in a string field).
@@ -15,6 +17,9 @@ wrong wire types, invalid UTF-8 in a string field).
 
 from __future__ import annotations
 
+import base64
+import json
+import zlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,6 +32,7 @@ INT64 = (-(2**63), 2**63 - 1)
 UINT32 = (0, 2**32 - 1)
 UINT64 = (0, 2**64 - 1)
 ID_FIELDS = {"request_id", "order_id", "sku_id", "shop_id", "buyer_id", "refund_id"}
+TOKEN_FIELDS = {"page_token", "cursor"}
 
 # Text without surrogates (protobuf cannot encode them; invalid UTF-8 comes via raw bodies).
 _TEXT = st.characters(exclude_categories=["Cs"])
@@ -72,6 +78,61 @@ def strings(pool: Sequence[str] = ()) -> st.SearchStrategy[str]:
     return st.one_of(*parts)
 
 
+_JSON: st.SearchStrategy[Any] = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(_TEXT, max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(_TEXT, max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+_STREAM_IDS = st.one_of(
+    st.from_regex(r"[0-9]{1,20}-[0-9]{1,20}", fullmatch=True),
+    st.sampled_from(["1 ", "١-0", f"{10**25}-0", "-1-0", "0-0", "1-1\n", "1", "+1-0"]),
+    st.text(_TEXT, max_size=12),
+)
+_CURSOR_LIKE = st.fixed_dictionaries(
+    {
+        "n": st.one_of(st.sampled_from([64, 8, 1]), st.integers(), st.booleans(), _JSON),
+        "ids": st.one_of(
+            st.dictionaries(
+                st.from_regex(r"-?[0-9]{1,4}", fullmatch=True) | st.text(_TEXT, max_size=4),
+                _STREAM_IDS | _JSON,
+                max_size=4,
+            ),
+            _JSON,
+        ),
+    }
+)
+_PAGE_LIKE = st.lists(st.one_of(st.integers(), st.booleans(), st.text(max_size=20), _JSON),
+                      min_size=0, max_size=3)  # fmt: skip
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def tokens() -> st.SearchStrategy[str]:
+    """Page tokens and cursors a client may forge: any string, or base64 of JSON (plain and
+    zlib'd) of any shape, of a token's shape with odd parts, or nested thousands deep."""
+    documents = st.one_of(
+        st.builds(json.dumps, _JSON),
+        st.builds(json.dumps, _CURSOR_LIKE),
+        st.builds(json.dumps, _PAGE_LIKE),
+        st.integers(1, 20_000).map(lambda depth: "[" * depth + "]" * depth),
+        st.integers(1, 20_000).map(lambda depth: '{"a":' * depth + "1" + "}" * depth),
+    )
+    encoded = documents.map(str.encode)
+    return st.one_of(
+        strings(),
+        encoded.map(_b64),
+        encoded.map(lambda raw: _b64(zlib.compress(raw))),
+    )
+
+
 def integers(low: int, high: int) -> st.SearchStrategy[int]:
     edges = [v for v in (0, 1, -1, 2, 100, low, high, low + 1, high - 1) if low <= v <= high]
     return st.one_of(st.sampled_from(edges), st.integers(min_value=low, max_value=high))
@@ -94,6 +155,8 @@ def _int_range(field: FieldDescriptor) -> tuple[int, int]:
 
 def _scalar(field: FieldDescriptor, pool: Sequence[str]) -> st.SearchStrategy[Any]:
     kind = field.type
+    if kind == FieldDescriptor.TYPE_STRING and field.name in TOKEN_FIELDS:
+        return tokens()
     if kind == FieldDescriptor.TYPE_STRING:
         return strings(pool if field.name in ID_FIELDS else ())
     if kind == FieldDescriptor.TYPE_BYTES:

@@ -12,7 +12,7 @@ import pytest
 from prometheus_client.metrics import MetricWrapperBase
 
 from service.config import ConfigError, Settings
-from service.observability import metrics
+from service.observability import metrics, undecodable
 from service.observability.calls import CallRecord, begin_call, end_call
 from service.observability.logs import make_handler
 from service.observability.tracing import TracingConfigError, tracing_from_env
@@ -28,12 +28,16 @@ BOUNDED_LABELS = {
     "to_state": "the domain's State values",
     "command": "Redis command names (command_label)",
     "error": "exception class names (error_label)",
+    "reader": "the readers that skip undecodable entries (undecodable.READERS)",
 }
 ID_LIKE = re.compile(r"(^|_)(ids?|key|token|buyer|shop|order|request|sku|user|actor|phone)($|_)")
 
 
 def service_metrics() -> list[MetricWrapperBase]:
-    return [m for m in vars(metrics).values() if isinstance(m, MetricWrapperBase)]
+    modules = (metrics, undecodable)
+    return [
+        m for module in modules for m in vars(module).values() if isinstance(m, MetricWrapperBase)
+    ]
 
 
 def test_every_metric_label_is_a_bounded_one_and_none_is_an_id() -> None:
