@@ -28,6 +28,7 @@ from service.storage.connection import connect, wait_ready
 from service.storage.keys import Keys
 from service.storage.redis_server import EmbeddedRedis
 from service.storage.repository import RedisRepository
+from service.storage.sentinel_url import is_sentinel_url, without_password
 from service.storage.stream import TransitionReader
 from service.storage.timer_store import RedisTimerStore
 from service.timer_worker import TimerWorker, TimerWorkerSettings
@@ -158,6 +159,8 @@ async def _redis(settings: Settings) -> tuple[Redis | RedisCluster, EmbeddedRedi
 
 def _redacted(url: str | None) -> str:
     """``url`` without its password, for logs."""
+    if url is not None and is_sentinel_url(url):
+        return without_password(url)  # also hides a sentinel_password in the query
     parts = urlsplit(url or "")
     if parts.password is None:
         return url or ""

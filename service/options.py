@@ -13,7 +13,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+cluster", "rediss+cluster")
+REDIS_SCHEMES = (
+    "redis",
+    "rediss",
+    "unix",
+    "redis+cluster",
+    "rediss+cluster",
+    "redis+sentinel",
+    "rediss+sentinel",
+)
 CONFIG_FILE_ENV = "AFTERSALE_CONFIG"
 UNKNOWN = "unknown setting (see the configuration table in the README)"
 
@@ -163,7 +171,9 @@ OPTIONS: tuple[Option, ...] = (
     _opt("log_level", "log_level", "level", LEVEL, "Log level: " + ", ".join(LOG_LEVELS)),
     _opt("redis_url", "redis.url", "str", URL,
          "Unset: start the embedded redis-server. `redis://`, `rediss://`, `unix://`; "
-         "`redis+cluster://`, `rediss+cluster://` for a cluster", env="REDIS_URL"),
+         "`redis+cluster://`, `rediss+cluster://` for a cluster; "
+         "`redis+sentinel://host:port[,host:port]/service_name[/db]` (`rediss+sentinel://`) "
+         "for a Sentinel-managed master", env="REDIS_URL"),
     _opt("redis_cluster", "redis.cluster", "bool", None, "Use the Redis Cluster client"),
     _opt("redis_socket_timeout_s", "redis.socket_timeout_s", "float", POSITIVE,
          "Socket read/write timeout; blocking reads stay below it"),
