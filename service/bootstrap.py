@@ -157,6 +157,15 @@ async def _redis(settings: Settings) -> tuple[Redis | RedisCluster, EmbeddedRedi
     return client, embedded
 
 
+async def start_embedded_redis(settings: Settings) -> EmbeddedRedis:
+    """The embedded redis-server in ``<data_dir>/redis``, started: for a supervisor that
+    runs it once for all its workers (``service.supervisor``). Stop it with ``.stop()``."""
+    embedded = EmbeddedRedis.in_data_dir(settings.data_dir)
+    await asyncio.to_thread(embedded.start)
+    log.info("embedded redis url=%s dir=%s", embedded.url, embedded.directory)
+    return embedded
+
+
 def _redacted(url: str | None) -> str:
     """``url`` without its password, for logs."""
     if url is not None and is_sentinel_url(url):

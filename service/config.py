@@ -88,6 +88,9 @@ class Settings:
     max_proofs: int = 20
     max_refund_attempts: int = 5
     max_proof_deadline_s: int = 30 * DAY
+    workers: int = 1  # `serve`: processes on the listen address (service.supervisor)
+    worker_stop_timeout_s: float = 30.0  # > the workers' own grace (bootstrap.GRACE_S)
+    worker_restart_backoff_max_s: float = 30.0
     timers_enabled: bool = True
     timer_lease_s: float = 30.0
     timer_batch: int = 512
