@@ -24,7 +24,8 @@ import uvloop  # a faster event loop for Redis I/O and the servicer; grpc.aio ru
 
 from service import cli
 from service.config import ConfigError, Settings
-from service.supervisor import WorkerLink, add_serve_arguments, serve_workers, supervise
+from service.supervisor import supervise
+from service.workers import WorkerLink, add_serve_arguments, serve_workers
 
 
 class KeyValueFormatter(logging.Formatter):

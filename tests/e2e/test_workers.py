@@ -43,13 +43,16 @@ class Supervised:
         """Index → pid of the latest worker that said it serves, per index."""
         return {int(index): int(pid) for index, pid in READY.findall(self.log_text())}
 
-    async def wait_for_log(self, pattern: str, timeout_s: float = 60) -> re.Match[str]:
+    async def wait_for_log(
+        self, pattern: str, timeout_s: float = 60, *, supervisor_runs: bool = True
+    ) -> re.Match[str]:
         deadline = asyncio.get_running_loop().time() + timeout_s
         while True:
             found = re.search(pattern, self.log_text())
             if found:
                 return found
-            if asyncio.get_running_loop().time() > deadline or self.process.returncode is not None:
+            exited = supervisor_runs and self.process.returncode is not None
+            if asyncio.get_running_loop().time() > deadline or exited:
                 raise AssertionError(f"no {pattern!r} in the log:\n{self.log_text()[-4000:]}")
             await asyncio.sleep(0.05)
 
@@ -85,6 +88,9 @@ async def supervised(tmp_path: Path) -> AsyncIterator[Supervised]:
         for pid in Supervised(process, "", tmp_path, log).ready_workers().values():
             if _process_alive(pid):  # a failed test must not leave workers behind
                 os.kill(pid, signal.SIGKILL)
+        redis_pid = tmp_path / "data" / "redis" / "redis.pid"
+        if redis_pid.exists() and _process_alive(int(redis_pid.read_text())):
+            os.kill(int(redis_pid.read_text()), signal.SIGTERM)  # the supervisor was killed
 
 
 async def create_and_read(address: str, tokens: Path, calls: int) -> None:
@@ -196,3 +202,17 @@ async def test_sigterm_drains_every_worker_and_stops_the_embedded_redis(
     assert f"redis-server pid {redis_pid} exited with 0" in log
     assert not _process_alive(redis_pid)
     assert "Traceback" not in log
+
+
+async def test_the_workers_of_a_killed_supervisor_drain_and_exit(supervised: Supervised) -> None:
+    workers = supervised.ready_workers()
+
+    supervised.process.kill()
+    await supervised.process.wait()
+    gone = r"supervisor pid \d+ is gone; stopping"
+    await supervised.wait_for_log(rf"{gone}(.|\n)*{gone}", supervisor_runs=False)
+
+    deadline = asyncio.get_running_loop().time() + 30
+    while any(_process_alive(pid) for pid in workers.values()):
+        assert asyncio.get_running_loop().time() < deadline, "orphaned workers still run"
+        await asyncio.sleep(0.05)

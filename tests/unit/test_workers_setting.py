@@ -10,7 +10,7 @@ import pytest
 from service.__main__ import main
 from service.config import ConfigError, Settings
 from service.options import cpu_count
-from service.supervisor import WorkerLink, add_serve_arguments, offset_port, serve_workers
+from service.workers import WorkerLink, add_serve_arguments, offset_port, serve_workers
 
 
 def serve_args(*argv: str) -> argparse.Namespace:
