@@ -82,9 +82,13 @@ async def supervised(tmp_path: Path) -> AsyncIterator[Supervised]:
             raise AssertionError(f"no banner ({line!r}):\n{log.read_text(errors='replace')}")
         yield Supervised(process, found.group(1), tmp_path / "data", log)
     finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+        if process.returncode is None:  # stop it as an operator would: it stops its Redis
+            process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(process.wait(), timeout=60)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
         for pid in Supervised(process, "", tmp_path, log).ready_workers().values():
             if _process_alive(pid):  # a failed test must not leave workers behind
                 os.kill(pid, signal.SIGKILL)
