@@ -30,9 +30,15 @@ lint-proto: $(BUF)
 $(BUF):
 	npm install --prefix .tools --no-audit --no-fund --loglevel=error @bufbuild/buf@$(BUF_VERSION)
 
+# The deployment files too, statically (no container engine runs on the build machines):
+# hadolint, yamllint, and compose.yaml against the Compose Specification schema.
+# tests/unit/test_deploy_files.py checks the rest (PromQL, metric names, how files connect).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/hadolint --no-color Dockerfile
+	$(BIN)/yamllint --strict deploy .yamllint.yaml
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec deploy/compose.yaml
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

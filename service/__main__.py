@@ -1,6 +1,7 @@
 """``python -m service`` (console script ``aftersale``): run the service, or call it.
 
-    serve        the gRPC server (and the timer worker unless AFTERSALE_TIMERS=0)
+    serve        the gRPC server (and the timer worker unless AFTERSALE_TIMERS=0);
+                 --workers N|auto: N such processes on one port under a supervisor
     timers       the timer worker only (scale timers apart from the API)
     get, history, watch, fire-timer
                  ops calls through the API (see ``service.cli``)
@@ -25,6 +26,8 @@ import uvloop  # a faster event loop for Redis I/O and the servicer; grpc.aio ru
 from service import cli
 from service.config import ConfigError, Settings
 from service.observability import logs
+from service.supervisor import supervise
+from service.workers import WorkerLink, add_serve_arguments, serve_workers
 
 
 def configure_logging(level: str, log_format: str = "auto") -> None:
@@ -50,7 +53,7 @@ def _usage_banner(address: str, settings: Settings, metrics_address: str = "") -
     return "\n".join(line for line in lines if line)
 
 
-async def _run(settings: Settings, *, serve: bool) -> int:
+async def _run(settings: Settings, *, serve: bool, worker: WorkerLink | None = None) -> int:
     from service.bootstrap import build  # noqa: PLC0415 - keeps `--help` and the CLI light
 
     stop = asyncio.Event()
@@ -60,7 +63,9 @@ async def _run(settings: Settings, *, serve: bool) -> int:
     app = await build(settings, serve=serve)
     try:
         await app.start()
-        if serve:
+        if worker is not None:
+            worker.started(stop)  # the supervisor prints the banner once
+        elif serve:
             print(_usage_banner(app.address, settings, app.metrics_address), flush=True)
         await stop.wait()
         logging.getLogger("service").info("stopping on signal")
@@ -73,7 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """The ``aftersale`` command; returns the exit status."""
     parser = argparse.ArgumentParser(prog="aftersale", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="run the gRPC server (and the timer worker)")
+    serve = commands.add_parser("serve", help="run the gRPC server (and the timer worker)")
+    add_serve_arguments(serve)
     commands.add_parser("timers", help="run the timer worker only")
     cli.add_commands(commands)
     args = parser.parse_args(argv)
@@ -87,8 +93,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "timers" and not settings.timers_enabled:
             print("aftersale: AFTERSALE_TIMERS=0 leaves `timers` nothing to do", file=sys.stderr)
             return 2
+        worker = WorkerLink.of(args) if args.command == "serve" else None
         try:
-            return uvloop.run(_run(settings, serve=args.command == "serve"))
+            workers = serve_workers(args, settings) if args.command == "serve" else 1
+        except ConfigError as exc:
+            print(f"aftersale: configuration error: {exc}", file=sys.stderr)
+            return 2
+        try:
+            if workers > 1 and worker is None:
+                return supervise(settings, workers)
+            if worker is not None:
+                settings = worker.settings(settings)
+            return uvloop.run(_run(settings, serve=args.command == "serve", worker=worker))
         except Exception as exc:  # bind, Redis, token file, …: one line says why, log has more
             logging.getLogger("service").critical("cannot start: %s", exc, exc_info=exc)
             print(f"aftersale: cannot start: {exc}", file=sys.stderr)

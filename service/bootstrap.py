@@ -42,6 +42,7 @@ from service.storage.connection import connect, dedicated, wait_ready
 from service.storage.keys import Keys
 from service.storage.redis_server import EmbeddedRedis
 from service.storage.repository import RedisRepository
+from service.storage.sentinel_url import is_sentinel_url, without_password
 from service.storage.stream import TransitionReader
 from service.storage.timer_store import RedisTimerStore
 from service.timer_worker import TimerWorker, TimerWorkerSettings
@@ -229,8 +230,19 @@ async def _redis(settings: Settings) -> tuple[Redis | RedisCluster, EmbeddedRedi
     return client, embedded
 
 
+async def start_embedded_redis(settings: Settings) -> EmbeddedRedis:
+    """The embedded redis-server in ``<data_dir>/redis``, started: for a supervisor that
+    runs it once for all its workers (``service.supervisor``). Stop it with ``.stop()``."""
+    embedded = EmbeddedRedis.in_data_dir(settings.data_dir)
+    await asyncio.to_thread(embedded.start)
+    log.info("embedded redis url=%s dir=%s", embedded.url, embedded.directory)
+    return embedded
+
+
 def _redacted(url: str | None) -> str:
     """``url`` without its password, for logs."""
+    if url is not None and is_sentinel_url(url):
+        return without_password(url)  # also hides a sentinel_password in the query
     parts = urlsplit(url or "")
     if parts.password is None:
         return url or ""

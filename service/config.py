@@ -8,7 +8,9 @@ start instead of silently keeping its default.
 Every invalid value raises `ConfigError(name, value, rule)` naming the variable or key.
 
 Redis Cluster: set `REDIS_URL=redis://host:port` and `AFTERSALE_REDIS_CLUSTER=1`, or use the
-scheme `redis+cluster://host:port` (`rediss+cluster://` with TLS), which implies it.
+scheme `redis+cluster://host:port` (`rediss+cluster://` with TLS), which implies it. Redis
+Sentinel: `redis+sentinel://host:port[,host:port]/service_name[/db]` (see
+`service.storage.sentinel_url`).
 
 `config_table_markdown()` renders the README table; `python -m service.config` prints it.
 """
@@ -31,6 +33,7 @@ from service.options import (
     ConfigError,
     Option,
 )
+from service.storage.sentinel_url import is_sentinel_url, parse_sentinel_url, without_password
 
 __all__ = ["LOG_LEVELS", "OPTIONS", "REDIS_SCHEMES", "ConfigError", "Settings", "TimerSeconds"]
 
@@ -93,6 +96,9 @@ class Settings:
     max_refund_attempts: int = 5
     max_refund_reminders: int = 3
     max_proof_deadline_s: int = 30 * DAY
+    workers: int = 1  # `serve`: processes on the listen address (service.supervisor)
+    worker_stop_timeout_s: float = 30.0  # > the workers' own grace (bootstrap.GRACE_S)
+    worker_restart_backoff_max_s: float = 30.0
     timers_enabled: bool = True
     timer_lease_s: float = 30.0
     timer_batch: int = 512
@@ -108,7 +114,9 @@ class Settings:
             value = option.get(self)
             if value is not None and option.rule is not None and not option.rule.holds(value):
                 raise ConfigError(option.env, value, option.rule.text)
-        if self.redis_url is not None:
+        if self.redis_url is not None and is_sentinel_url(self.redis_url):
+            _check_sentinel_url(self.redis_url, cluster=self.redis_cluster)
+        elif self.redis_url is not None:
             scheme, _, rest = self.redis_url.partition("://")
             if scheme.endswith("+cluster"):
                 # Normalised once here so connect() has one truth: a plain URL plus the flag.
@@ -159,6 +167,16 @@ class Settings:
         timer_values = {k.split(".", 1)[1]: v for k, v in values.items() if k.startswith("timers.")}
         plain = {k: v for k, v in values.items() if not k.startswith("timers.")}
         return cls(**plain, timers=TimerSeconds(**timer_values))
+
+
+def _check_sentinel_url(url: str, *, cluster: bool) -> None:
+    try:
+        parse_sentinel_url(url)
+    except ValueError as exc:
+        raise ConfigError("REDIS_URL", without_password(url), str(exc)) from None
+    if cluster:
+        rule = "a Sentinel-managed master is not a cluster"
+        raise ConfigError("AFTERSALE_REDIS_CLUSTER", True, rule)
 
 
 def _load_toml(path: Path) -> dict[str, object]:

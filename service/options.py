@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,15 @@ from urllib.parse import urlsplit
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("auto", "json", "text")
-REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+cluster", "rediss+cluster")
+REDIS_SCHEMES = (
+    "redis",
+    "rediss",
+    "unix",
+    "redis+cluster",
+    "rediss+cluster",
+    "redis+sentinel",
+    "rediss+sentinel",
+)
 CONFIG_FILE_ENV = "AFTERSALE_CONFIG"
 UNKNOWN = "unknown setting (see the configuration table in the README)"
 
@@ -109,12 +118,38 @@ def _parse_path(raw: object) -> Path:
     return Path(_parse_str(raw))
 
 
+def cpu_count() -> int:
+    """The CPUs this process may use: its CPU affinity, capped by a cgroup v2 CPU quota (a
+    container limited with `--cpus 2` on a 64-core host counts 2)."""
+    try:
+        count = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        count = os.cpu_count() or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            count = min(count, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass  # no cgroup v2 limit to read
+    return count
+
+
+def _parse_workers(raw: object) -> int:
+    if isinstance(raw, str) and raw.strip().lower() == "auto":
+        return cpu_count()
+    try:
+        return _parse_int(raw)
+    except ValueError:
+        raise ValueError("must be an integer or auto") from None
+
+
 PARSERS: dict[str, Callable[[object], object]] = {
     "bool": _parse_bool,
     "int": _parse_int,
     "float": _parse_float,
     "str": _parse_str,
     "path": _parse_path,
+    "workers": _parse_workers,
     "level": lambda raw: _parse_str(raw).upper(),
     "lower": lambda raw: _parse_str(raw).lower(),
     "address_or_off": _parse_off,
@@ -185,7 +220,9 @@ OPTIONS: tuple[Option, ...] = (
            "none", LISTEN_OR_OFF, blank_is_value=True),
     _opt("redis_url", "redis.url", "str", URL,
          "Unset: start the embedded redis-server. `redis://`, `rediss://`, `unix://`; "
-         "`redis+cluster://`, `rediss+cluster://` for a cluster", env="REDIS_URL"),
+         "`redis+cluster://`, `rediss+cluster://` for a cluster; "
+         "`redis+sentinel://host:port[,host:port]/service_name[/db]` (`rediss+sentinel://`) "
+         "for a Sentinel-managed master", env="REDIS_URL"),
     _opt("redis_cluster", "redis.cluster", "bool", None, "Use the Redis Cluster client"),
     _opt("redis_socket_timeout_s", "redis.socket_timeout_s", "float", POSITIVE,
          "Socket read/write timeout; blocking reads stay below it"),
@@ -254,6 +291,16 @@ OPTIONS: tuple[Option, ...] = (
     _opt("reuse_port", "reuse_port", "bool", None,
          "Let several service processes listen on the same address (SO_REUSEPORT)",
          env="AFTERSALE_REUSE_PORT"),
+    _opt("workers", "workers.count", "workers", _at_least(1),
+         "Service processes sharing the listen address under one supervisor that restarts "
+         "them (`auto`: one per CPU the process may use); `serve --workers` overrides it",
+         env="AFTERSALE_WORKERS"),
+    _opt("worker_stop_timeout_s", "workers.stop_timeout_s", "float", POSITIVE,
+         "On SIGTERM, how long the supervisor waits for its workers to drain before it "
+         "kills them"),
+    _opt("worker_restart_backoff_max_s", "workers.restart_backoff_max_s", "float", POSITIVE,
+         "Longest wait before a dead worker is started again (0.5 s, doubling while "
+         "workers die young)"),
     _opt("timers_enabled", "timer_worker.enabled", "bool", None,
          "Run the timer worker in this process", env="AFTERSALE_TIMERS"),
     _opt("timer_lease_s", "timer_worker.lease_s", "float", POSITIVE,

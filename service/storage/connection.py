@@ -16,6 +16,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
 from service.config import Settings
+from service.storage.sentinel import sentinel_client
+from service.storage.sentinel_url import is_sentinel_url, parse_sentinel_url
 
 RedisClient: TypeAlias = Redis | RedisCluster
 RETRIED = (exceptions.ConnectionError, exceptions.TimeoutError)
@@ -24,8 +26,9 @@ RETRIED = (exceptions.ConnectionError, exceptions.TimeoutError)
 def connect(settings: Settings, url: str | None = None) -> RedisClient:
     """A client for `url` (default `settings.redis_url`); it connects on first use.
 
-    The cluster client is used when `settings.redis_cluster` is set. With the embedded
-    server, pass `EmbeddedRedis.url`. Close the client with `await client.aclose()`.
+    The cluster client is used when `settings.redis_cluster` is set, the Sentinel-managed
+    master's client for a `redis+sentinel://` URL. With the embedded server, pass
+    `EmbeddedRedis.url`. Close the client with `await client.aclose()`.
     """
     target = url if url is not None else settings.redis_url
     if target is None:
@@ -36,6 +39,17 @@ def connect(settings: Settings, url: str | None = None) -> RedisClient:
         ),
         settings.redis_retry_attempts,
     )
+    if is_sentinel_url(target):
+        return sentinel_client(
+            parse_sentinel_url(target),
+            max_connections=settings.redis_max_connections,
+            retry=retry,
+            retry_on_error=list(RETRIED),
+            socket_timeout=settings.redis_socket_timeout_s,
+            socket_connect_timeout=settings.redis_socket_connect_timeout_s,
+            health_check_interval=settings.redis_health_check_interval_s,
+            decode_responses=True,
+        )
     if settings.redis_cluster:
         # The cluster client keeps one pool per node, capped at max_connections (no queueing).
         return RedisCluster.from_url(
