@@ -3,15 +3,22 @@
 Production (``python -m service serve``) and the tests build the same graph; tests pass a
 fake clock and a client to their own Redis. ``App.stop()`` ends things in the order that loses
 no work: health NOT_SERVING → stop accepting calls → streams end cleanly and unary calls
-finish within the grace period → the timer worker stops → the Redis client closes → the
+finish within the grace period → the timer worker stops → the health probe and the timer
+oversight stop → the embedded redis-server's supervisor stops → the Redis client closes → the
 embedded redis-server (if we started it) shuts down, flushing its append-only file.
+
+Operations (SPEC §13): a serving process keeps its health truthful (``service.health``:
+readiness follows a Redis probe, liveness its vital tasks), beats as a server replica and
+watches for timers nobody fires (``service.oversight``), and answers ``GetStatus``
+(``service.status``). An embedded redis-server is started again if it dies
+(``service.embedded_supervisor``). ``App.reload()`` (SIGHUP) reads the tokens file again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,21 +26,28 @@ from redis.asyncio import Redis, RedisCluster
 
 from aftersale.clock import Clock, SystemClock
 from aftersale.policy import Policy, TimerDurations
+from service import ops_metrics
 from service.api.server import TlsFiles, create_server, new_health_servicer, stop_server
-from service.api.tokens import TokenTable, read_token_file, write_dev_tokens
+from service.api.tokens import TokenFileError, TokenTable, read_token_file, write_dev_tokens
 from service.api.watch import TransitionWatch
 from service.config import Settings
+from service.embedded_supervisor import EmbeddedRedisSupervisor
 from service.handlers import AfterSaleHandlers
+from service.health import HealthMonitor, Ping
+from service.oversight import TimerOversight
+from service.status import StatusReader
 from service.storage.connection import connect, wait_ready
+from service.storage.heartbeats import RedisHeartbeats, alive_ttl_ms
 from service.storage.keys import Keys
 from service.storage.redis_server import EmbeddedRedis
 from service.storage.repository import RedisRepository
+from service.storage.status_reads import RedisStatusReads
 from service.storage.stream import TransitionReader
 from service.storage.timer_store import RedisTimerStore
 from service.timer_worker import TimerWorker, TimerWorkerSettings
 
 log = logging.getLogger(__name__)
-GRACE_S = 10.0  # how long in-flight calls may finish after a stop begins
+GRACE_S = Settings.shutdown_grace_s  # how long in-flight calls may finish after a stop begins
 
 
 @dataclass
@@ -53,7 +67,13 @@ class App:
     owns_redis: bool = True
     grace_s: float = GRACE_S
     drain_s: float = 0.0  # NOT_SERVING this long before calls are refused (load balancers)
+    tokens: TokenTable | None = None  # the table the server authenticates with (reloadable)
+    monitor: HealthMonitor | None = None  # readiness and liveness; a serving process only
+    oversight: TimerOversight | None = None
+    status: StatusReader | None = None
+    supervisor: EmbeddedRedisSupervisor | None = None  # with the embedded redis-server
     _worker_task: asyncio.Task[None] | None = field(default=None, repr=False)
+    _reloads: set[asyncio.Task[bool]] = field(default_factory=set, repr=False)
     _stopped: bool = field(default=False, repr=False)
 
     @property
@@ -63,7 +83,10 @@ class App:
         return f"{host}:{self.port}"
 
     async def start(self) -> None:
-        """Start serving, and the timer worker when enabled."""
+        """Start serving, and the timer worker when enabled; the health probe, the timer
+        oversight and the embedded Redis supervisor with them."""
+        if self.supervisor is not None:
+            self.supervisor.start()
         if self.server is not None:
             await self.server.start()
             log.info(
@@ -71,6 +94,42 @@ class App:
             )
         if self.settings.timers_enabled:
             self._worker_task = asyncio.create_task(self.worker.run(), name="timer-worker")
+        if self.monitor is not None:
+            await self.monitor.start()
+            vital = [(self._worker_task, "the timer worker")]
+            if self.supervisor is not None:
+                vital.append((self.supervisor.task, "the embedded Redis supervisor"))
+            if self.oversight is not None:
+                self.oversight.start()
+                vital.append((self.oversight.task, "the timer oversight"))
+            for task, what in vital:
+                if task is not None:
+                    self.monitor.watch(task, what)
+
+    def reload(self) -> None:
+        """Read the tokens file again, in the background (SIGHUP)."""
+        task = asyncio.get_running_loop().create_task(self.reload_tokens())
+        self._reloads.add(task)
+        task.add_done_callback(self._reloads.discard)
+
+    async def reload_tokens(self) -> bool:
+        """Replace the server's tokens with the file's; a file that cannot be read keeps the
+        tokens in use (and says why). True when the tokens were replaced."""
+        if self.tokens is None:
+            log.info("reload: no tokens in this process (timers only)")
+            return False
+        path = self.settings.tokens_path
+        try:
+            entries = await asyncio.to_thread(read_token_file, path)
+        except TokenFileError as exc:
+            ops_metrics.token_reloads.labels("failed").inc()
+            log.error("tokens not reloaded, the previous ones stay: %s", exc)
+            return False
+        self.tokens.replace(entries)
+        ops_metrics.token_reloads.labels("ok").inc()
+        services = ", ".join(sorted({entry.service for entry in entries.values()}))
+        log.info("tokens reloaded path=%s tokens=%d services=%s", path, len(entries), services)
+        return True
 
     async def stop(self, grace_s: float | None = None) -> None:
         """Stop everything, in order (safe to call twice)."""
@@ -78,6 +137,8 @@ class App:
             return
         self._stopped = True
         grace = self.grace_s if grace_s is None else grace_s
+        if self.monitor is not None:
+            self.monitor.stopping()
         if self.server is not None and self.watch is not None:
             await stop_server(self.server, self.health, self.watch, grace, self.drain_s)
         self.worker.stop()
@@ -86,6 +147,12 @@ class App:
                 await asyncio.wait_for(self._worker_task, timeout=grace)
             except TimeoutError:
                 log.warning("timer worker did not stop within %ss; cancelled", grace)
+        if self.oversight is not None:
+            await self.oversight.stop()
+        if self.monitor is not None:
+            await self.monitor.stop()
+        if self.supervisor is not None:
+            await self.supervisor.stop()
         if self.owns_redis:
             await self.redis.aclose()
         if self.embedded is not None:
@@ -183,13 +250,32 @@ async def build(
         redis, embedded = await _redis(settings)
     repository = RedisRepository.from_settings(redis, settings, shard_keys)
     handlers = AfterSaleHandlers(repository, clock, policy_of(settings))
+    heartbeats = RedisHeartbeats(redis, shard_keys)
     worker_settings = TimerWorkerSettings(
         lease_ms=int(settings.timer_lease_s * 1000),
         batch=settings.timer_batch,
         max_sleep_s=settings.timer_max_sleep_s,
+        heartbeat_s=settings.timer_heartbeat_s,
     )
-    worker = TimerWorker(RedisTimerStore(redis, shard_keys), handlers, clock, worker_settings)
-    app = App(settings, clock, redis, handlers, worker, embedded=embedded, owns_redis=owns_redis)
+    store = RedisTimerStore(redis, shard_keys)
+    worker = TimerWorker(store, handlers, clock, worker_settings, heartbeats=heartbeats)
+    app = App(
+        settings,
+        clock,
+        redis,
+        handlers,
+        worker,
+        embedded=embedded,
+        owns_redis=owns_redis,
+        grace_s=settings.shutdown_grace_s,
+        drain_s=settings.shutdown_drain_s,
+    )
+    if embedded is not None:
+        app.supervisor = EmbeddedRedisSupervisor(
+            embedded,
+            backoff_s=settings.redis_restart_backoff_s,
+            backoff_max_s=settings.redis_restart_backoff_max_s,
+        )
     if not serve:
         return app
     try:
@@ -197,19 +283,87 @@ async def build(
         app.watch = TransitionWatch(
             lambda: TransitionReader(client, shard_keys),
             max_streams=max(1, settings.redis_max_connections // 2),
+            keepalive_s=settings.watch_keepalive_s,
         )
         app.health = new_health_servicer()
+        monitor = app.monitor = _health_monitor(settings, app.health, redis, embedded)
+        supervisor = app.supervisor
+        if supervisor is not None:
+            supervisor.on_exit = monitor.redis_lost
+        reads = RedisStatusReads(redis, shard_keys)
+        ttl_ms = alive_ttl_ms(settings.timer_heartbeat_s)
+        app.oversight = TimerOversight(
+            heartbeats,
+            reads,
+            clock,
+            heartbeat_s=settings.timer_heartbeat_s,
+            alive_ttl_ms=ttl_ms,
+            absent_warning_s=settings.timer_absent_warning_s,
+            local_worker=settings.timers_enabled,
+        )
+        app.status = StatusReader(
+            reads,
+            heartbeats,
+            clock,
+            alive_ttl_ms=ttl_ms,
+            timeout_s=settings.call_timeout_s / 2,
+            ready=lambda: monitor.ready,
+            why_not_ready=lambda: monitor.last_error,
+            embedded_restarts=(lambda: supervisor.restarts) if supervisor is not None else None,
+        )
+        app.tokens = load_tokens(settings)
         app.server, app.port = await create_server(
             settings.listen,
             handlers,
-            tokens=load_tokens(settings),
+            tokens=app.tokens,
             watch=app.watch,
             health_servicer=app.health,
             tls=tls_of(settings),
             reuse_port=settings.reuse_port,
             call_timeout_s=settings.call_timeout_s,
+            status=app.status,
         )
     except BaseException:
         await app.stop()
         raise
     return app
+
+
+def _health_monitor(
+    settings: Settings, servicer: Any, shared: Redis | RedisCluster, embedded: EmbeddedRedis | None
+) -> HealthMonitor:
+    """The monitor of the server's health, probing Redis on a client of its own: short
+    timeouts, no retries, two connections. Without a URL (a test that passes its own client)
+    it probes through ``shared``, bounded by the probe's timeout all the same."""
+    url = embedded.url if embedded is not None else settings.redis_url
+    client, close = shared, None
+    if url is not None:
+        timeout = settings.health_timeout_s
+        probe_settings = replace(
+            settings,
+            redis_socket_timeout_s=timeout,
+            redis_socket_connect_timeout_s=timeout,
+            redis_retry_attempts=0,
+            redis_max_connections=2,
+            redis_health_check_interval_s=0.0,
+        )
+        client = connect(probe_settings, url)
+        close = client.aclose
+    return HealthMonitor(
+        servicer,
+        _ping(client),
+        interval_s=settings.health_interval_s,
+        timeout_s=settings.health_timeout_s,
+        failures=settings.health_failures,
+        close=close,
+    )
+
+
+def _ping(client: Redis | RedisCluster) -> Ping:
+    async def ping() -> None:
+        if isinstance(client, RedisCluster):
+            await client.ping(target_nodes=RedisCluster.PRIMARIES)
+        else:
+            await client.ping()
+
+    return ping

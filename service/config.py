@@ -71,6 +71,11 @@ class Settings:
     redis_retry_backoff_base_s: float = 0.05
     redis_retry_backoff_cap_s: float = 1.0
     redis_health_check_interval_s: float = 15.0
+    redis_restart_backoff_s: float = 0.5  # the embedded redis-server, after it died
+    redis_restart_backoff_max_s: float = 30.0
+    health_interval_s: float = 1.0  # readiness: PING Redis this often on a connection of its own
+    health_timeout_s: float = 0.5
+    health_failures: int = 3  # failed PINGs in a row: NOT_SERVING (within ~3.5 s by default)
     shards: int = 64
     stream_maxlen: int = 100_000
     idempotency_ttl_s: int = DAY
@@ -87,10 +92,15 @@ class Settings:
     max_refund_attempts: int = 5
     max_refund_reminders: int = 3
     max_proof_deadline_s: int = 30 * DAY
+    shutdown_grace_s: float = 10.0  # calls in flight may finish this long after a stop begins
+    shutdown_drain_s: float = 0.0  # NOT_SERVING this long before calls are refused
+    watch_keepalive_s: float = 5.0
     timers_enabled: bool = True
     timer_lease_s: float = 30.0
     timer_batch: int = 512
     timer_max_sleep_s: float = 1.0
+    timer_heartbeat_s: float = 5.0
+    timer_absent_warning_s: float = 60.0
     tokens_file: Path | None = None  # None: <data_dir>/tokens.json, see tokens_path
     tls_cert: Path | None = None
     tls_key: Path | None = None

@@ -17,12 +17,14 @@ from typing import Any
 from service.api import convert_allowed, convert_catalog, convert_in, convert_out, convert_reads
 from service.api.caller import current_caller
 from service.api.convert_stats import shop_stats
+from service.api.convert_status import status_limit, status_response
 from service.api.fields import require_id
 from service.api.watch import TransitionWatch
 from service.api.writes import WRITES, WriteRpc
 from service.gen.aftersale.v1 import aftersale_pb2 as pb
 from service.gen.aftersale.v1 import aftersale_pb2_grpc
 from service.handlers import AfterSaleHandlers
+from service.status import StatusReader
 
 Context = Any  # grpc.aio.ServicerContext (grpc ships no type hints)
 
@@ -30,9 +32,15 @@ Context = Any  # grpc.aio.ServicerContext (grpc ships no type hints)
 class AfterSaleServicer(aftersale_pb2_grpc.AfterSaleServiceServicer):
     """``aftersale.v1.AfterSaleService`` over the application handlers."""
 
-    def __init__(self, handlers: AfterSaleHandlers, watch: TransitionWatch) -> None:
+    def __init__(
+        self,
+        handlers: AfterSaleHandlers,
+        watch: TransitionWatch,
+        status: StatusReader | None = None,
+    ) -> None:
         self._h = handlers
         self._watch = watch
+        self._status = status
 
     async def _write(self, rpc: WriteRpc, request: Any) -> Any:
         """Every mutating RPC: ids and call first (errors name the id first), then the
@@ -100,6 +108,12 @@ class AfterSaleServicer(aftersale_pb2_grpc.AfterSaleServiceServicer):
         shop_id = require_id(request.shop_id, "shop_id")
         counters = await self._h.shop_stats(shop_id, current_caller().actor)
         return pb.GetShopStatsResponse(stats=shop_stats(shop_id, counters))
+
+    async def GetStatus(self, request: Any, context: Context) -> Any:
+        limit = status_limit(request)
+        if self._status is None:  # a server built without its ops parts
+            raise NotImplementedError("GetStatus needs a StatusReader")
+        return status_response(await self._status.read(limit))
 
     async def WatchTransitions(
         self, request: Any, context: Context
