@@ -118,7 +118,8 @@ class HealthMonitor:
             ops_metrics.health_probe_failures.inc()
             self.failed_in_a_row += 1
             if self.failed_in_a_row >= self.failures:
-                self._not_ready(f"{type(exc).__name__}: {exc}".rstrip(": "))
+                last = f"{type(exc).__name__}: {exc}".rstrip(": ")
+                self._not_ready(f"{self.failed_in_a_row} probes failed in a row, the last: {last}")
             return False
         self.failed_in_a_row = 0
         if not self.ready:
@@ -136,11 +137,7 @@ class HealthMonitor:
             return
         self.ready = False
         ops_metrics.redis_reachable.set(0)
-        log.error(
-            "redis unreachable after %d probes (%s); readiness NOT_SERVING",
-            self.failed_in_a_row,
-            reason,
-        )
+        log.error("redis unreachable (%s); readiness NOT_SERVING", reason)
         for name in READINESS:
             self._set(name, NOT_SERVING)
 

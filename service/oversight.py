@@ -86,10 +86,9 @@ class TimerOversight:
 
     async def check(self) -> None:
         """One period: beat, and read the workers and the due timers."""
-        now = self._clock.now_ms()
-        await self._heartbeats.beat(SERVER, self.server_id, now)
-        self.live_workers = await self._heartbeats.alive_count(TIMER_WORKER, now, self.alive_ttl_ms)
-        self.due = await self._reads.due_count(now)
+        await self._heartbeats.beat(SERVER, self.server_id)
+        self.live_workers = await self._heartbeats.alive_count(TIMER_WORKER, self.alive_ttl_ms)
+        self.due = await self._reads.due_count(self._clock.now_ms())
         ops_metrics.timer_workers_alive.set(self.live_workers)
         ops_metrics.timers_unattended.set(1 if self.due and not self.live_workers else 0)
 

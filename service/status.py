@@ -47,9 +47,10 @@ class OpsStatus:
     timer_workers: tuple[Heartbeat, ...] = ()
     servers: tuple[Heartbeat, ...] = ()
     alive_ttl_ms: int = 0
+    beats_read_at_ms: int = 0  # wall-clock time, which heartbeats are in
 
     def alive(self, beat: Heartbeat) -> bool:
-        return beat.alive(self.read_at_ms, self.alive_ttl_ms)
+        return beat.alive(self.beats_read_at_ms, self.alive_ttl_ms)
 
     @property
     def live_workers(self) -> int:
@@ -119,4 +120,5 @@ class StatusReader:
             timer_workers=tuple(workers),
             servers=tuple(servers),
             alive_ttl_ms=self.alive_ttl_ms,
+            beats_read_at_ms=self._heartbeats.clock.now_ms(),
         )

@@ -109,7 +109,7 @@ class TimerWorker:
         if self._heartbeats is None or loop_now < self._next_beat:
             return
         self._next_beat = loop_now + self._settings.heartbeat_s
-        await self._heartbeats.beat(TIMER_WORKER, self.worker_id, self._clock.now_ms())
+        await self._heartbeats.beat(TIMER_WORKER, self.worker_id)
 
     async def _forget(self) -> None:
         if self._heartbeats is None:

@@ -183,8 +183,8 @@ class TimerStore(Protocol):
 class Heartbeats(Protocol):
     """Beats that tell other processes this one is alive (timer workers, servers)."""
 
-    async def beat(self, kind: str, process_id: str, now_ms: int) -> None:
-        """Record a beat of ``process_id`` (of ``kind``) at ``now_ms``."""
+    async def beat(self, kind: str, process_id: str) -> None:
+        """Record a beat of ``process_id`` (of ``kind``) now."""
         ...
 
     async def forget(self, kind: str, process_id: str) -> None:
