@@ -7,18 +7,16 @@ finish within the grace period → the timer worker stops → the health probe a
 oversight stop → the embedded redis-server's supervisor stops → the Redis client closes → the
 embedded redis-server (if we started it) shuts down, flushing its append-only file.
 
-Operations (SPEC §13): a serving process keeps its health truthful (``service.health``:
-readiness follows a Redis probe, liveness its vital tasks), beats as a server replica and
-watches for timers nobody fires (``service.oversight``), and answers ``GetStatus``
-(``service.status``). An embedded redis-server is started again if it dies
-(``service.embedded_supervisor``). ``App.reload()`` (SIGHUP) reads the tokens file again.
+Operations (SPEC §13, ``service.operations``): the embedded redis-server is supervised, and a
+serving process keeps its health truthful, watches for timers nobody fires and answers
+``GetStatus``. ``App.reload()`` (SIGHUP) reads the tokens file again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,17 +29,13 @@ from service.api.server import TlsFiles, create_server, new_health_servicer, sto
 from service.api.tokens import TokenFileError, TokenTable, read_token_file, write_dev_tokens
 from service.api.watch import TransitionWatch
 from service.config import Settings
-from service.embedded_supervisor import EmbeddedRedisSupervisor
 from service.handlers import AfterSaleHandlers
-from service.health import HealthMonitor, Ping
-from service.oversight import TimerOversight
-from service.status import StatusReader
+from service.operations import Operations, operations
 from service.storage.connection import connect, wait_ready
-from service.storage.heartbeats import RedisHeartbeats, alive_ttl_ms
+from service.storage.heartbeats import RedisHeartbeats
 from service.storage.keys import Keys
 from service.storage.redis_server import EmbeddedRedis
 from service.storage.repository import RedisRepository
-from service.storage.status_reads import RedisStatusReads
 from service.storage.stream import TransitionReader
 from service.storage.timer_store import RedisTimerStore
 from service.timer_worker import TimerWorker, TimerWorkerSettings
@@ -68,10 +62,7 @@ class App:
     grace_s: float = GRACE_S
     drain_s: float = 0.0  # NOT_SERVING this long before calls are refused (load balancers)
     tokens: TokenTable | None = None  # the table the server authenticates with (reloadable)
-    monitor: HealthMonitor | None = None  # readiness and liveness; a serving process only
-    oversight: TimerOversight | None = None
-    status: StatusReader | None = None
-    supervisor: EmbeddedRedisSupervisor | None = None  # with the embedded redis-server
+    ops: Operations = field(default_factory=Operations)  # supervision, health, oversight, status
     _worker_task: asyncio.Task[None] | None = field(default=None, repr=False)
     _reloads: set[asyncio.Task[bool]] = field(default_factory=set, repr=False)
     _stopped: bool = field(default=False, repr=False)
@@ -83,10 +74,7 @@ class App:
         return f"{host}:{self.port}"
 
     async def start(self) -> None:
-        """Start serving, and the timer worker when enabled; the health probe, the timer
-        oversight and the embedded Redis supervisor with them."""
-        if self.supervisor is not None:
-            self.supervisor.start()
+        """Start serving, and the timer worker when enabled; then the operational parts."""
         if self.server is not None:
             await self.server.start()
             log.info(
@@ -94,17 +82,7 @@ class App:
             )
         if self.settings.timers_enabled:
             self._worker_task = asyncio.create_task(self.worker.run(), name="timer-worker")
-        if self.monitor is not None:
-            await self.monitor.start()
-            vital = [(self._worker_task, "the timer worker")]
-            if self.supervisor is not None:
-                vital.append((self.supervisor.task, "the embedded Redis supervisor"))
-            if self.oversight is not None:
-                self.oversight.start()
-                vital.append((self.oversight.task, "the timer oversight"))
-            for task, what in vital:
-                if task is not None:
-                    self.monitor.watch(task, what)
+        await self.ops.start(self._worker_task)
 
     def reload(self) -> None:
         """Read the tokens file again, in the background (SIGHUP)."""
@@ -137,8 +115,7 @@ class App:
             return
         self._stopped = True
         grace = self.grace_s if grace_s is None else grace_s
-        if self.monitor is not None:
-            self.monitor.stopping()
+        self.ops.stopping()
         if self.server is not None and self.watch is not None:
             await stop_server(self.server, self.health, self.watch, grace, self.drain_s)
         self.worker.stop()
@@ -147,12 +124,7 @@ class App:
                 await asyncio.wait_for(self._worker_task, timeout=grace)
             except TimeoutError:
                 log.warning("timer worker did not stop within %ss; cancelled", grace)
-        if self.oversight is not None:
-            await self.oversight.stop()
-        if self.monitor is not None:
-            await self.monitor.stop()
-        if self.supervisor is not None:
-            await self.supervisor.stop()
+        await self.ops.stop()
         if self.owns_redis:
             await self.redis.aclose()
         if self.embedded is not None:
@@ -270,13 +242,8 @@ async def build(
         grace_s=settings.shutdown_grace_s,
         drain_s=settings.shutdown_drain_s,
     )
-    if embedded is not None:
-        app.supervisor = EmbeddedRedisSupervisor(
-            embedded,
-            backoff_s=settings.redis_restart_backoff_s,
-            backoff_max_s=settings.redis_restart_backoff_max_s,
-        )
     if not serve:
+        app.ops = operations(settings, clock, redis, shard_keys, heartbeats, embedded)
         return app
     try:
         client = redis
@@ -286,31 +253,7 @@ async def build(
             keepalive_s=settings.watch_keepalive_s,
         )
         app.health = new_health_servicer()
-        monitor = app.monitor = _health_monitor(settings, app.health, redis, embedded)
-        supervisor = app.supervisor
-        if supervisor is not None:
-            supervisor.on_exit = monitor.redis_lost
-        reads = RedisStatusReads(redis, shard_keys)
-        ttl_ms = alive_ttl_ms(settings.timer_heartbeat_s)
-        app.oversight = TimerOversight(
-            heartbeats,
-            reads,
-            clock,
-            heartbeat_s=settings.timer_heartbeat_s,
-            alive_ttl_ms=ttl_ms,
-            absent_warning_s=settings.timer_absent_warning_s,
-            local_worker=settings.timers_enabled,
-        )
-        app.status = StatusReader(
-            reads,
-            heartbeats,
-            clock,
-            alive_ttl_ms=ttl_ms,
-            timeout_s=settings.call_timeout_s / 2,
-            ready=lambda: monitor.ready,
-            why_not_ready=lambda: monitor.last_error,
-            embedded_restarts=(lambda: supervisor.restarts) if supervisor is not None else None,
-        )
+        app.ops = operations(settings, clock, redis, shard_keys, heartbeats, embedded, app.health)
         app.tokens = load_tokens(settings)
         app.server, app.port = await create_server(
             settings.listen,
@@ -321,49 +264,9 @@ async def build(
             tls=tls_of(settings),
             reuse_port=settings.reuse_port,
             call_timeout_s=settings.call_timeout_s,
-            status=app.status,
+            status=app.ops.status,
         )
     except BaseException:
         await app.stop()
         raise
     return app
-
-
-def _health_monitor(
-    settings: Settings, servicer: Any, shared: Redis | RedisCluster, embedded: EmbeddedRedis | None
-) -> HealthMonitor:
-    """The monitor of the server's health, probing Redis on a client of its own: short
-    timeouts, no retries, two connections. Without a URL (a test that passes its own client)
-    it probes through ``shared``, bounded by the probe's timeout all the same."""
-    url = embedded.url if embedded is not None else settings.redis_url
-    client, close = shared, None
-    if url is not None:
-        timeout = settings.health_timeout_s
-        probe_settings = replace(
-            settings,
-            redis_socket_timeout_s=timeout,
-            redis_socket_connect_timeout_s=timeout,
-            redis_retry_attempts=0,
-            redis_max_connections=2,
-            redis_health_check_interval_s=0.0,
-        )
-        client = connect(probe_settings, url)
-        close = client.aclose
-    return HealthMonitor(
-        servicer,
-        _ping(client),
-        interval_s=settings.health_interval_s,
-        timeout_s=settings.health_timeout_s,
-        failures=settings.health_failures,
-        close=close,
-    )
-
-
-def _ping(client: Redis | RedisCluster) -> Ping:
-    async def ping() -> None:
-        if isinstance(client, RedisCluster):
-            await client.ping(target_nodes=RedisCluster.PRIMARIES)
-        else:
-            await client.ping()
-
-    return ping

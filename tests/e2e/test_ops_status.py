@@ -60,8 +60,8 @@ async def test_the_status_shows_the_backlog_an_overdue_timer_a_flagged_refund_an
     assert status.retained_events == 6  # two applications, an approval, three reminders
     assert (status.timers.live_workers, status.timers.unattended) == (0, True)
     assert list(status.timer_workers) == []
-    assert app.oversight is not None
-    assert [s.process_id for s in status.servers if s.alive] == [app.oversight.server_id]
+    assert app.ops.oversight is not None
+    assert [s.process_id for s in status.servers if s.alive] == [app.ops.oversight.server_id]
 
 
 async def test_the_payment_services_late_answer_takes_a_request_off_the_flagged_list(

@@ -62,7 +62,7 @@ async def test_a_killed_embedded_redis_is_restarted_and_health_follows_it(
     embedded_app: Served, caplog: pytest.LogCaptureFixture
 ) -> None:
     app, api, channel = embedded_app
-    assert app.embedded is not None and app.supervisor is not None
+    assert app.embedded is not None and app.ops.supervisor is not None
     requests = [await applied(api) for _ in range(10)]  # acknowledged writes, version 1 each
     killed = app.embedded.pid
     assert killed is not None and await readiness(channel) == (SERVING, SERVING)
@@ -78,7 +78,7 @@ async def test_a_killed_embedded_redis_is_restarted_and_health_follows_it(
     assert ready == (SERVING, SERVING)
     assert await health(channel, "liveness") == SERVING
     assert app.embedded.running and app.embedded.pid != killed
-    assert app.supervisor.restarts == 1
+    assert app.ops.supervisor.restarts == 1
     assert "the embedded redis-server exited (signal 9)" in caplog.text
     views = [await request.view() for request in requests]
     assert [(v.request_id, v.version) for v in views] == [(r.request_id, 1) for r in requests]
