@@ -3,13 +3,15 @@
     serve        the gRPC server (and the timer worker unless AFTERSALE_TIMERS=0);
                  --workers N|auto: N such processes on one port under a supervisor
     timers       the timer worker only (scale timers apart from the API)
-    get, history, watch, fire-timer
+    get, history, watch, fire-timer, status
                  ops calls through the API (see ``service.cli``)
+    health       the server's health (exit 0 when SERVING), for probes
 
 Configuration comes from the environment (``service.config``). Logs go to stderr as JSON lines
 (``AFTERSALE_LOG_FORMAT``; key=value text on a terminal), one access line per RPC; metrics are
 served on ``AFTERSALE_METRICS_LISTEN``; tracing follows the ``OTEL_*`` variables. SIGTERM or
-SIGINT stops gracefully: the process exits 0 once everything is stopped.
+SIGINT stops gracefully: the process exits 0 once everything is stopped. SIGHUP reads the
+tokens file again (a file that cannot be read keeps the tokens in use).
 """
 
 from __future__ import annotations
@@ -60,7 +62,9 @@ async def _run(settings: Settings, *, serve: bool, worker: WorkerLink | None = N
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):  # before build: a signal then waits for it
         loop.add_signal_handler(signum, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, lambda: None)  # never fatal; ignored until built
     app = await build(settings, serve=serve)
+    loop.add_signal_handler(signal.SIGHUP, app.reload)  # read the tokens file again
     try:
         await app.start()
         if worker is not None:

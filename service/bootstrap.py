@@ -3,7 +3,8 @@
 Production (``python -m service serve``) and the tests build the same graph; tests pass a
 fake clock and a client to their own Redis. ``App.stop()`` ends things in the order that loses
 no work: health NOT_SERVING → stop accepting calls → streams end cleanly and unary calls
-finish within the grace period → the timer worker stops → the metrics endpoint closes and
+finish within the grace period → the timer worker stops → the health probe and the timer
+oversight stop → the embedded redis-server's supervisor stops → the metrics endpoint closes and
 buffered spans are flushed → the Redis client closes → the embedded redis-server (if we
 started it) shuts down, flushing its append-only file.
 
@@ -11,6 +12,10 @@ Observability (``service.observability``): the observing interceptor (RPC metric
 line) always; the metrics endpoint and the Redis command timing when
 ``settings.metrics_listen`` is set; tracing when the ``OTEL_*`` variables ask for it (or a
 test passes its own ``Tracing``).
+
+Operations (SPEC §13, ``service.operations``): the embedded redis-server is supervised, and a
+serving process keeps its health truthful, watches for timers nobody fires and answers
+``GetStatus``. ``App.reload()`` (SIGHUP) reads the tokens file again.
 """
 
 from __future__ import annotations
@@ -27,10 +32,11 @@ from redis.asyncio import Redis, RedisCluster
 
 from aftersale.clock import Clock, SystemClock
 from aftersale.policy import Policy, TimerDurations
+from service import ops_metrics
 from service.api.sealing import Sealer, read_key_file, write_key_file
 from service.api.server import TlsFiles, create_server, new_health_servicer, stop_server
 from service.api.stream_slots import StreamLimits, StreamSlots
-from service.api.tokens import TokenTable, read_token_file, write_dev_tokens
+from service.api.tokens import TokenFileError, TokenTable, read_token_file, write_dev_tokens
 from service.api.watch import TransitionWatch
 from service.config import Settings
 from service.handlers import AfterSaleHandlers
@@ -38,7 +44,9 @@ from service.observability.endpoint import MetricsEndpoint, ScrapeProbe
 from service.observability.interceptor import ObservingInterceptor
 from service.observability.redis_commands import observe_commands
 from service.observability.tracing import Tracing, tracing_from_env
+from service.operations import Operations, operations
 from service.storage.connection import connect, dedicated, wait_ready
+from service.storage.heartbeats import RedisHeartbeats
 from service.storage.keys import Keys
 from service.storage.redis_server import EmbeddedRedis
 from service.storage.repository import RedisRepository
@@ -48,7 +56,7 @@ from service.storage.timer_store import RedisTimerStore
 from service.timer_worker import TimerWorker, TimerWorkerSettings
 
 log = logging.getLogger(__name__)
-GRACE_S = 10.0  # how long in-flight calls may finish after a stop begins
+GRACE_S = Settings.shutdown_grace_s  # how long in-flight calls may finish after a stop begins
 
 
 @dataclass
@@ -73,7 +81,10 @@ class App:
     tracing: Tracing | None = None
     metrics: MetricsEndpoint | None = None  # serving once started, if settings.metrics_listen
     _unobserve_redis: Callable[[], None] | None = field(default=None, repr=False)
+    tokens: TokenTable | None = None  # the table the server authenticates with (reloadable)
+    ops: Operations = field(default_factory=Operations)  # supervision, health, oversight, status
     _worker_task: asyncio.Task[None] | None = field(default=None, repr=False)
+    _reloads: set[asyncio.Task[bool]] = field(default_factory=set, repr=False)
     _stopped: bool = field(default=False, repr=False)
 
     @property
@@ -91,7 +102,7 @@ class App:
 
     async def start(self) -> None:
         """Start the metrics endpoint (first: a port in use stops the start), serving, and
-        the timer worker when enabled."""
+        the timer worker when enabled; then the operational parts."""
         if self.settings.metrics_listen:
             loop = asyncio.get_running_loop()
             probe = ScrapeProbe(self.redis, Keys(self.settings.shards), self.clock, loop)
@@ -105,6 +116,32 @@ class App:
             )
         if self.settings.timers_enabled:
             self._worker_task = asyncio.create_task(self.worker.run(), name="timer-worker")
+        await self.ops.start(self._worker_task)
+
+    def reload(self) -> None:
+        """Read the tokens file again, in the background (SIGHUP)."""
+        task = asyncio.get_running_loop().create_task(self.reload_tokens())
+        self._reloads.add(task)
+        task.add_done_callback(self._reloads.discard)
+
+    async def reload_tokens(self) -> bool:
+        """Replace the server's tokens with the file's; a file that cannot be read keeps the
+        tokens in use (and says why). True when the tokens were replaced."""
+        if self.tokens is None:
+            log.info("reload: no tokens in this process (timers only)")
+            return False
+        path = self.settings.tokens_path
+        try:
+            entries = await asyncio.to_thread(read_token_file, path)
+        except TokenFileError as exc:
+            ops_metrics.token_reloads.labels("failed").inc()
+            log.error("tokens not reloaded, the previous ones stay: %s", exc)
+            return False
+        self.tokens.replace(entries)
+        ops_metrics.token_reloads.labels("ok").inc()
+        services = ", ".join(sorted({entry.service for entry in entries.values()}))
+        log.info("tokens reloaded path=%s tokens=%d services=%s", path, len(entries), services)
+        return True
 
     async def stop(self, grace_s: float | None = None) -> None:
         """Stop everything, in order (safe to call twice)."""
@@ -112,6 +149,7 @@ class App:
             return
         self._stopped = True
         grace = self.grace_s if grace_s is None else grace_s
+        self.ops.stopping()
         if self.server is not None and self.watch is not None:
             await stop_server(self.server, self.health, self.watch, grace, self.drain_s)
         self.worker.stop()
@@ -120,6 +158,7 @@ class App:
                 await asyncio.wait_for(self._worker_task, timeout=grace)
             except TimeoutError:
                 log.warning("timer worker did not stop within %ss; cancelled", grace)
+        await self.ops.stop()
         if self.stream_redis is not None and self.stream_redis is not self.redis:
             await self.stream_redis.aclose()  # always ours: made in build, streams have ended
         await self._stop_observing()
@@ -271,36 +310,51 @@ async def build(
         redis, embedded = await _redis(settings)
     repository = RedisRepository.from_settings(redis, settings, shard_keys)
     handlers = AfterSaleHandlers(repository, clock, policy_of(settings))
+    heartbeats = RedisHeartbeats(redis, shard_keys)
     worker_settings = TimerWorkerSettings(
         lease_ms=int(settings.timer_lease_s * 1000),
         batch=settings.timer_batch,
         max_sleep_s=settings.timer_max_sleep_s,
+        heartbeat_s=settings.timer_heartbeat_s,
     )
     tracer = tracing.tracer() if tracing is not None else None
     store = RedisTimerStore(redis, shard_keys)
-    worker = TimerWorker(store, handlers, clock, worker_settings, tracer)
-    app = App(settings, clock, redis, handlers, worker, embedded=embedded, owns_redis=owns_redis)
+    worker = TimerWorker(store, handlers, clock, worker_settings, tracer, heartbeats=heartbeats)
+    app = App(
+        settings,
+        clock,
+        redis,
+        handlers,
+        worker,
+        embedded=embedded,
+        owns_redis=owns_redis,
+        grace_s=settings.shutdown_grace_s,
+        drain_s=settings.shutdown_drain_s,
+    )
     if settings.metrics_listen:  # first: the timing is of the round trip, not of its span
         app._unobserve_redis = observe_commands(redis)
     if tracing is not None:
         tracing.instrument_redis(redis)
         app.tracing = tracing
     if not serve:
+        app.ops = operations(settings, clock, redis, shard_keys, heartbeats, embedded)
         return app
     try:
-        tokens = load_tokens(settings)
+        app.tokens = tokens = load_tokens(settings)
         app.sealer = load_sealer(settings)
         app.stream_redis = streams = dedicated(redis, settings.watch_max_streams)
         app.watch = TransitionWatch(
             lambda: TransitionReader(streams, shard_keys),
             app.sealer,
             stream_slots(settings, tokens),
+            keepalive_s=settings.watch_keepalive_s,
         )
         app.health = new_health_servicer()
+        app.ops = operations(settings, clock, redis, shard_keys, heartbeats, embedded, app.health)
         app.server, app.port = await create_server(
             settings.listen,
             handlers,
-            tokens=tokens,
+            tokens=app.tokens,
             watch=app.watch,
             sealer=app.sealer,
             health_servicer=app.health,
@@ -308,6 +362,7 @@ async def build(
             reuse_port=settings.reuse_port,
             call_timeout_s=settings.call_timeout_s,
             observers=_observers(tracing),
+            status=app.ops.status,
         )
     except BaseException:
         await app.stop()

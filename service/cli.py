@@ -5,9 +5,14 @@
     aftersale watch [--from-oldest] …     the transition stream (JSON lines) until Ctrl-C
     aftersale fire-timer REQUEST_ID       fire the pending timer now
     aftersale token SERVICE               print a token of SERVICE from the token file
+    aftersale status [--limit N]          the ops status (GetStatus, JSON)
+    aftersale health [--liveness]         the server's grpc.health.v1 status: exit 0 when
+                                          SERVING, 1 otherwise (no answer included)
 
 The bearer token comes from the data directory's token file (``ops`` by default), so on the
-machine that runs ``make run`` these work with no flags.
+machine that runs ``make run`` these work with no flags. ``health`` needs no token: it is what
+container and orchestrator probes run (readiness by default, ``--liveness`` for liveness;
+names and meaning in ``service.health``).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import grpc
 from google.protobuf import json_format
 from google.protobuf.message import Message
 from google.rpc import error_details_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
 from service.api.tokens import TokenFileError, token_of
@@ -53,6 +59,15 @@ def add_commands(commands: Any) -> None:
     token = commands.add_parser("token", help="print a token of a calling service")
     token.add_argument("service", nargs="?", default="ops")
     token.add_argument("--tokens", type=Path, default=None, help="token file")
+    status = commands.add_parser("status", help="show the ops status (GetStatus)")
+    _connection_options(status)
+    status.add_argument("--limit", type=int, default=0, help="overdue timers/flagged listed")
+    health = commands.add_parser("health", help="exit 0 if the server is serving (probes)")
+    health.add_argument("--address", default=None, help="host:port (default AFTERSALE_LISTEN)")
+    health.add_argument("--liveness", action="store_true", help="liveness, not readiness")
+    health.add_argument("--name", default=None, help="health service name to check instead")
+    health.add_argument("--timeout", type=float, default=3.0, help="seconds to wait (3)")
+    health.add_argument("--ca-cert", type=Path, default=None, help="TLS: CA of the server")
 
 
 def _connection_options(command: argparse.ArgumentParser) -> None:
@@ -68,6 +83,8 @@ def _connection_options(command: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run one ops command; the exit status is 1 for an RPC error, 2 for a usage error."""
+    if args.command == "health":
+        return check_health(args, settings)
     tokens = args.tokens or settings.tokens_path
     try:
         if args.command == "token":
@@ -86,7 +103,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         stub = new_stub(channel)
         try:
             for message in _call(stub, args, metadata):
-                print(_json(message), flush=True)
+                print(_json(message, zeros=args.command == "status"), flush=True)
         except grpc.RpcError as error:
             _print_error(error)
             return 1
@@ -126,6 +143,8 @@ def _call(stub: Any, args: argparse.Namespace, metadata: list[tuple[str, str]]) 
             expected_version=args.expected_version,
         )
         yield stub.FireTimer(fire, metadata=metadata)
+    elif args.command == "status":
+        yield stub.GetStatus(pb.GetStatusRequest(limit=args.limit), metadata=metadata)
     elif args.command == "watch":
         watch = pb.WatchTransitionsRequest(
             cursor=args.cursor,
@@ -136,9 +155,29 @@ def _call(stub: Any, args: argparse.Namespace, metadata: list[tuple[str, str]]) 
         yield from stub.WatchTransitions(watch, metadata=metadata)
 
 
-def _json(message: Message) -> str:
-    document = json_format.MessageToDict(message, preserving_proto_field_name=True)
+def _json(message: Message, *, zeros: bool = False) -> str:
+    document = json_format.MessageToDict(
+        message, preserving_proto_field_name=True, always_print_fields_with_no_presence=zeros
+    )
     return json.dumps(document, ensure_ascii=False)
+
+
+def check_health(args: argparse.Namespace, settings: Settings) -> int:
+    """``health``: print the status of readiness (or liveness, or ``--name``); 0 if SERVING."""
+    name = args.name if args.name is not None else ("liveness" if args.liveness else "")
+    with _channel(args.address or settings.listen, args.ca_cert or settings.tls_cert) as channel:
+        stub = health_stub(channel)
+        try:
+            reply = stub.Check(health_pb2.HealthCheckRequest(service=name), timeout=args.timeout)
+        except grpc.RpcError as error:
+            print(f"UNKNOWN: {error.code().name}: {error.details()}", flush=True)
+            return 1
+    status = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+    print(status, flush=True)
+    return 0 if reply.status == health_pb2.HealthCheckResponse.SERVING else 1
+
+
+health_stub: Callable[[Any], Any] = health_pb2_grpc.HealthStub
 
 
 def _print_error(error: Any) -> None:

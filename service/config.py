@@ -80,6 +80,11 @@ class Settings:
     watch_max_streams: int = 32  # also the size of the streams' own Redis pool
     watch_max_streams_per_caller: int = 4
     watch_reserved_streams_per_service: int = 4
+    redis_restart_backoff_s: float = 0.5  # the embedded redis-server, after it died
+    redis_restart_backoff_max_s: float = 30.0
+    health_interval_s: float = 1.0  # readiness: PING Redis this often on a connection of its own
+    health_timeout_s: float = 0.5
+    health_failures: int = 3  # failed PINGs in a row: NOT_SERVING (within ~3.5 s by default)
     shards: int = 64
     stream_maxlen: int = 100_000
     idempotency_ttl_s: int = DAY
@@ -99,10 +104,15 @@ class Settings:
     workers: int = 1  # `serve`: processes on the listen address (service.supervisor)
     worker_stop_timeout_s: float = 30.0  # > the workers' own grace (bootstrap.GRACE_S)
     worker_restart_backoff_max_s: float = 30.0
+    shutdown_grace_s: float = 10.0  # calls in flight may finish this long after a stop begins
+    shutdown_drain_s: float = 0.0  # NOT_SERVING this long before calls are refused
+    watch_keepalive_s: float = 5.0
     timers_enabled: bool = True
     timer_lease_s: float = 30.0
     timer_batch: int = 512
     timer_max_sleep_s: float = 1.0
+    timer_heartbeat_s: float = 5.0
+    timer_absent_warning_s: float = 60.0
     tokens_file: Path | None = None  # None: <data_dir>/tokens.json, see tokens_path
     token_key_file: Path | None = None  # None: <data_dir>/token.key, see token_key_path
     tls_cert: Path | None = None

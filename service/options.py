@@ -247,6 +247,19 @@ OPTIONS: tuple[Option, ...] = (
          _at_least(0),
          "Streams kept free for each calling service of the tokens file while it holds fewer "
          "(at most `watch.max_streams` shared evenly)"),
+    _opt("redis_restart_backoff_s", "redis.restart_backoff_s", "float", POSITIVE,
+         "Embedded Redis: wait before a redis-server that died is started again (doubled "
+         "while it keeps dying)"),
+    _opt("redis_restart_backoff_max_s", "redis.restart_backoff_max_s", "float", POSITIVE,
+         "Embedded Redis: longest wait between restarts"),
+    _opt("health_interval_s", "health.interval_s", "float", POSITIVE,
+         "How often the server PINGs Redis on a connection of its own, for its readiness "
+         "(grpc.health.v1)"),
+    _opt("health_timeout_s", "health.timeout_s", "float", POSITIVE,
+         "A health PING not answered within this has failed"),
+    _opt("health_failures", "health.failures", "int", _at_least(1),
+         "Failed health PINGs in a row that turn readiness NOT_SERVING (one success: "
+         "SERVING again)"),
     _opt("shards", "storage.shards", "int", _between(1, 1024),
          "Logical shards (hash tags); fixed for the life of a data set"),
     _opt("stream_maxlen", "storage.stream_maxlen", "int", _at_least(1),
@@ -288,6 +301,13 @@ OPTIONS: tuple[Option, ...] = (
          "Reminders of an unanswered refund before it is flagged for ops"),
     _opt("max_proof_deadline_s", "limits.max_proof_deadline_s", "int", POSITIVE,
          "Furthest a proof deadline may be set, in seconds"),
+    _opt("shutdown_grace_s", "shutdown.grace_s", "float", _at_least(0),
+         "On SIGTERM, how long calls in flight may finish (then they are cancelled)"),
+    _opt("shutdown_drain_s", "shutdown.drain_s", "float", _at_least(0),
+         "On SIGTERM, how long health says NOT_SERVING before new calls are refused "
+         "(for load balancers to notice)"),
+    _opt("watch_keepalive_s", "watch.keepalive_s", "float", POSITIVE,
+         "A `WatchTransitions` stream with nothing to send sends its cursor this often"),
     _opt("reuse_port", "reuse_port", "bool", None,
          "Let several service processes listen on the same address (SO_REUSEPORT)",
          env="AFTERSALE_REUSE_PORT"),
@@ -309,6 +329,11 @@ OPTIONS: tuple[Option, ...] = (
          "Due timers claimed per round, over all shards"),
     _opt("timer_max_sleep_s", "timer_worker.max_sleep_s", "float", POSITIVE,
          "Longest sleep between rounds when nothing is due sooner"),
+    _opt("timer_heartbeat_s", "timer_worker.heartbeat_s", "float", POSITIVE,
+         "A timer worker's heartbeat period (in Redis); it counts as alive for 3 periods"),
+    _opt("timer_absent_warning_s", "timer_worker.absent_warning_s", "float", POSITIVE,
+         "A server warns when timers are due and no timer worker has been alive for this "
+         "long (e.g. AFTERSALE_TIMERS=0 and no `timers` process)"),
     _opt("tokens_file", "auth.tokens_file", "path", None,
          "Bearer tokens of calling services and the roles each may act as"),
     _opt("token_key_file", "auth.token_key_file", "path", None,

@@ -6,6 +6,10 @@ through the same handler path as an API call, and sleeps until the next due time
 so a timer set by another process is picked up within ``max_sleep_s``). Exactly-once *in
 effect*: the commit's version check makes a second firing of the same timer a no-op, and a
 worker that dies after claiming leaves its lease to expire and be reclaimed.
+
+With ``heartbeats``, a running worker beats every ``heartbeat_s`` (at the start of a round,
+so a worker stuck in a round stops beating) under its ``worker_id``, and forgets its beat when
+it stops: servers and the ops status see whether any worker is alive (``service.oversight``).
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from aftersale.clock import Clock
 from service.handlers import AfterSaleHandlers
 from service.observability import metrics
 from service.observability.tracing import quiet
-from service.storage.ports import TimerMember, TimerStore
+from service.storage.heartbeats import TIMER_WORKER, new_process_id
+from service.storage.ports import Heartbeats, TimerMember, TimerStore
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +37,7 @@ class TimerWorkerSettings:
     batch: int = 200
     max_sleep_s: float = 0.5
     chunk: int = 100  # timers read, decided and committed per pipeline
+    heartbeat_s: float = 5.0
 
 
 class TimerWorker:
@@ -42,6 +48,8 @@ class TimerWorker:
         clock: Clock,
         settings: TimerWorkerSettings,
         tracer: trace.Tracer | None = None,
+        *,
+        heartbeats: Heartbeats | None = None,
     ) -> None:
         self._store = store
         # A span per batch fired (its commits below it); polling rounds make no spans.
@@ -52,18 +60,22 @@ class TimerWorker:
         self._stopping = asyncio.Event()
         self.fired = 0
         self.dropped = 0
+        self.worker_id = new_process_id()
+        self._heartbeats = heartbeats
+        self._next_beat = 0.0  # loop time
 
     def stop(self) -> None:
         self._stopping.set()
 
     async def run(self) -> None:
         """Fire timers until ``stop()``; errors are logged, never fatal to the loop."""
-        log.info("timer worker started")
+        log.info("timer worker started id=%s", self.worker_id)
         while not self._stopping.is_set():
             # Every Redis call of a round is inside the try: an outage longer than the
             # client's own retries must cost a few rounds, never the worker (timers would
             # silently stop firing while the process looks healthy).
             try:
+                await self._beat()
                 if await self.run_once():
                     continue  # more may be due: go again at once
                 delay = await self._delay_until_next_due()
@@ -75,6 +87,7 @@ class TimerWorker:
                 delay = self._settings.max_sleep_s
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), timeout=delay)
+        await self._forget()
         log.info("timer worker stopped")
 
     async def run_once(self) -> int:
@@ -109,6 +122,21 @@ class TimerWorker:
         metrics.timers_dropped.inc(len(stale))
         self.fired += len(chunk) - len(stale)
         self.dropped += len(stale)
+
+    async def _beat(self) -> None:
+        loop_now = asyncio.get_running_loop().time()
+        if self._heartbeats is None or loop_now < self._next_beat:
+            return
+        self._next_beat = loop_now + self._settings.heartbeat_s
+        await self._heartbeats.beat(TIMER_WORKER, self.worker_id)
+
+    async def _forget(self) -> None:
+        if self._heartbeats is None:
+            return
+        try:
+            await self._heartbeats.forget(TIMER_WORKER, self.worker_id)
+        except Exception as exc:  # its beat expires anyway
+            log.warning("timer worker could not remove its heartbeat: %s", exc)
 
     async def _delay_until_next_due(self) -> float:
         """Seconds to sleep: until the next due timer, at most ``max_sleep_s``."""

@@ -56,6 +56,7 @@ METHOD_ROLES: Mapping[str, frozenset[Role]] = {
     "ListAfterSales": _PARTIES_AND_OPS,
     "GetAllowedActions": _PARTIES_AND_OPS,
     "GetShopStats": frozenset({MERCHANT, PLATFORM}),
+    "GetStatus": frozenset({PLATFORM}),  # ops: Redis, timer backlog, flagged requests, workers
     "ListNegotiationOptions": _EVERYONE,
     "ListRejectReasons": _EVERYONE,
 }

@@ -26,6 +26,7 @@ from service.api.tokens import TokenTable
 from service.api.watch import TransitionWatch
 from service.gen.aftersale.v1 import aftersale_pb2, aftersale_pb2_grpc
 from service.handlers import AfterSaleHandlers
+from service.status import StatusReader
 
 SERVICE_NAME: str = aftersale_pb2.DESCRIPTOR.services_by_name["AfterSaleService"].full_name
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -98,6 +99,7 @@ async def create_server(
     reuse_port: bool = False,
     call_timeout_s: float = 5.0,
     observers: Sequence[Any] = (),
+    status: StatusReader | None = None,
 ) -> tuple[Any, int]:
     """A bound, not yet started ``grpc.aio.Server`` and its port.
 
@@ -114,7 +116,7 @@ async def create_server(
             ("grpc.so_reuseport", 1 if reuse_port else 0),
         ],
     )
-    servicer = AfterSaleServicer(handlers, watch, sealer)
+    servicer = AfterSaleServicer(handlers, watch, sealer, status)
     add_servicer(servicer, server)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     names = (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME)

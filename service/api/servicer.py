@@ -18,6 +18,7 @@ from aftersale.model import AfterSale
 from service.api import convert_allowed, convert_catalog, convert_in, convert_out, convert_reads
 from service.api.caller import current_caller
 from service.api.convert_stats import shop_stats
+from service.api.convert_status import status_limit, status_response
 from service.api.fields import require_id
 from service.api.sealing import Sealer
 from service.api.watch import TransitionWatch
@@ -26,6 +27,7 @@ from service.gen.aftersale.v1 import aftersale_pb2 as pb
 from service.gen.aftersale.v1 import aftersale_pb2_grpc
 from service.handlers import AfterSaleHandlers
 from service.observability.undecodable import undecodable
+from service.status import StatusReader
 
 Context = Any  # grpc.aio.ServicerContext (grpc ships no type hints)
 
@@ -33,10 +35,17 @@ Context = Any  # grpc.aio.ServicerContext (grpc ships no type hints)
 class AfterSaleServicer(aftersale_pb2_grpc.AfterSaleServiceServicer):
     """``aftersale.v1.AfterSaleService`` over the application handlers."""
 
-    def __init__(self, handlers: AfterSaleHandlers, watch: TransitionWatch, sealer: Sealer) -> None:
+    def __init__(
+        self,
+        handlers: AfterSaleHandlers,
+        watch: TransitionWatch,
+        sealer: Sealer,
+        status: StatusReader | None = None,
+    ) -> None:
         self._h = handlers
         self._watch = watch
         self._sealer = sealer
+        self._status = status
 
     async def _write(self, rpc: WriteRpc, request: Any) -> Any:
         """Every mutating RPC: ids and call first (errors name the id first), then the
@@ -105,6 +114,12 @@ class AfterSaleServicer(aftersale_pb2_grpc.AfterSaleServiceServicer):
         shop_id = require_id(request.shop_id, "shop_id")
         counters = await self._h.shop_stats(shop_id, current_caller().actor)
         return pb.GetShopStatsResponse(stats=shop_stats(shop_id, counters))
+
+    async def GetStatus(self, request: Any, context: Context) -> Any:
+        limit = status_limit(request)
+        if self._status is None:  # a server built without its ops parts
+            raise NotImplementedError("GetStatus needs a StatusReader")
+        return status_response(await self._status.read(limit))
 
     async def WatchTransitions(
         self, request: Any, context: Context

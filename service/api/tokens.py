@@ -58,6 +58,10 @@ class TokenTable:
         """The calling services the table names."""
         return frozenset(entry.service for entry in self._by_digest.values())
 
+    def replace(self, tokens: Mapping[str, ServiceToken]) -> None:
+        """Use ``tokens`` from now on (a reloaded file); calls already admitted keep going."""
+        self._by_digest = {_digest(token): entry for token, entry in tokens.items()}
+
     def lookup(self, token: str) -> ServiceToken | None:
         """The entry for ``token``, or None if the service does not know it."""
         return self._by_digest.get(_digest(token))

@@ -72,7 +72,7 @@ class ScrapeProbe(Collector):
         )
         timers = asyncio.run_coroutine_threadsafe(self._timers(), self._loop)
         try:
-            due, oldest_s, leased, pending = timers.result(self._timeout_s)
+            due, oldest_s, leased, pending, flagged = timers.result(self._timeout_s)
         except Exception as exc:
             timers.cancel()  # a scrape must answer even when Redis does not
             log.warning("metrics: cannot read the timer sets: %s", type(exc).__name__)
@@ -89,8 +89,13 @@ class ScrapeProbe(Collector):
         )
         yield _gauge("aftersale_timers_leased", "Timers claimed by a worker, not committed", leased)
         yield _gauge("aftersale_timers_pending", "Timers scheduled and not claimed", pending)
+        yield _gauge(
+            "aftersale_refunds_unanswered",
+            "Refunds flagged for ops: no payment result after every reminder",
+            flagged,
+        )
 
-    async def _timers(self) -> tuple[int, float, int, int]:
+    async def _timers(self) -> tuple[int, float, int, int, int]:
         with suppress_instrumentation():  # a scrape is not a trace
             now = self._clock.now_ms()
             pipe = self._redis.pipeline(transaction=False)
@@ -100,17 +105,19 @@ class ScrapeProbe(Collector):
                 pipe.zrange(timers, 0, 0, withscores=True)
                 pipe.zcard(timers)
                 pipe.zcard(self._keys.leased(shard))
+                pipe.zcard(self._keys.flagged(shard))
             replies = await pipe.execute()
-        due = leased = pending = 0
+        due = leased = pending = flagged = 0
         oldest_ms: float | None = None
-        for count, head, size, claimed in zip(*[iter(replies)] * 4, strict=True):
+        for count, head, size, claimed, marked in zip(*[iter(replies)] * 5, strict=True):
+            flagged += int(marked)
             due += int(count)
             pending += int(size)
             leased += int(claimed)
             if head and (oldest_ms is None or head[0][1] < oldest_ms):
                 oldest_ms = float(head[0][1])
         overdue_s = max(0.0, (now - oldest_ms) / 1000) if oldest_ms is not None else 0.0
-        return due, overdue_s, leased, pending
+        return due, overdue_s, leased, pending, flagged
 
     def _pool(self) -> Iterator[Any]:
         in_use, size = pool_usage(self._redis)

@@ -13,6 +13,10 @@ version read, the order-line rules (SPEC §8: the line belongs to the buyer of i
 application, then one open request, none after a success, at most N attempts). A replay of a
 committed call is a no-op: it finds its idempotency key or, without a key, fails the version
 check.
+
+Beside the request's own keys the script keeps the shard's index of requests flagged for ops
+(``{as:NN}:flagged``, read by the ops status instead of a scan): the request is added when its
+new record is flagged (``flagged_since_ms``) and removed otherwise.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from aftersale.exceptions import IdempotencyKeyReused, Refusal, VersionConflict
 from aftersale.groups import SUCCESS_STATES, TERMINAL_STATES
 from aftersale.model import Actor, AfterSale
 from aftersale.refusals import error_for, refusal
-from aftersale.vocabulary import Action, Role
+from aftersale.vocabulary import Action, Role, State
 from service.access import hidden
 from service.storage.codec import decode_record, encode_record
 from service.storage.counters import shop_counter_increments
@@ -55,6 +59,7 @@ class CommitKeys(NamedTuple):
     order_listing_key: str
     shop_stats_key: str
     shard_listing_key: str
+    flagged_key: str  # zset: the shard's requests flagged for ops (status without a scan)
 
 
 class CommitHeader(msgspec.Struct):
@@ -79,6 +84,7 @@ class CommitHeader(msgspec.Struct):
     body_hash: str
     idempotency_ttl_s: int
     counters: list[str]  # shop counters, [field, increment, ...]
+    flagged_ms: int  # the new record is flagged for ops since then (0: it is not)
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +199,12 @@ for i = 1, #h.counters, 2 do
   redis.call('HINCRBY', shop_stats_key, h.counters[i], h.counters[i + 1])
 end
 
+if h.flagged_ms > 0 then
+  redis.call('ZADD', flagged_key, h.flagged_ms, rid)
+else
+  redis.call('ZREM', flagged_key, rid)
+end
+
 if h.use_idempotency then
   redis.call('HSET', idempotency_key, 'h', h.body_hash, 'd', record, 'e', id)
   redis.call('EXPIRE', idempotency_key, h.idempotency_ttl_s)
@@ -227,6 +239,7 @@ def commit_keys(keys: Keys, record: AfterSale, idempotency: IdempotencyKey | Non
         order_listing_key=keys.order(record.order_id),
         shop_stats_key=keys.stats(shard, record.shop_id),
         shard_listing_key=keys.all_requests(shard),
+        flagged_key=keys.flagged(shard),
     )
 
 
@@ -272,9 +285,19 @@ def commit_call(
         body_hash=body_hash,
         idempotency_ttl_s=limits.idempotency_ttl_s,
         counters=[x for name, n in counters.items() for x in (name, str(n))],
+        flagged_ms=flagged_since_ms(record),
     )
     blob = encode_record(record)  # once: the stored record and the idempotency result
     return commit_keys(keys, record, idempotency), [_HEADER.encode(header), blob]
+
+
+def flagged_since_ms(record: AfterSale) -> int:
+    """Since when ``record`` waits for ops (0: it does not): a refund whose reminders ran out
+    with no answer from the payment service, while it is still PLATFORM_REFUNDING."""
+    refund = record.refund
+    if record.state is not State.PLATFORM_REFUNDING or refund is None:
+        return 0
+    return refund.flagged_at_ms or 0
 
 
 def commit_result(

@@ -26,6 +26,15 @@ Per shard ``{as:NN}``:
 ``{as:NN}:requests``                     every request of the shard (zset, score = created ms)
 ``{as:NN}:stats:<shop_id>``              shop counters (hash, SPEC §10)
 ``{as:NN}:seen:<group>:<rid>:<version>`` subscriber dedupe marks (string, with TTL)
+``{as:NN}:flagged``                      requests flagged for ops (zset, score = flagged
+                                         ms): a refund never answered; kept by the commit
+=======================================  ===================================================
+
+Not per shard (one key each, read by the ops status):
+
+=======================================  ===================================================
+``{as}:heartbeats:<kind>``               processes alive (zset: member a process id, score
+                                         its last beat ms); kinds ``timer_worker``, ``server``
 =======================================  ===================================================
 
 A record hash without ``d`` (every field its own hash field) or an idempotency result with
@@ -198,6 +207,14 @@ class Keys:
 
     def seen(self, shard: int, group: str, request_id: str, version: int) -> str:
         return f"{self.tag(shard)}:seen:{group}:{request_id}:{version}"
+
+    def flagged(self, shard: int) -> str:
+        """Requests of ``shard`` flagged for ops, by when (kept by the commit script)."""
+        return f"{self.tag(shard)}:flagged"
+
+    def heartbeats(self, kind: str) -> str:
+        """Last beats of the processes of ``kind`` (``timer_worker``, ``server``)."""
+        return f"{{{self.prefix}}}:heartbeats:{kind}"
 
 
 def _escaped(name: str) -> str:

@@ -212,3 +212,15 @@ class TimerStore(Protocol):
     async def drop(self, member: str) -> None:
         """Forget a member (pending or leased): stale, or its request is gone."""
         ...
+
+
+class Heartbeats(Protocol):
+    """Beats that tell other processes this one is alive (timer workers, servers)."""
+
+    async def beat(self, kind: str, process_id: str) -> None:
+        """Record a beat of ``process_id`` (of ``kind``) now."""
+        ...
+
+    async def forget(self, kind: str, process_id: str) -> None:
+        """``process_id`` stopped cleanly."""
+        ...

@@ -113,6 +113,12 @@ class EmbeddedRedis:
         return self._process is not None and self._process.poll() is None
 
     @property
+    def exit_status(self) -> int | None:
+        """The exit status of a server that exited without ``stop`` (it died); None while
+        it runs or once stopped."""
+        return self._process.poll() if self._process is not None else None
+
+    @property
     def log_path(self) -> Path:
         """The server's log (its stdout and stderr, appended across starts)."""
         return self.directory / "redis.log"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Any
 
 import grpc
@@ -11,8 +12,11 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
+from redis.asyncio import Redis
 
-from service.bootstrap import App
+from aftersale.clock import FakeClock
+from service.bootstrap import App, build
+from service.config import Settings
 
 SERVICE = "aftersale.v1.AfterSaleService"
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -64,3 +68,17 @@ async def test_reflection_lists_the_service_and_resolves_its_types(app: App) -> 
     assert {SERVICE, "grpc.health.v1.Health"} <= set(services)
     assert {"RejectAfterSale", "WatchTransitions", "FireTimer"} <= set(methods)
     assert state_enum == "aftersale.v1.AfterSaleStatus"
+
+
+async def test_shutdown_grace_drain_and_the_watch_keepalive_come_from_the_settings(
+    settings: Settings, clock: FakeClock, redis: Redis
+) -> None:
+    configured = dataclasses.replace(
+        settings, shutdown_grace_s=3.0, shutdown_drain_s=0.25, watch_keepalive_s=0.5
+    )
+
+    app = await build(configured, clock=clock, redis=redis)
+    await app.stop()
+
+    assert (app.grace_s, app.drain_s) == (3.0, 0.25)
+    assert app.watch is not None and app.watch.keepalive_s == 0.5

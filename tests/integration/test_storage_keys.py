@@ -63,6 +63,7 @@ def test_every_key_of_one_order_hashes_to_one_cluster_slot() -> None:
         keys.stats(shard, "shop-1"),
         keys.all_requests(shard),
         keys.seen(shard, "group", request_id, 3),
+        keys.flagged(shard),
     ]
 
     assert len({key_slot(name.encode()) for name in names}) == 1

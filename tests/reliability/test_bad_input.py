@@ -59,6 +59,7 @@ READS = frozenset(
         "ListNegotiationOptions",
         "ListRejectReasons",
         "GetShopStats",
+        "GetStatus",
     }
 )
 ROLES = {
@@ -100,6 +101,7 @@ ROLES = {
     **dict.fromkeys(
         ["FireTimer", "ListAfterSales", "ListNegotiationOptions", "ListRejectReasons"], "PLATFORM"
     ),
+    "GetStatus": "PLATFORM",
     **dict.fromkeys(["GetAfterSale", "GetHistory", "GetAllowedActions"], "PLATFORM"),
 }
 ODD_IDS = ["", " ", "a b", "x" * 65, "AS00-x", "-", "%2F"]  # metadata is ASCII on the wire

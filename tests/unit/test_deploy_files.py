@@ -33,7 +33,7 @@ AGREED_METRICS = {
     "aftersale_timers_due",
     "aftersale_timers_oldest_overdue_seconds",
     "aftersale_timers_fired_total",
-    "aftersale_redis_up",
+    "aftersale_redis_reachable",
     "aftersale_subscription_dead_letters",
     "aftersale_refunds_unanswered",
 }
@@ -177,7 +177,7 @@ def test_the_alerts_cover_redis_timers_dead_letters_and_unanswered_refunds(
 ) -> None:
     watched = {rule["alert"]: series_in(rule["expr"]) for rule in alert_rules}
 
-    assert "aftersale_redis_up" in watched["AftersaleRedisDown"]
+    assert "aftersale_redis_reachable" in watched["AftersaleRedisDown"]
     assert "aftersale_timers_oldest_overdue_seconds" in watched["AftersaleTimersOverdue"]
     assert "aftersale_subscription_dead_letters" in watched["AftersaleDeadLetters"]
     assert "aftersale_refunds_unanswered" in watched["AftersaleRefundsUnanswered"]

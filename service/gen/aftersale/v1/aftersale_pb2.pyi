@@ -4,12 +4,20 @@ from . import types_pb2 as _types_pb2
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class FlagReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    FLAG_REASON_UNSPECIFIED: _ClassVar[FlagReason]
+    FLAG_REASON_REFUND_UNANSWERED: _ClassVar[FlagReason]
+FLAG_REASON_UNSPECIFIED: FlagReason
+FLAG_REASON_REFUND_UNANSWERED: FlagReason
 
 class CreateAfterSaleRequest(_message.Message):
     __slots__ = ("idempotency_key", "order_id", "sku_id", "shop_id", "type", "amount", "paid_amount", "reason", "description", "evidence_images", "return_address", "after_sale_deadline")
@@ -658,3 +666,105 @@ class WatchTransitionsResponse(_message.Message):
     event: _types_pb2.TransitionEvent
     cursor: str
     def __init__(self, event: _Optional[_Union[_types_pb2.TransitionEvent, _Mapping]] = ..., cursor: _Optional[str] = ...) -> None: ...
+
+class GetStatusRequest(_message.Message):
+    __slots__ = ("limit",)
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    limit: int
+    def __init__(self, limit: _Optional[int] = ...) -> None: ...
+
+class GetStatusResponse(_message.Message):
+    __slots__ = ("read_at", "ready", "redis", "timers", "flagged", "retained_events", "timer_workers", "servers")
+    READ_AT_FIELD_NUMBER: _ClassVar[int]
+    READY_FIELD_NUMBER: _ClassVar[int]
+    REDIS_FIELD_NUMBER: _ClassVar[int]
+    TIMERS_FIELD_NUMBER: _ClassVar[int]
+    FLAGGED_FIELD_NUMBER: _ClassVar[int]
+    RETAINED_EVENTS_FIELD_NUMBER: _ClassVar[int]
+    TIMER_WORKERS_FIELD_NUMBER: _ClassVar[int]
+    SERVERS_FIELD_NUMBER: _ClassVar[int]
+    read_at: _timestamp_pb2.Timestamp
+    ready: bool
+    redis: RedisStatus
+    timers: TimerBacklog
+    flagged: FlaggedRequests
+    retained_events: int
+    timer_workers: _containers.RepeatedCompositeFieldContainer[ProcessHeartbeat]
+    servers: _containers.RepeatedCompositeFieldContainer[ProcessHeartbeat]
+    def __init__(self, read_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ready: _Optional[bool] = ..., redis: _Optional[_Union[RedisStatus, _Mapping]] = ..., timers: _Optional[_Union[TimerBacklog, _Mapping]] = ..., flagged: _Optional[_Union[FlaggedRequests, _Mapping]] = ..., retained_events: _Optional[int] = ..., timer_workers: _Optional[_Iterable[_Union[ProcessHeartbeat, _Mapping]]] = ..., servers: _Optional[_Iterable[_Union[ProcessHeartbeat, _Mapping]]] = ...) -> None: ...
+
+class RedisStatus(_message.Message):
+    __slots__ = ("reachable", "error", "used_memory_bytes", "max_memory_bytes", "max_memory_policy", "embedded", "embedded_restarts")
+    REACHABLE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    USED_MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MAX_MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MAX_MEMORY_POLICY_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDED_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDED_RESTARTS_FIELD_NUMBER: _ClassVar[int]
+    reachable: bool
+    error: str
+    used_memory_bytes: int
+    max_memory_bytes: int
+    max_memory_policy: str
+    embedded: bool
+    embedded_restarts: int
+    def __init__(self, reachable: _Optional[bool] = ..., error: _Optional[str] = ..., used_memory_bytes: _Optional[int] = ..., max_memory_bytes: _Optional[int] = ..., max_memory_policy: _Optional[str] = ..., embedded: _Optional[bool] = ..., embedded_restarts: _Optional[int] = ...) -> None: ...
+
+class TimerBacklog(_message.Message):
+    __slots__ = ("due", "leased", "pending", "oldest_overdue", "live_workers", "unattended")
+    DUE_FIELD_NUMBER: _ClassVar[int]
+    LEASED_FIELD_NUMBER: _ClassVar[int]
+    PENDING_FIELD_NUMBER: _ClassVar[int]
+    OLDEST_OVERDUE_FIELD_NUMBER: _ClassVar[int]
+    LIVE_WORKERS_FIELD_NUMBER: _ClassVar[int]
+    UNATTENDED_FIELD_NUMBER: _ClassVar[int]
+    due: int
+    leased: int
+    pending: int
+    oldest_overdue: _containers.RepeatedCompositeFieldContainer[OverdueTimer]
+    live_workers: int
+    unattended: bool
+    def __init__(self, due: _Optional[int] = ..., leased: _Optional[int] = ..., pending: _Optional[int] = ..., oldest_overdue: _Optional[_Iterable[_Union[OverdueTimer, _Mapping]]] = ..., live_workers: _Optional[int] = ..., unattended: _Optional[bool] = ...) -> None: ...
+
+class OverdueTimer(_message.Message):
+    __slots__ = ("request_id", "version", "action", "due_at", "overdue")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    DUE_AT_FIELD_NUMBER: _ClassVar[int]
+    OVERDUE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    version: int
+    action: _types_pb2.Action
+    due_at: _timestamp_pb2.Timestamp
+    overdue: _duration_pb2.Duration
+    def __init__(self, request_id: _Optional[str] = ..., version: _Optional[int] = ..., action: _Optional[_Union[_types_pb2.Action, str]] = ..., due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., overdue: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class FlaggedRequests(_message.Message):
+    __slots__ = ("count", "requests")
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    count: int
+    requests: _containers.RepeatedCompositeFieldContainer[FlaggedRequest]
+    def __init__(self, count: _Optional[int] = ..., requests: _Optional[_Iterable[_Union[FlaggedRequest, _Mapping]]] = ...) -> None: ...
+
+class FlaggedRequest(_message.Message):
+    __slots__ = ("request_id", "reason", "flagged_at")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    FLAGGED_AT_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    reason: FlagReason
+    flagged_at: _timestamp_pb2.Timestamp
+    def __init__(self, request_id: _Optional[str] = ..., reason: _Optional[_Union[FlagReason, str]] = ..., flagged_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ProcessHeartbeat(_message.Message):
+    __slots__ = ("process_id", "last_beat", "alive")
+    PROCESS_ID_FIELD_NUMBER: _ClassVar[int]
+    LAST_BEAT_FIELD_NUMBER: _ClassVar[int]
+    ALIVE_FIELD_NUMBER: _ClassVar[int]
+    process_id: str
+    last_beat: _timestamp_pb2.Timestamp
+    alive: bool
+    def __init__(self, process_id: _Optional[str] = ..., last_beat: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., alive: _Optional[bool] = ...) -> None: ...

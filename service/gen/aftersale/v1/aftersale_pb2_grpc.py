@@ -205,6 +205,11 @@ class AfterSaleServiceStub:
                 request_serializer=aftersale_dot_v1_dot_aftersale__pb2.WatchTransitionsRequest.SerializeToString,
                 response_deserializer=aftersale_dot_v1_dot_aftersale__pb2.WatchTransitionsResponse.FromString,
                 _registered_method=True)
+        self.GetStatus = channel.unary_unary(
+                '/aftersale.v1.AfterSaleService/GetStatus',
+                request_serializer=aftersale_dot_v1_dot_aftersale__pb2.GetStatusRequest.SerializeToString,
+                response_deserializer=aftersale_dot_v1_dot_aftersale__pb2.GetStatusResponse.FromString,
+                _registered_method=True)
 
 
 class AfterSaleServiceServicer:
@@ -456,6 +461,16 @@ class AfterSaleServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetStatus(self, request, context):
+        """The service's operational state: Redis (reachable, memory), the timer backlog and the
+        oldest overdue timers, requests flagged for ops, the retained transition events, the live
+        timer workers and server replicas. Answers when Redis does not (saying so). Callers:
+        PLATFORM.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AfterSaleServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -628,6 +643,11 @@ def add_AfterSaleServiceServicer_to_server(servicer, server):
                     servicer.WatchTransitions,
                     request_deserializer=aftersale_dot_v1_dot_aftersale__pb2.WatchTransitionsRequest.FromString,
                     response_serializer=aftersale_dot_v1_dot_aftersale__pb2.WatchTransitionsResponse.SerializeToString,
+            ),
+            'GetStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetStatus,
+                    request_deserializer=aftersale_dot_v1_dot_aftersale__pb2.GetStatusRequest.FromString,
+                    response_serializer=aftersale_dot_v1_dot_aftersale__pb2.GetStatusResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1549,6 +1569,33 @@ class AfterSaleService:
             '/aftersale.v1.AfterSaleService/WatchTransitions',
             aftersale_dot_v1_dot_aftersale__pb2.WatchTransitionsRequest.SerializeToString,
             aftersale_dot_v1_dot_aftersale__pb2.WatchTransitionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aftersale.v1.AfterSaleService/GetStatus',
+            aftersale_dot_v1_dot_aftersale__pb2.GetStatusRequest.SerializeToString,
+            aftersale_dot_v1_dot_aftersale__pb2.GetStatusResponse.FromString,
             options,
             channel_credentials,
             insecure,
