@@ -40,7 +40,7 @@ from bench.product import bench_settings
 from bench.stats import Spread
 from service.api.server import create_server, new_health_servicer, stop_server
 from service.api.watch import TransitionWatch
-from service.bootstrap import App, build, load_sealer, load_tokens, stream_slots
+from service.bootstrap import App, build
 from service.config import Settings
 from service.gen.aftersale.v1 import aftersale_pb2 as pb
 from service.gen.aftersale.v1 import types_pb2 as types
@@ -49,6 +49,7 @@ from service.observability.calls import note_caller
 from service.observability.logs import configure
 from service.observability.metrics import count_transition
 from service.observability.redis_commands import observe_commands
+from service.parts import load_sealer, load_tokens, stream_slots
 from service.storage.connection import connect
 from service.storage.keys import Keys
 from service.storage.stream import TransitionReader

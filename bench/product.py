@@ -24,9 +24,10 @@ from aftersale.model import Actor, AfterSale, PendingTimer
 from aftersale.policy import Policy
 from aftersale.vocabulary import AfterSaleType, Role
 from bench.flows import apply_command
-from service.bootstrap import build, policy_of
+from service.bootstrap import build
 from service.config import Settings
 from service.handlers import AfterSaleHandlers
+from service.parts import policy_of
 from service.storage.keys import Keys
 from service.storage.repository import RedisRepository
 from service.timer_worker import TimerWorker

@@ -24,19 +24,16 @@ import asyncio
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from redis.asyncio import Redis, RedisCluster
 
 from aftersale.clock import Clock, SystemClock
-from aftersale.policy import Policy, TimerDurations
 from service import ops_metrics
-from service.api.sealing import Sealer, read_key_file, write_key_file
-from service.api.server import TlsFiles, create_server, new_health_servicer, stop_server
-from service.api.stream_slots import StreamLimits, StreamSlots
-from service.api.tokens import TokenFileError, TokenTable, read_token_file, write_dev_tokens
+from service.api.sealing import Sealer
+from service.api.server import create_server, new_health_servicer, stop_server
+from service.api.tokens import TokenFileError, TokenTable, read_token_file
 from service.api.watch import TransitionWatch
 from service.config import Settings
 from service.handlers import AfterSaleHandlers
@@ -45,12 +42,19 @@ from service.observability.interceptor import ObservingInterceptor
 from service.observability.redis_commands import observe_commands
 from service.observability.tracing import Tracing, tracing_from_env
 from service.operations import Operations, operations
-from service.storage.connection import connect, dedicated, wait_ready
+from service.parts import (
+    connect_redis,
+    load_sealer,
+    load_tokens,
+    policy_of,
+    stream_slots,
+    tls_of,
+)
+from service.storage.connection import dedicated
 from service.storage.heartbeats import RedisHeartbeats
 from service.storage.keys import Keys
 from service.storage.redis_server import EmbeddedRedis
 from service.storage.repository import RedisRepository
-from service.storage.sentinel_url import is_sentinel_url, without_password
 from service.storage.stream import TransitionReader
 from service.storage.timer_store import RedisTimerStore
 from service.timer_worker import TimerWorker, TimerWorkerSettings
@@ -186,108 +190,6 @@ class App:
             await asyncio.shield(self._worker_task)
 
 
-def policy_of(settings: Settings) -> Policy:
-    """The domain rules the settings configure (timer seconds → milliseconds)."""
-    durations = TimerDurations(**{f"{k}_ms": v * 1000 for k, v in asdict(settings.timers).items()})
-    return Policy(
-        durations=durations,
-        max_negotiation_rounds=settings.max_negotiation_rounds,
-        max_attempts_per_line=settings.max_attempts_per_line,
-        max_evidence_images=settings.max_evidence_images,
-        max_contact_attempts=settings.max_contact_attempts,
-        max_contact_quota_requests=settings.max_contact_quota_requests,
-        max_disputes=settings.max_disputes,
-        max_proof_requests=settings.max_proof_requests,
-        max_proofs=settings.max_proofs,
-        max_refund_attempts=settings.max_refund_attempts,
-        max_refund_reminders=settings.max_refund_reminders,
-        max_proof_deadline_ms=settings.max_proof_deadline_s * 1000,
-    )
-
-
-def load_tokens(settings: Settings) -> TokenTable:
-    """The token table; at the default path, a development file is written when missing."""
-    path = settings.tokens_path
-    if settings.tokens_file is None and not path.exists():
-        created = write_dev_tokens(path)
-        services = ", ".join(sorted(entry.service for entry in created.values()))
-        log.warning("wrote development tokens path=%s services=%s", path, services)
-        return TokenTable(created)
-    return TokenTable(read_token_file(path))
-
-
-def load_sealer(settings: Settings) -> Sealer:
-    """The page-token and cursor sealer; at the default path, a key file is written when
-    missing (every replica must share one: name it with ``AFTERSALE_TOKEN_KEY_FILE``)."""
-    path = settings.token_key_path
-    if settings.token_key_file is None and not path.exists():
-        keys = write_key_file(path)
-        log.warning("wrote a token key path=%s (share it between replicas)", path)
-        return Sealer(keys)
-    return Sealer(read_key_file(path))
-
-
-def stream_slots(settings: Settings, tokens: TokenTable) -> StreamSlots:
-    """The WatchTransitions limits, with a reserve for each calling service in ``tokens``."""
-    limits = StreamLimits(
-        total=settings.watch_max_streams,
-        per_caller=settings.watch_max_streams_per_caller,
-        reserved_per_service=settings.watch_reserved_streams_per_service,
-    )
-    slots = StreamSlots(limits, tokens.services)
-    if slots.reserved < limits.reserved_per_service:
-        log.warning(
-            "watch streams reserved per service cut to %d: %d services share %d streams",
-            slots.reserved, len(slots.services), limits.total,
-        )  # fmt: skip
-    return slots
-
-
-def tls_of(settings: Settings) -> TlsFiles | None:
-    if settings.tls_cert is None or settings.tls_key is None:
-        return None
-    return TlsFiles(settings.tls_cert, settings.tls_key, settings.tls_client_ca)
-
-
-async def _redis(settings: Settings) -> tuple[Redis | RedisCluster, EmbeddedRedis | None]:
-    embedded = None
-    if settings.redis_url is None:
-        embedded = EmbeddedRedis.in_data_dir(settings.data_dir)
-        await asyncio.to_thread(embedded.start)
-        log.info("embedded redis address=%s dir=%s", embedded.address, embedded.directory)
-    client = connect(settings, embedded.url if embedded else None)
-    log.info(
-        "connecting to redis url=%s", _redacted(embedded.url if embedded else settings.redis_url)
-    )
-    try:
-        await wait_ready(client)
-    except BaseException:
-        await client.aclose()
-        if embedded is not None:
-            await asyncio.to_thread(embedded.stop)
-        raise
-    return client, embedded
-
-
-async def start_embedded_redis(settings: Settings) -> EmbeddedRedis:
-    """The embedded redis-server in ``<data_dir>/redis``, started: for a supervisor that
-    runs it once for all its workers (``service.supervisor``). Stop it with ``.stop()``."""
-    embedded = EmbeddedRedis.in_data_dir(settings.data_dir)
-    await asyncio.to_thread(embedded.start)
-    log.info("embedded redis url=%s dir=%s", embedded.url, embedded.directory)
-    return embedded
-
-
-def _redacted(url: str | None) -> str:
-    """``url`` without its password, for logs."""
-    if url is not None and is_sentinel_url(url):
-        return without_password(url)  # also hides a sentinel_password in the query
-    parts = urlsplit(url or "")
-    if parts.password is None:
-        return url or ""
-    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")).geturl()
-
-
 async def build(
     settings: Settings,
     clock: Clock | None = None,
@@ -307,10 +209,33 @@ async def build(
     embedded = None
     owns_redis = redis is None
     if redis is None:
-        redis, embedded = await _redis(settings)
+        redis, embedded = await connect_redis(settings)
+    app = _parts(settings, clock, redis, shard_keys, tracing, embedded, owns_redis=owns_redis)
+    heartbeats = RedisHeartbeats(redis, shard_keys)
+    if not serve:
+        app.ops = operations(settings, clock, redis, shard_keys, heartbeats, embedded)
+        return app
+    try:
+        await _serving(app, shard_keys, heartbeats)
+    except BaseException:
+        await app.stop()
+        raise
+    return app
+
+
+def _parts(
+    settings: Settings,
+    clock: Clock,
+    redis: Redis | RedisCluster,
+    shard_keys: Keys,
+    tracing: Tracing | None,
+    embedded: EmbeddedRedis | None,
+    *,
+    owns_redis: bool,
+) -> App:
+    """The parts every process has: the handlers and the timer worker, observed."""
     repository = RedisRepository.from_settings(redis, settings, shard_keys)
     handlers = AfterSaleHandlers(repository, clock, policy_of(settings))
-    heartbeats = RedisHeartbeats(redis, shard_keys)
     worker_settings = TimerWorkerSettings(
         lease_ms=int(settings.timer_lease_s * 1000),
         batch=settings.timer_batch,
@@ -319,6 +244,7 @@ async def build(
     )
     tracer = tracing.tracer() if tracing is not None else None
     store = RedisTimerStore(redis, shard_keys)
+    heartbeats = RedisHeartbeats(redis, shard_keys)
     worker = TimerWorker(store, handlers, clock, worker_settings, tracer, heartbeats=heartbeats)
     app = App(
         settings,
@@ -336,38 +262,39 @@ async def build(
     if tracing is not None:
         tracing.instrument_redis(redis)
         app.tracing = tracing
-    if not serve:
-        app.ops = operations(settings, clock, redis, shard_keys, heartbeats, embedded)
-        return app
-    try:
-        app.tokens = tokens = load_tokens(settings)
-        app.sealer = load_sealer(settings)
-        app.stream_redis = streams = dedicated(redis, settings.watch_max_streams)
-        app.watch = TransitionWatch(
-            lambda: TransitionReader(streams, shard_keys),
-            app.sealer,
-            stream_slots(settings, tokens),
-            keepalive_s=settings.watch_keepalive_s,
-        )
-        app.health = new_health_servicer()
-        app.ops = operations(settings, clock, redis, shard_keys, heartbeats, embedded, app.health)
-        app.server, app.port = await create_server(
-            settings.listen,
-            handlers,
-            tokens=app.tokens,
-            watch=app.watch,
-            sealer=app.sealer,
-            health_servicer=app.health,
-            tls=tls_of(settings),
-            reuse_port=settings.reuse_port,
-            call_timeout_s=settings.call_timeout_s,
-            observers=_observers(tracing),
-            status=app.ops.status,
-        )
-    except BaseException:
-        await app.stop()
-        raise
     return app
+
+
+async def _serving(app: App, shard_keys: Keys, heartbeats: RedisHeartbeats) -> None:
+    """Add what a serving process has: tokens, sealer, streams, health, operations, the
+    gRPC server (bound, not started)."""
+    settings, redis = app.settings, app.redis
+    app.tokens = tokens = load_tokens(settings)
+    app.sealer = load_sealer(settings)
+    app.stream_redis = streams = dedicated(redis, settings.watch_max_streams)
+    app.watch = TransitionWatch(
+        lambda: TransitionReader(streams, shard_keys),
+        app.sealer,
+        stream_slots(settings, tokens),
+        keepalive_s=settings.watch_keepalive_s,
+    )
+    app.health = new_health_servicer()
+    app.ops = operations(
+        settings, app.clock, redis, shard_keys, heartbeats, app.embedded, app.health
+    )
+    app.server, app.port = await create_server(
+        settings.listen,
+        app.handlers,
+        tokens=tokens,
+        watch=app.watch,
+        sealer=app.sealer,
+        health_servicer=app.health,
+        tls=tls_of(settings),
+        reuse_port=settings.reuse_port,
+        call_timeout_s=settings.call_timeout_s,
+        observers=_observers(app.tracing),
+        status=app.ops.status,
+    )
 
 
 def _observers(tracing: Tracing | None) -> list[object]:

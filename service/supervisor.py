@@ -113,7 +113,7 @@ class Supervisor:
         self._stopping.set()
 
     async def _prepare(self) -> None:
-        from service.bootstrap import load_tokens, start_embedded_redis  # noqa: PLC0415
+        from service.parts import load_tokens, start_embedded_redis  # noqa: PLC0415
 
         load_tokens(self.settings)  # writes the development file once, before any worker
         if self.redis_url is None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib.resources import files
 from typing import NamedTuple
 
 import msgspec
@@ -108,109 +109,8 @@ def _lua_locals(names: Sequence[str], table: str) -> str:
 #       | {"NOT_YOURS"} (the order line belongs to another buyer)
 COMMIT = (
     _lua_locals(CommitKeys._fields, "KEYS")
-    + """
-local h = cjson.decode(ARGV[1])
-local record = ARGV[2]
-local rid = h.request_id
-
--- The buyer of the first request of a line indexed before lines kept their buyer: the
--- earliest request of the order (its listing) on the line's sku. Those records share the
--- order's slot; only such a line reads them.
-local function first_buyer()
-  local prefix = string.sub(record_key, 1, #record_key - #rid)
-  for _, id in ipairs(redis.call('ZRANGE', order_listing_key, 0, -1)) do
-    local f = redis.call('HMGET', prefix .. id, 'd', 'sku_id', 'buyer_id')
-    if f[1] then f = cjson.decode(f[1]) else f = {sku_id = f[2], buyer_id = f[3]} end
-    if f.sku_id == h.sku_id then return f.buyer_id end
-  end
-  return nil
-end
-
-if h.use_idempotency then
-  local stored = redis.call('HMGET', idempotency_key, 'h', 'e', 'd')
-  if stored[1] then
-    if stored[1] == h.body_hash then return {'REPLAY', stored[2], stored[3]} end
-    return {'IDEMPOTENCY_MISMATCH'}
-  end
-end
-
-local current = tonumber(redis.call('HGET', record_key, 'version') or '0')
-if current ~= h.read_version then
-  return {'VERSION', tostring(current)}
-end
-
-if h.line_op == 'apply' then
-  local line = redis.call('HMGET', line_key, 'active', 'attempts', 'succeeded', 'buyer')
-  local owner = line[4]
-  if not owner and (line[1] or line[2] or line[3]) then owner = first_buyer() end
-  -- before any other line rule: another buyer learns nothing about this line's requests
-  if owner and owner ~= h.buyer_id then return {'NOT_YOURS'} end
-  if line[3] then return {'LIMIT', 'LINE_ALREADY_REFUNDED', line[3]} end
-  if line[1] and line[1] ~= rid then return {'LIMIT', 'LINE_HAS_OPEN_REQUEST', line[1]} end
-  if tonumber(line[2] or '0') >= h.max_attempts then
-    return {'LIMIT', 'LINE_ATTEMPT_LIMIT', line[2]}
-  end
-elseif h.line_op == 'modify' then
-  local attempts = redis.call('HGET', line_key, 'attempts') or '0'
-  if tonumber(attempts) >= h.max_attempts then return {'LIMIT', 'LINE_ATTEMPT_LIMIT', attempts} end
-end
-
--- Every check passed: write. The first write must be a denyoom command (XADD): Redis checks
--- maxmemory only for a script's first write, and only if that write is denyoom (DEL is not),
--- so out of memory the whole commit is refused here, before anything is written.
-local id = redis.call('XADD', events_key, 'MAXLEN', '~', h.stream_maxlen, '*', unpack(h.event))
-
-local old_member = redis.call('HGET', record_key, '_timer_member')
-local fields = {'d', record, 'version', h.new_version}
-if h.timer_member ~= '' then
-  fields[#fields + 1] = '_timer_member'
-  fields[#fields + 1] = h.timer_member
-end
-redis.call('DEL', record_key)  -- a record in the previous release's flat form loses its fields
-redis.call('HSET', record_key, unpack(fields))
-
-local entry = {event_id = id}
-for i = 1, #h.event, 2 do entry[h.event[i]] = h.event[i + 1] end
-redis.call('RPUSH', history_key, cjson.encode(entry))
-
-if old_member then
-  redis.call('ZREM', timers_key, old_member)
-  redis.call('ZREM', leased_key, old_member)
-end
-if h.leased_member ~= '' then redis.call('ZREM', leased_key, h.leased_member) end
-if h.timer_member ~= '' then redis.call('ZADD', timers_key, h.timer_due_ms, h.timer_member) end
-
-if h.line_op == 'apply' then
-  redis.call('HSET', line_key, 'active', rid, 'buyer', h.buyer_id)
-  redis.call('HINCRBY', line_key, 'attempts', 1)
-  redis.call('ZADD', shop_listing_key, h.listing_score, rid)
-  redis.call('ZADD', buyer_listing_key, h.listing_score, rid)
-  redis.call('ZADD', order_listing_key, h.listing_score, rid)
-  redis.call('ZADD', shard_listing_key, h.listing_score, rid)
-elseif h.line_op == 'modify' then
-  redis.call('HINCRBY', line_key, 'attempts', 1)
-end
-if h.terminal and redis.call('HGET', line_key, 'active') == rid then
-  redis.call('HDEL', line_key, 'active')
-end
-if h.success then redis.call('HSET', line_key, 'succeeded', rid) end
-
-for i = 1, #h.counters, 2 do
-  redis.call('HINCRBY', shop_stats_key, h.counters[i], h.counters[i + 1])
-end
-
-if h.flagged_ms > 0 then
-  redis.call('ZADD', flagged_key, h.flagged_ms, rid)
-else
-  redis.call('ZREM', flagged_key, rid)
-end
-
-if h.use_idempotency then
-  redis.call('HSET', idempotency_key, 'h', h.body_hash, 'd', record, 'e', id)
-  redis.call('EXPIRE', idempotency_key, h.idempotency_ttl_s)
-end
-return {'OK', id}
-"""
+    + "\n"
+    + (files("service.storage").joinpath("commit.lua").read_text(encoding="utf-8"))
 )
 
 _HEADER = msgspec.json.Encoder()
