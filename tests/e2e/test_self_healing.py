@@ -40,6 +40,7 @@ async def embedded_app(tmp_path: Path) -> AsyncIterator[Served]:
     A dead redis-server waits 2 s before it is started again: long enough to be seen."""
     settings = Settings(
         listen="127.0.0.1:0",
+        metrics_listen="127.0.0.1:0",  # never the default port another process holds
         data_dir=tmp_path / "data",
         redis_restart_backoff_s=2.0,
         timer_heartbeat_s=0.2,
@@ -110,6 +111,7 @@ def external_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
 async def external_app(tmp_path: Path, external_redis: EmbeddedRedis) -> AsyncIterator[Served]:
     settings = Settings(
         listen="127.0.0.1:0",
+        metrics_listen="127.0.0.1:0",  # never the default port another process holds
         data_dir=tmp_path / "data",
         redis_url=external_redis.url,
         timers_enabled=False,

@@ -45,6 +45,7 @@ async def served(tmp_path: Path) -> AsyncIterator[Served]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AFTERSALE_")}
     env.pop("REDIS_URL", None)  # the embedded Redis, in the test's data dir
     env |= {"AFTERSALE_LISTEN": "127.0.0.1:0", "AFTERSALE_DATA_DIR": str(tmp_path / "data")}
+    env["AFTERSALE_METRICS_LISTEN"] = "127.0.0.1:0"  # never the default port another holds
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "service", "serve",
         cwd=REPO, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,

@@ -30,6 +30,7 @@ def settings(tmp_path: Any) -> Settings:
     """8 streams: at most 2 per caller, 2 kept for each of the 3 calling services."""
     return Settings(
         listen="127.0.0.1:0",
+        metrics_listen="127.0.0.1:0",  # never the default port another process holds
         data_dir=tmp_path / "data",
         timers_enabled=False,
         watch_max_streams=8,

@@ -65,6 +65,7 @@ async def supervised(tmp_path: Path) -> AsyncIterator[Supervised]:
     }
     env |= {
         "AFTERSALE_LISTEN": "127.0.0.1:0",
+        "AFTERSALE_METRICS_LISTEN": "127.0.0.1:0",  # never the default port another holds
         "AFTERSALE_DATA_DIR": str(tmp_path / "data"),
         "AFTERSALE_WORKER_RESTART_BACKOFF_MAX_S": "0.5",
     }
