@@ -86,6 +86,8 @@ async def run(redis_url: str, count: int, log: Any) -> dict[str, Any]:
         full = await _settle(redis_url)
         by_key = await _memory_by_key(parts, records[:200])
         tag = "{" + parts.keys.prefix + ":*}"
+        # Idempotency results are `{as:NN}:idempotency:…` (the previous release wrote `idem:`).
+        await _delete_matching(parts, f"{tag}:idempotency:*")
         await _delete_matching(parts, f"{tag}:idem:*")
         no_idem = await _settle(redis_url)
         await _delete_matching(parts, f"{tag}:hist:*")
