@@ -210,8 +210,8 @@ async def build(
     owns_redis = redis is None
     if redis is None:
         redis, embedded = await connect_redis(settings)
-    app = _parts(settings, clock, redis, shard_keys, tracing, embedded, owns_redis=owns_redis)
-    heartbeats = RedisHeartbeats(redis, shard_keys)
+    heartbeats = RedisHeartbeats(redis, shard_keys)  # the timer worker's and the oversight's
+    app = _parts(settings, clock, redis, shard_keys, heartbeats, tracing, embedded, owns_redis)
     if not serve:
         app.ops = operations(settings, clock, redis, shard_keys, heartbeats, embedded)
         return app
@@ -228,9 +228,9 @@ def _parts(
     clock: Clock,
     redis: Redis | RedisCluster,
     shard_keys: Keys,
+    heartbeats: RedisHeartbeats,
     tracing: Tracing | None,
     embedded: EmbeddedRedis | None,
-    *,
     owns_redis: bool,
 ) -> App:
     """The parts every process has: the handlers and the timer worker, observed."""
@@ -244,7 +244,6 @@ def _parts(
     )
     tracer = tracing.tracer() if tracing is not None else None
     store = RedisTimerStore(redis, shard_keys)
-    heartbeats = RedisHeartbeats(redis, shard_keys)
     worker = TimerWorker(store, handlers, clock, worker_settings, tracer, heartbeats=heartbeats)
     app = App(
         settings,

@@ -130,8 +130,7 @@ class AfterSaleHandlers:
                 record = await self._load_or_none(request_id, call.actor)
             if record is None:
                 raise missing(request_id, call.actor)
-            if command is not None:  # ops firing a timer sees every request
-                require_visible(record, call.actor)
+            require_visible(record, call.actor)
             if call.expected_version is not None and call.expected_version != record.version:
                 raise VersionConflict(request_id, call.expected_version, record.version)
             step, actor = (command, call.actor) if command else (_pending(record), SYSTEM_ACTOR)
