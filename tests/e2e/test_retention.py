@@ -34,7 +34,7 @@ OPS = ("ops", Role.PLATFORM.value, "ops-1")
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return dataclasses.replace(settings, stream_trim_interval_s=3_600.0)
+    return dataclasses.replace(settings, stream_trim_interval_s=3_600.0, watch_keepalive_s=0.05)
 
 
 def trimming(app: App) -> StreamRetention:
@@ -166,10 +166,15 @@ async def test_a_trimmed_cursor_gets_out_of_range_with_a_usable_oldest_cursor(
     assert versions == [3, 4, 5, 6, 7]
 
 
-async def test_without_a_cursor_a_stream_starts_at_the_live_tail(api: Api) -> None:
+async def test_without_a_cursor_a_stream_starts_at_the_live_tail(api: Api, app: App) -> None:
     req = await first_half(api)
+    shard = Keys(app.settings.shards).shard_of_request(req.request_id)
     stream = api.ops.WatchTransitions(pb.WatchTransitionsRequest())
-    await asyncio.sleep(0.3)  # the stream has opened at the tail
+    while True:  # a keep-alive tells where it opened: after event 4, the tail
+        message = await asyncio.wait_for(stream.read(), timeout=10)
+        assert not message.HasField("event")
+        if position(app, OPS, message.cursor).last[shard] != "0-0":
+            break
 
     await second_half(req)
 
