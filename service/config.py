@@ -86,7 +86,14 @@ class Settings:
     health_timeout_s: float = 0.5
     health_failures: int = 3  # failed PINGs in a row: NOT_SERVING (within ~3.5 s by default)
     shards: int = 64
+    # Stream retention (service.storage.retention). The hard cap is the previous release's
+    # MAXLEN, so Redis never holds more than it did (≈ 64 × 100,000 entries of ≈ 0.5 KB:
+    # ≈ 3 GB at worst); the soft retention keeps a day, less memory than that whenever fewer
+    # than ≈ 74 events/s are committed on average, and a subscriber down for up to a day (or
+    # more, up to the cap) loses nothing.
     stream_maxlen: int = 100_000
+    stream_retention_s: float = 86_400.0
+    stream_trim_interval_s: float = 10.0
     idempotency_ttl_s: int = DAY
     timers: TimerSeconds = field(default_factory=TimerSeconds)
     max_negotiation_rounds: int = 3

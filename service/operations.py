@@ -5,7 +5,8 @@
 - in a serving process: ``monitor`` keeps grpc.health.v1 truthful (``service.health``:
   readiness from a Redis probe on a client of its own, liveness from the vital tasks),
   ``oversight`` beats as a server replica and warns about timers nobody fires
-  (``service.oversight``), ``status`` answers ``GetStatus`` (``service.status``).
+  (``service.oversight``), ``trimming`` trims the transition streams, waiting for their
+  subscribers (``service.trimming``), ``status`` answers ``GetStatus`` (``service.status``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ from service.storage.connection import connect
 from service.storage.heartbeats import RedisHeartbeats, alive_ttl_ms
 from service.storage.keys import Keys
 from service.storage.redis_server import EmbeddedRedis
+from service.storage.retention import StreamRetention
 from service.storage.status_reads import RedisStatusReads
+from service.trimming import StreamTrimming
 
 
 @dataclass
@@ -34,6 +37,7 @@ class Operations:
     supervisor: EmbeddedRedisSupervisor | None = None
     monitor: HealthMonitor | None = None
     oversight: TimerOversight | None = None
+    trimming: StreamTrimming | None = None
     status: StatusReader | None = None
 
     async def start(self, worker: asyncio.Task[None] | None) -> None:
@@ -43,6 +47,8 @@ class Operations:
             self.supervisor.start()
         if self.oversight is not None:
             self.oversight.start()
+        if self.trimming is not None:
+            self.trimming.start()
         if self.monitor is None:
             return
         await self.monitor.start()
@@ -50,6 +56,7 @@ class Operations:
             (worker, "the timer worker"),
             (self.supervisor.task if self.supervisor else None, "the embedded Redis supervisor"),
             (self.oversight.task if self.oversight else None, "the timer oversight"),
+            (self.trimming.task if self.trimming else None, "the stream trimming"),
         ]
         for task, what in vital:
             if task is not None:
@@ -64,6 +71,8 @@ class Operations:
         """Stop all (before the Redis client closes and the embedded server stops)."""
         if self.oversight is not None:
             await self.oversight.stop()
+        if self.trimming is not None:
+            await self.trimming.stop()
         if self.monitor is not None:
             await self.monitor.stop()
         if self.supervisor is not None:
@@ -93,7 +102,14 @@ def operations(
     supervisor = ops.supervisor
     if supervisor is not None:
         supervisor.on_exit = monitor.redis_lost
-    reads = RedisStatusReads(redis, keys)
+    retention = StreamRetention(
+        redis,
+        keys,
+        retention_ms=int(settings.stream_retention_s * 1000),
+        maxlen=settings.stream_maxlen,
+    )
+    ops.trimming = StreamTrimming(retention, clock, interval_s=settings.stream_trim_interval_s)
+    reads = RedisStatusReads(redis, keys, retention)
     ttl_ms = alive_ttl_ms(settings.timer_heartbeat_s)
     ops.oversight = TimerOversight(
         heartbeats,

@@ -1,7 +1,8 @@
 """The Prometheus metrics of health, self-healing and timer oversight (SPEC §13).
 
 They live on prometheus-client's default registry, so whatever serves that registry serves
-them. No label takes an id: the only label (``probe``) has two values.
+them. No label takes an id: ``outcome`` has two values, ``subscription`` is a subscription's
+name (one per consuming service).
 """
 
 from __future__ import annotations
@@ -52,4 +53,18 @@ timer_workers_alive = Gauge(
 timers_unattended = Gauge(
     "aftersale_timers_unattended",
     "1 while timers are due and no timer worker is alive: nothing fires them",
+)
+
+# -- stream retention (service.trimming) -----------------------------------------------------
+# The one label is a subscription's (consumer group's) name: a closed set that ops configure,
+# one per consuming service, never an id.
+subscription_events_lost = Counter(
+    "aftersale_subscription_events_lost",
+    "Transition events the hard cap (AFTERSALE_STREAM_MAXLEN) trimmed before the subscription "
+    "acknowledged them, as trimmed by this process",
+    ("subscription",),
+)
+stream_entries_trimmed = Counter(
+    "aftersale_stream_entries_trimmed",
+    "Transition-stream entries this process trimmed (soft retention and hard cap)",
 )

@@ -263,7 +263,16 @@ OPTIONS: tuple[Option, ...] = (
     _opt("shards", "storage.shards", "int", _between(1, 1024),
          "Logical shards (hash tags); fixed for the life of a data set"),
     _opt("stream_maxlen", "storage.stream_maxlen", "int", _at_least(1),
-         "Transition-stream retention per shard (approximate, `MAXLEN ~`)"),
+         "Hard cap of a transition stream, entries per shard: beyond it the oldest go even "
+         "if a subscription has not acknowledged them (reported as lost: metric, log, "
+         "`GetStatus`); enforced by the periodic trim, so it may be overshot by one "
+         "period's commits"),
+    _opt("stream_retention_s", "storage.stream_retention_s", "float", _at_least(0),
+         "Soft retention of the transition streams: older events are trimmed once every "
+         "subscription (consumer group) has acknowledged them; `WatchTransitions` cursors "
+         "stay valid this long (within the cap)"),
+    _opt("stream_trim_interval_s", "storage.stream_trim_interval_s", "float", POSITIVE,
+         "How often each serving process trims the transition streams"),
     _opt("idempotency_ttl_s", "storage.idempotency_ttl_s", "int", POSITIVE,
          "How long an idempotency key replays its first result"),
     _timer("merchant_handling", "in `MERCHANT_PROCESSING`, then `merchant_timeout`"),

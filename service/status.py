@@ -4,8 +4,8 @@ What one read shows: whether this server is ready (its readiness), Redis (reacha
 used and its limit, an embedded server's restarts), the timer backlog (due, claimed,
 scheduled) and the oldest overdue timers, the requests flagged for ops (a refund never
 answered), the events retained in the streams, and the timer workers and server replicas seen
-from their heartbeats. Durable subscriptions (their lag and dead letters) are not part of it:
-they do not exist yet.
+from their heartbeats, and the subscriptions (consumer groups) on the streams: their backlog
+and any events the hard cap trimmed before they acknowledged them.
 
 A Redis that does not answer within ``timeout_s`` (or that readiness already knows is gone)
 gives a status saying so, not an error: ops need the view most when Redis is in trouble.
@@ -21,7 +21,13 @@ from redis.exceptions import RedisClusterException, RedisError
 
 from aftersale.clock import Clock
 from service.storage.heartbeats import SERVER, TIMER_WORKER, Heartbeat, RedisHeartbeats
-from service.storage.status_reads import Flagged, Memory, RedisStatusReads, TimerBacklog
+from service.storage.status_reads import (
+    Flagged,
+    Memory,
+    RedisStatusReads,
+    SubscriptionBacklog,
+    TimerBacklog,
+)
 
 NO_TIMERS = TimerBacklog(0, 0, 0, ())
 NO_FLAGS = Flagged(0, ())
@@ -46,6 +52,7 @@ class OpsStatus:
     retained_events: int = 0
     timer_workers: tuple[Heartbeat, ...] = ()
     servers: tuple[Heartbeat, ...] = ()
+    subscriptions: tuple[SubscriptionBacklog, ...] = ()
     alive_ttl_ms: int = 0
     beats_read_at_ms: int = 0  # wall-clock time, which heartbeats are in
 
@@ -98,14 +105,18 @@ class StatusReader:
             return OpsStatus(now, ready, down, alive_ttl_ms=self.alive_ttl_ms)
         try:
             async with asyncio.timeout(self.timeout_s):
-                memory, timers, flagged, retained, workers, servers = await asyncio.gather(
-                    self._reads.memory(),
-                    self._reads.timers(now, limit),
-                    self._reads.flagged(limit),
-                    self._reads.retained_events(),
-                    self._heartbeats.recent(TIMER_WORKER),
-                    self._heartbeats.recent(SERVER),
+                shards, subscriptions = await asyncio.gather(
+                    asyncio.gather(
+                        self._reads.memory(),
+                        self._reads.timers(now, limit),
+                        self._reads.flagged(limit),
+                        self._reads.retained_events(),
+                        self._heartbeats.recent(TIMER_WORKER),
+                        self._heartbeats.recent(SERVER),
+                    ),
+                    self._reads.subscriptions(),
                 )
+                memory, timers, flagged, retained, workers, servers = shards
         except (RedisError, RedisClusterException, TimeoutError, OSError) as exc:
             why = f"{type(exc).__name__}: {exc}".rstrip(": ")
             unreachable = RedisState(False, why, None, embedded, restarts)
@@ -119,6 +130,7 @@ class StatusReader:
             retained_events=retained,
             timer_workers=tuple(workers),
             servers=tuple(servers),
+            subscriptions=tuple(subscriptions),
             alive_ttl_ms=self.alive_ttl_ms,
             beats_read_at_ms=self._heartbeats.clock.now_ms(),
         )

@@ -11,7 +11,7 @@ from service.api.convert_out import ACTION, name, stamp
 from service.gen.aftersale.v1 import aftersale_pb2 as pb
 from service.status import OpsStatus
 from service.storage.heartbeats import Heartbeat
-from service.storage.status_reads import OverdueTimer
+from service.storage.status_reads import OverdueTimer, SubscriptionBacklog
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
@@ -64,7 +64,29 @@ def status_response(status: OpsStatus) -> pb.GetStatusResponse:
         retained_events=status.retained_events,
         timer_workers=[_beat(beat, status) for beat in status.timer_workers],
         servers=[_beat(beat, status) for beat in status.servers],
+        subscriptions=[_subscription(s) for s in status.subscriptions],
     )
+
+
+def _subscription(backlog: SubscriptionBacklog) -> pb.SubscriptionBacklog:
+    out = pb.SubscriptionBacklog(
+        name=backlog.name,
+        pending=backlog.pending,
+        unread=backlog.unread or 0,
+        unread_known=backlog.unread is not None,
+    )
+    if backlog.oldest_unacked_age_ms is not None:
+        out.oldest_unacked_age.FromMilliseconds(backlog.oldest_unacked_age_ms)
+    lost = backlog.lost
+    if lost is not None:
+        out.events_lost = lost.count
+        last_lost_at = stamp(lost.last_lost_at_ms)
+        if last_lost_at is not None:
+            out.last_lost_at.CopyFrom(last_lost_at)
+        out.last_lost_shard = lost.shard
+        out.last_lost_first_id = lost.first_id
+        out.last_lost_last_id = lost.last_id
+    return out
 
 
 def _overdue(timer: OverdueTimer, now_ms: int) -> pb.OverdueTimer:

@@ -9,6 +9,11 @@ Cursors are sealed for the caller (``sealing``): a position in every shard is ot
 commit times, so a client gets it opaque, and only the caller it was issued to can resume
 from it.
 
+A cursor older than what the streams retain (events after it were trimmed) is refused with
+OUT_OF_RANGE (``CursorTrimmed``), when the stream opens or when an open stream falls that far
+behind: never a silent gap. Its ErrorInfo metadata ``oldest_cursor`` is the oldest valid
+cursor (sealed for the caller like any), so a client can resume knowingly past the gap.
+
 Each stream holds one Redis connection of the streams' own pool (a blocking XREAD), so streams
 are capped, per caller, per calling service and in total (``stream_slots``; RESOURCE_EXHAUSTED
 naming the limit beyond). A stream ends cleanly (status OK) when the server shuts down
@@ -30,6 +35,7 @@ from aftersale.vocabulary import Action, Role, State
 from service.api import fields
 from service.api.caller import Caller
 from service.api.convert_out import transition
+from service.api.errors import ApiError, Code
 from service.api.sealing import Sealer, identity
 from service.api.stream_slots import StreamSlots
 from service.gen.aftersale.v1 import aftersale_pb2 as pb
@@ -37,6 +43,7 @@ from service.gen.aftersale.v1 import types_pb2 as t
 from service.storage.stream import (
     NOW,
     START,
+    CursorTrimmed,
     StreamCursor,
     TransitionFilter,
     TransitionReader,
@@ -44,6 +51,24 @@ from service.storage.stream import (
 
 T = TypeVar("T")
 MAX_CURSOR_CHARS = 8192
+
+
+class CursorOutOfRange(ApiError):
+    """Events after the cursor were trimmed (ErrorInfo ``CURSOR_TRIMMED``, metadata
+    ``oldest_cursor``: where to resume past the gap)."""
+
+    code = Code.OUT_OF_RANGE
+
+    def __init__(self, oldest_cursor: str) -> None:
+        super().__init__(
+            "CURSOR_TRIMMED",
+            "events after this cursor are no longer retained (older than the stream "
+            "retention); resume from the oldest_cursor of the error details to go on past "
+            "the gap, or use the request histories to fill it",
+            "游标之后的事件已超出保留期被清理; 可从错误详情中的 oldest_cursor 继续"
+            "(跳过缺口), 或通过售后单历史补齐",
+            {"oldest_cursor": oldest_cursor},
+        )
 
 
 def transition_filter(request: pb.WatchTransitionsRequest, actor: Actor) -> TransitionFilter:
@@ -155,23 +180,40 @@ class TransitionWatch:
         if self._stopping.is_set():
             return
         with self.slots.slot(caller):
-            sent_event = False
-            async with aclosing(reader.read(start, where)) as transitions:
-                async for item in until_stopped(transitions, self._stopping, self.keepalive_s):
-                    if item is not None and visible(item.event):
-                        sent_event = True
-                        event = transition(item.event, item.event_id)
-                        cursor = self._seal(bound_to, item.position)
-                        yield pb.WatchTransitionsResponse(event=event, cursor=cursor)
-                    elif item is None:
-                        # A tick: unless an event just went out, tell the client how far we
-                        # read (past events it cannot see, or where the live tail began), so
-                        # a resume skips them. Sent whether or not the position moved: a
-                        # keep-alive only when something passed would tell that it did.
-                        if not sent_event:
-                            cursor = self._seal(bound_to, reader.cursor)
-                            yield pb.WatchTransitionsResponse(cursor=cursor)
-                        sent_event = False
+            messages = self._messages(reader, start, where, visible, bound_to)
+            try:
+                async with aclosing(messages):
+                    async for message in messages:
+                        yield message
+            except CursorTrimmed as trimmed:
+                raise CursorOutOfRange(self._seal(bound_to, trimmed.oldest)) from None
+
+    async def _messages(
+        self,
+        reader: TransitionReader,
+        start: str | StreamCursor,
+        where: TransitionFilter,
+        visible: Callable[[TransitionEvent], bool],
+        bound_to: tuple[str, ...],
+    ) -> AsyncGenerator[pb.WatchTransitionsResponse, None]:
+        """The events the caller may see, and a keep-alive every ``keepalive_s``."""
+        sent_event = False
+        async with aclosing(reader.read(start, where)) as transitions:
+            async for item in until_stopped(transitions, self._stopping, self.keepalive_s):
+                if item is not None and visible(item.event):
+                    sent_event = True
+                    event = transition(item.event, item.event_id)
+                    cursor = self._seal(bound_to, item.position)
+                    yield pb.WatchTransitionsResponse(event=event, cursor=cursor)
+                elif item is None:
+                    # A tick: unless an event just went out, tell the client how far we
+                    # read (past events it cannot see, or where the live tail began), so
+                    # a resume skips them. Sent whether or not the position moved: a
+                    # keep-alive only when something passed would tell that it did.
+                    if not sent_event:
+                        cursor = self._seal(bound_to, reader.cursor)
+                        yield pb.WatchTransitionsResponse(cursor=cursor)
+                    sent_event = False
 
     def _seal(self, bound_to: tuple[str, ...], position: StreamCursor) -> str:
         """The cursor the client gets: the position sealed for it alone (it tells of other

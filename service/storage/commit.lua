@@ -49,8 +49,9 @@ end
 
 -- Every check passed: write. The first write must be a denyoom command (XADD): Redis checks
 -- maxmemory only for a script's first write, and only if that write is denyoom (DEL is not),
--- so out of memory the whole commit is refused here, before anything is written.
-local id = redis.call('XADD', events_key, 'MAXLEN', '~', h.stream_maxlen, '*', unpack(h.event))
+-- so out of memory the whole commit is refused here, before anything is written. No MAXLEN:
+-- the periodic trim (retention.py) keeps the stream, waiting for its subscribers.
+local id = redis.call('XADD', events_key, '*', unpack(h.event))
 
 local old_member = redis.call('HGET', record_key, '_timer_member')
 local fields = {'d', record, 'version', h.new_version}

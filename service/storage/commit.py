@@ -70,7 +70,6 @@ class CommitHeader(msgspec.Struct):
     read_version: int
     new_version: int
     event: list[str]  # the stream entry, [field, value, ...] (TransitionEvent.to_flat)
-    stream_maxlen: int  # XADD MAXLEN ~
     timer_member: str  # the new pending timer's member; "" for none
     timer_due_ms: int
     leased_member: str  # the leased member this commit fires (its lease goes); "" for none
@@ -92,7 +91,6 @@ class CommitHeader(msgspec.Struct):
 class CommitLimits:
     """The settings a commit carries into the script."""
 
-    stream_maxlen: int = 100_000
     idempotency_ttl_s: int = 86_400
     max_attempts_per_line: int = 5
 
@@ -170,7 +168,6 @@ def commit_call(
         read_version=read_version,
         new_version=record.version,
         event=[x for pair in event.to_flat().items() for x in pair],
-        stream_maxlen=limits.stream_maxlen,
         timer_member=timer_member(record.request_id, record.version, timer.action) if timer else "",
         timer_due_ms=timer.due_ms if timer else 0,
         leased_member=leased_timer_member or "",

@@ -12,6 +12,8 @@ Per shard ``{as:NN}``:
                                          blob, ``codec``; ``version``; ``_timer_member``)
 ``{as:NN}:hist:<request_id>``            history (list of event JSON incl. ``event_id``)
 ``{as:NN}:events``                       transition stream (the outbox)
+``{as:NN}:events:trimmed``               the id of the last entry trimmed from it (string;
+                                         set by the retention script, ``retention``)
 ``{as:NN}:timers``                       pending timers (zset, score = due ms)
 ``{as:NN}:timers:leased``                claimed timers (zset, score = lease deadline ms)
 ``{as:NN}:line:<order_id>:<sku_id>``     order-line index (hash: active, attempts, succeeded,
@@ -35,6 +37,10 @@ Not per shard (one key each, read by the ops status):
 =======================================  ===================================================
 ``{as}:heartbeats:<kind>``               processes alive (zset: member a process id, score
                                          its last beat ms); kinds ``timer_worker``, ``server``
+``{as}:subscriptions:losses``            subscriptions that lost events to the hard cap
+                                         (hash: field the consumer group's name, value JSON
+                                         ``{count, last_lost_at_ms, shard, first_id,
+                                         last_id}``)
 =======================================  ===================================================
 
 A record hash without ``d`` (every field its own hash field) or an idempotency result with
@@ -152,6 +158,11 @@ class Keys:
     def events(self, shard: int) -> str:
         return f"{self.tag(shard)}:events"
 
+    def trimmed(self, shard: int) -> str:
+        """The id of the last entry trimmed from ``events(shard)``: the retention's watermark
+        (Redis 6.2 does not report deleted ids), by which a cursor knows it has a gap."""
+        return f"{self.tag(shard)}:events:trimmed"
+
     def timers(self, shard: int) -> str:
         return f"{self.tag(shard)}:timers"
 
@@ -215,6 +226,10 @@ class Keys:
     def heartbeats(self, kind: str) -> str:
         """Last beats of the processes of ``kind`` (``timer_worker``, ``server``)."""
         return f"{{{self.prefix}}}:heartbeats:{kind}"
+
+    def subscription_losses(self) -> str:
+        """Subscriptions (consumer groups) whose unacknowledged events the hard cap trimmed."""
+        return f"{{{self.prefix}}}:subscriptions:losses"
 
 
 def _escaped(name: str) -> str:

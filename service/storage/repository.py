@@ -47,14 +47,13 @@ class RedisRepository:
         client: Redis | RedisCluster,
         keys: Keys,
         *,
-        stream_maxlen: int = 100_000,
         idempotency_ttl_s: int = 86_400,
         max_attempts_per_line: int = 5,
         scripts: Scripts | None = None,
     ) -> None:
         self.client = client
         self.keys = keys
-        self.limits = CommitLimits(stream_maxlen, idempotency_ttl_s, max_attempts_per_line)
+        self.limits = CommitLimits(idempotency_ttl_s, max_attempts_per_line)
         self.scripts = scripts or Scripts(client)
 
     @classmethod
@@ -64,7 +63,6 @@ class RedisRepository:
         return cls(
             client,
             keys if keys is not None else Keys(settings.shards),
-            stream_maxlen=settings.stream_maxlen,
             idempotency_ttl_s=settings.idempotency_ttl_s,
             max_attempts_per_line=settings.max_attempts_per_line,
         )

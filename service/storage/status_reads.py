@@ -1,6 +1,7 @@
 """The Redis reads behind the ops status (``service.status``): memory, the timer sets, the
-flagged requests and the retained streams. Each is one pipeline over the shards (fanned out
-per node on a cluster); nothing scans the key space."""
+flagged requests, the retained streams and the subscriptions (consumer groups) on them. Each
+is one pipeline over the shards (fanned out per node on a cluster); nothing scans the key
+space."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from redis.asyncio import Redis, RedisCluster
 
 from aftersale.vocabulary import Action
 from service.storage.keys import Keys, parse_timer_member
+from service.storage.retention import LossMark, StreamRetention
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,12 +53,30 @@ class Flagged:
     oldest: tuple[FlaggedRequest, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class SubscriptionBacklog:
+    """A subscription (a consumer group, by name, on the shard streams) as ops see it."""
+
+    name: str
+    pending: int  # delivered, not acknowledged, summed over the shards
+    unread: int | None  # not delivered yet (Redis 7 tells; None on 6.2)
+    oldest_unacked_age_ms: int | None  # the oldest entry it has not acknowledged; None: none
+    lost: LossMark | None  # events the hard cap trimmed before it acknowledged them
+
+
 class RedisStatusReads:
     """Read-only views of the shards for ops."""
 
-    def __init__(self, client: Redis | RedisCluster, keys: Keys) -> None:
+    def __init__(
+        self,
+        client: Redis | RedisCluster,
+        keys: Keys,
+        retention: StreamRetention | None = None,
+    ) -> None:
         self.client = client
         self.keys = keys
+        # only its reads (groups, loss marks) are used here
+        self.retention = retention or StreamRetention(client, keys, retention_ms=0, maxlen=1)
 
     async def memory(self) -> Memory:
         if isinstance(self.client, RedisCluster):
@@ -120,3 +140,26 @@ class RedisStatusReads:
         for shard in self.keys.all_shards():
             pipe.xlen(self.keys.events(shard))
         return sum(int(n) for n in await pipe.execute())
+
+    async def subscriptions(self) -> list[SubscriptionBacklog]:
+        """Every consumer group on the shard streams, and every subscription that lost
+        events (even if its group is gone), by name."""
+        groups = await self.retention.groups()
+        marks = await self.retention.loss_marks()
+        names = sorted({g.name for shard in groups for g in shard} | set(marks))
+        out = []
+        for name in names:
+            mine = [g for shard in groups for g in shard if g.name == name]
+            ages = [g.oldest_unacked_age_ms for g in mine if g.oldest_unacked_age_ms >= 0]
+            lags = [g.lag for g in mine]
+            unread = sum(lags) if mine and min(lags) >= 0 else None
+            out.append(
+                SubscriptionBacklog(
+                    name=name,
+                    pending=sum(g.pending for g in mine),
+                    unread=unread,
+                    oldest_unacked_age_ms=max(ages) if ages else None,
+                    lost=marks.get(name),
+                )
+            )
+        return out

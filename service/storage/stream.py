@@ -6,24 +6,32 @@ yielded event carries the cursor *after* it: resuming from it delivers exactly t
 yet yielded — no gap, no duplicate — because ids grow within a shard and each shard's entries
 are yielded in order. Filtered-out events advance the cursor too (``reader.cursor``).
 
-Retention: each shard stream is trimmed to about ``stream_maxlen`` entries (``MAXLEN ~``,
-default 100,000 per shard), so a cursor resumes without loss while it is within the newest
-~``stream_maxlen`` events of every shard; older entries are gone (the history lists of the
-requests keep every event for good).
+Retention (``retention``): a periodic trim keeps what is younger than the soft retention or
+not yet acknowledged by some consumer group, up to a hard cap per shard, and records in each
+shard the id of the last entry it deleted (the watermark). A cursor whose position in a shard
+is below that shard's watermark has a gap: reading from it raises ``CursorTrimmed``, which
+carries the oldest cursor without one (the cursor with each such position raised to the
+watermark) — never a silent skip. Each read returns a shard's entries and its watermark
+together (one script, ``READ``), so a reader that falls behind the trimmer while it follows
+ends the same way. ``START`` is the watermark in each shard (the oldest retained entry is next)
+and ``NOW`` the newest id or the watermark, whichever is later, so a cursor this service
+issues is never below the watermark of its time; the first read from ``START`` never fails.
+A shard never trimmed has no watermark: no position in it has a gap.
 
 An entry that does not decode (``decoding``) is skipped, logged and counted; the cursor moves
 past it like past a filtered-out one.
 
-Standalone client: one blocking XREAD over all shard streams on a dedicated connection, BLOCK
-kept below the socket timeout. Cluster client: a multi-key XREAD must stay in one slot, so
-each round reads every shard without blocking in one pipeline (fanned out per node) and
-sleeps ``poll_interval_s`` when nothing was new.
+Standalone client: one ``READ`` over all shard streams on a dedicated connection; when it
+found nothing, one blocking XREAD (BLOCK kept below the socket timeout) waits for news, and
+``READ`` reads them. Cluster client: a script must stay in one slot, so each round runs
+``READ`` per shard in one pipeline (fanned out per node) and sleeps ``poll_interval_s`` when
+nothing was new.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -36,9 +44,35 @@ from service.observability.undecodable import undecodable
 from service.storage.cursor import ZERO, StreamCursor, parse_stream_id, stream_id_order
 from service.storage.decoding import UndecodableEntry, event_from_fields
 from service.storage.keys import Keys
+from service.storage.scripts import Scripts
 
 NOW = "$now"  # cursor option: only events committed from now on
 START = ""  # cursor: from the oldest retained event
+
+# READ — the entries after a position and the watermark of each shard, in one atomic step.
+# KEYS (stream, watermark) per shard   ARGV 1 count, then the position of each shard
+# Returns per shard {watermark ("" if never trimmed), {{id, {field, value, ...}}, ...}}
+READ = """
+local out = {}
+for i = 1, #KEYS, 2 do
+  local mark = redis.call('GET', KEYS[i + 1]) or ''
+  local entries = redis.call('XRANGE', KEYS[i], '(' .. ARGV[(i + 1) / 2 + 1], '+',
+                             'COUNT', ARGV[1])
+  out[#out + 1] = {mark, entries}
+end
+return out
+"""
+
+
+class CursorTrimmed(Exception):
+    """Events after a cursor's position were trimmed before they were read: resuming would
+    skip them. ``oldest`` is the oldest cursor without a gap (each ``shards`` position raised
+    to its watermark)."""
+
+    def __init__(self, oldest: StreamCursor, shards: tuple[int, ...]) -> None:
+        super().__init__(f"events after the cursor were trimmed in shards {list(shards)}")
+        self.oldest = oldest
+        self.shards = shards
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +144,9 @@ class TransitionReader:
         self.count = count
         self.poll_interval_s = poll_interval_s
         self.cursor: StreamCursor = StreamCursor.start(keys.shards)
+        self._read_script = client.register_script(READ)
+        self._scripts = Scripts(client) if isinstance(client, RedisCluster) else None
+        self._gaps_forgiven = False  # the first read from START: a trim since is no gap
 
     async def resolve(self, cursor: str | StreamCursor) -> StreamCursor:
         """A concrete cursor: ``START`` (""), ``NOW`` ("$now": the newest id per shard), a
@@ -118,15 +155,21 @@ class TransitionReader:
             if cursor.shards != self.keys.shards:
                 raise InvalidInput("cursor", "not a cursor issued by this service")
             return cursor
-        if cursor == START:
-            return StreamCursor.start(self.keys.shards)
-        if cursor != NOW:
+        if cursor not in (START, NOW):
             return StreamCursor.decode(cursor, self.keys.shards)
         pipe = self.client.pipeline(transaction=False)
         for shard in self.keys.all_shards():
-            pipe.xrevrange(self.keys.events(shard), "+", "-", count=1)
-        newest: list[list[tuple[str, Any]]] = await pipe.execute()
-        return StreamCursor(self.keys.shards, tuple(r[0][0] if r else ZERO for r in newest))
+            pipe.get(self.keys.trimmed(shard))
+            if cursor == NOW:
+                pipe.xrevrange(self.keys.events(shard), "+", "-", count=1)
+        replies: list[Any] = await pipe.execute()
+        if cursor == START:
+            return StreamCursor(self.keys.shards, tuple(mark or ZERO for mark in replies))
+        later = [
+            max(mark or ZERO, newest[0][0] if newest else ZERO, key=stream_id_order)
+            for mark, newest in zip(replies[0::2], replies[1::2], strict=True)
+        ]
+        return StreamCursor(self.keys.shards, tuple(later))
 
     async def read(
         self,
@@ -142,6 +185,7 @@ class TransitionReader:
         Wrap it in ``contextlib.aclosing`` when you may stop early, so the dedicated
         connection is freed at once rather than when the generator is collected."""
         where = where or TransitionFilter()
+        self._gaps_forgiven = cursor == START
         self.cursor = await self.resolve(cursor)
         shards = (
             [self.keys.shard_of_order(where.order_id)]
@@ -165,39 +209,60 @@ class TransitionReader:
                     if where.matches(event):
                         yield Transition(event, event_id, self.cursor)
 
-    def _ordered(
-        self, shard_of: dict[str, int], reply: Any
+    def _checked(
+        self, shards: list[int], replies: list[Any]
     ) -> list[tuple[int, str, dict[str, str]]]:
-        batch = [
-            (shard_of[key], event_id, fields)
-            for key, entries in xread_entries(reply)
-            for event_id, fields in entries
-        ]
+        """``READ``'s replies for ``shards`` as one batch in stream-time order, after checking
+        that nothing after the cursor was trimmed unread (``CursorTrimmed`` if it was)."""
+        gaps: dict[int, str] = {}
+        batch: list[tuple[int, str, dict[str, str]]] = []
+        for shard, (mark, entries) in zip(shards, replies, strict=True):
+            position = self.cursor.last[shard]
+            if mark and stream_id_order(position) < stream_id_order(mark):
+                gaps[shard] = str(mark)
+            batch.extend((shard, str(i), _fields(f)) for i, f in entries)
+        if gaps:
+            oldest = self.cursor
+            for shard, mark in gaps.items():
+                oldest = oldest.advanced(shard, mark)
+            if not self._gaps_forgiven:
+                raise CursorTrimmed(oldest, tuple(sorted(gaps)))
+            self.cursor = oldest  # from the oldest retained: what went meanwhile is no gap
+        self._gaps_forgiven = False
         batch.sort(key=lambda item: stream_id_order(item[1]))
         return batch
+
+    def _read_call(self, shards: list[int]) -> tuple[list[str], list[Any]]:
+        keys = [k for s in shards for k in (self.keys.events(s), self.keys.trimmed(s))]
+        return keys, [self.count, *(self.cursor.last[s] for s in shards)]
 
     async def _standalone(
         self, shard_of: dict[str, int], follow: bool
     ) -> AsyncGenerator[list[tuple[int, str, dict[str, str]]]]:
         assert isinstance(self.client, Redis)
         connection = self.client.client()  # dedicated: a blocked XREAD holds it
+        shards = list(shard_of.values())
         try:
             while True:
-                streams: dict[Any, Any] = {k: self.cursor.last[s] for k, s in shard_of.items()}
-                block = self.block_ms if follow else None
-                reply = await self._read_cancellably(connection, streams, block)
-                batch = self._ordered(shard_of, reply)
+                keys, args = self._read_call(shards)
+                read = self._read_script(keys=keys, args=args, client=connection)
+                batch = self._checked(shards, await self._cancellably(connection, read, None))
                 if batch:
                     yield batch
-                elif not follow:
+                    continue
+                if not follow:
                     return
+                # Nothing new: wait for news, then READ them (checked) in the next round.
+                streams: dict[Any, Any] = {k: self.cursor.last[s] for k, s in shard_of.items()}
+                waiting = connection.xread(streams, count=1, block=self.block_ms)
+                await self._cancellably(connection, waiting, self.block_ms)
         finally:
             await connection.aclose()
 
-    async def _read_cancellably(
-        self, connection: Redis, streams: dict[Any, Any], block: int | None
+    async def _cancellably(
+        self, connection: Redis, command: Awaitable[Any], block: int | None
     ) -> Any:
-        """XREAD in a task of its own, so cancelling the reader always works.
+        """A command in a task of its own, so cancelling the reader always works.
 
         Cancelling a redis-py read directly can be lost: when the cancel races the read's own
         ``asyncio.timeout``, the timeout takes it as its own expiry, the retry policy re-sends
@@ -205,7 +270,7 @@ class TransitionReader:
         caller's cancel lands on ``asyncio.wait``, which never swallows it; the read task is
         then cancelled too and given at most one BLOCK period to end before we go on.
         """
-        read = asyncio.ensure_future(connection.xread(streams, count=self.count, block=block))
+        read = asyncio.ensure_future(command)
         try:
             await asyncio.wait({read})
         except asyncio.CancelledError:
@@ -221,25 +286,23 @@ class TransitionReader:
     async def _cluster(
         self, shard_of: dict[str, int], follow: bool
     ) -> AsyncGenerator[list[tuple[int, str, dict[str, str]]]]:
-        assert isinstance(self.client, RedisCluster)
-        client = self.client
+        assert self._scripts is not None
+        shards = list(shard_of.values())
         while True:
-            pipe = client.pipeline(transaction=False)
-            for key, shard in shard_of.items():
-                node = client.get_node_from_key(key)
-                pipe.execute_command(
-                    "XREAD", "COUNT", self.count, "STREAMS", key, self.cursor.last[shard],
-                    target_nodes=node,
-                )  # fmt: skip
-            replies = await pipe.execute()
-            batch = [item for reply in replies for item in self._ordered(shard_of, reply)]
-            batch.sort(key=lambda item: stream_id_order(item[1]))
+            calls = [self._read_call([shard]) for shard in shards]
+            replies = await self._scripts.run_many(self._read_script, calls)
+            batch = self._checked(shards, [reply[0] for reply in replies])
             if batch:
                 yield batch
             elif not follow:
                 return
             else:
                 await asyncio.sleep(self.poll_interval_s)
+
+
+def _fields(flat: list[Any]) -> dict[str, str]:
+    """A script's ``[field, value, ...]`` as the dict XREAD would give."""
+    return {str(flat[i]): str(flat[i + 1]) for i in range(0, len(flat), 2)}
 
 
 def _consume(task: asyncio.Future[Any]) -> None:
@@ -251,6 +314,7 @@ def _consume(task: asyncio.Future[Any]) -> None:
 __all__ = [
     "NOW",
     "START",
+    "CursorTrimmed",
     "StreamCursor",
     "Transition",
     "TransitionFilter",

@@ -48,7 +48,7 @@ def keys() -> Keys:
 
 @pytest.fixture
 def repo(client: Client, keys: Keys) -> RedisRepository:
-    return RedisRepository(client, keys, stream_maxlen=1_000, idempotency_ttl_s=600)
+    return RedisRepository(client, keys, idempotency_ttl_s=600)
 
 
 async def test_an_application_writes_record_history_event_timer_line_listings_and_counters(

@@ -215,16 +215,18 @@ async def test_a_foreign_cursor_is_bad_input(client: Client, keys: Keys) -> None
         await read_all(client, keys, other_sharding)
 
 
-async def test_the_stream_is_trimmed_to_about_maxlen_per_shard(client: Client, keys: Keys) -> None:
-    small = RedisRepository(client, keys, stream_maxlen=10)
-    record = await commit(small, applied(keys))
+async def test_a_commit_never_trims_the_stream(client: Client, keys: Keys) -> None:
+    """Trimming is the periodic retention's (``test_retention``), which waits for the
+    consumer groups; the commit only adds."""
+    repo = RedisRepository(client, keys)
+    record = await commit(repo, applied(keys))
     for _ in range(400):
-        record = await commit(small, contact_recorded(record))
+        record = await commit(repo, contact_recorded(record))
 
     length = await client.xlen(keys.events(keys.shard_of_request(record.request_id)))
 
-    assert 10 <= length < 401
-    assert len(await small.history(record.request_id, limit=1_000)) == 401
+    assert length == 401
+    assert len(await repo.history(record.request_id, limit=1_000)) == 401
 
 
 # -- consumer groups ---------------------------------------------------------------------------

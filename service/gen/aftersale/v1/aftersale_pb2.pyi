@@ -674,7 +674,7 @@ class GetStatusRequest(_message.Message):
     def __init__(self, limit: _Optional[int] = ...) -> None: ...
 
 class GetStatusResponse(_message.Message):
-    __slots__ = ("read_at", "ready", "redis", "timers", "flagged", "retained_events", "timer_workers", "servers")
+    __slots__ = ("read_at", "ready", "redis", "timers", "flagged", "retained_events", "timer_workers", "servers", "subscriptions")
     READ_AT_FIELD_NUMBER: _ClassVar[int]
     READY_FIELD_NUMBER: _ClassVar[int]
     REDIS_FIELD_NUMBER: _ClassVar[int]
@@ -683,6 +683,7 @@ class GetStatusResponse(_message.Message):
     RETAINED_EVENTS_FIELD_NUMBER: _ClassVar[int]
     TIMER_WORKERS_FIELD_NUMBER: _ClassVar[int]
     SERVERS_FIELD_NUMBER: _ClassVar[int]
+    SUBSCRIPTIONS_FIELD_NUMBER: _ClassVar[int]
     read_at: _timestamp_pb2.Timestamp
     ready: bool
     redis: RedisStatus
@@ -691,7 +692,32 @@ class GetStatusResponse(_message.Message):
     retained_events: int
     timer_workers: _containers.RepeatedCompositeFieldContainer[ProcessHeartbeat]
     servers: _containers.RepeatedCompositeFieldContainer[ProcessHeartbeat]
-    def __init__(self, read_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ready: _Optional[bool] = ..., redis: _Optional[_Union[RedisStatus, _Mapping]] = ..., timers: _Optional[_Union[TimerBacklog, _Mapping]] = ..., flagged: _Optional[_Union[FlaggedRequests, _Mapping]] = ..., retained_events: _Optional[int] = ..., timer_workers: _Optional[_Iterable[_Union[ProcessHeartbeat, _Mapping]]] = ..., servers: _Optional[_Iterable[_Union[ProcessHeartbeat, _Mapping]]] = ...) -> None: ...
+    subscriptions: _containers.RepeatedCompositeFieldContainer[SubscriptionBacklog]
+    def __init__(self, read_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ready: _Optional[bool] = ..., redis: _Optional[_Union[RedisStatus, _Mapping]] = ..., timers: _Optional[_Union[TimerBacklog, _Mapping]] = ..., flagged: _Optional[_Union[FlaggedRequests, _Mapping]] = ..., retained_events: _Optional[int] = ..., timer_workers: _Optional[_Iterable[_Union[ProcessHeartbeat, _Mapping]]] = ..., servers: _Optional[_Iterable[_Union[ProcessHeartbeat, _Mapping]]] = ..., subscriptions: _Optional[_Iterable[_Union[SubscriptionBacklog, _Mapping]]] = ...) -> None: ...
+
+class SubscriptionBacklog(_message.Message):
+    __slots__ = ("name", "pending", "unread", "unread_known", "oldest_unacked_age", "events_lost", "last_lost_at", "last_lost_shard", "last_lost_first_id", "last_lost_last_id")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PENDING_FIELD_NUMBER: _ClassVar[int]
+    UNREAD_FIELD_NUMBER: _ClassVar[int]
+    UNREAD_KNOWN_FIELD_NUMBER: _ClassVar[int]
+    OLDEST_UNACKED_AGE_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_LOST_FIELD_NUMBER: _ClassVar[int]
+    LAST_LOST_AT_FIELD_NUMBER: _ClassVar[int]
+    LAST_LOST_SHARD_FIELD_NUMBER: _ClassVar[int]
+    LAST_LOST_FIRST_ID_FIELD_NUMBER: _ClassVar[int]
+    LAST_LOST_LAST_ID_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    pending: int
+    unread: int
+    unread_known: bool
+    oldest_unacked_age: _duration_pb2.Duration
+    events_lost: int
+    last_lost_at: _timestamp_pb2.Timestamp
+    last_lost_shard: int
+    last_lost_first_id: str
+    last_lost_last_id: str
+    def __init__(self, name: _Optional[str] = ..., pending: _Optional[int] = ..., unread: _Optional[int] = ..., unread_known: _Optional[bool] = ..., oldest_unacked_age: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., events_lost: _Optional[int] = ..., last_lost_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_lost_shard: _Optional[int] = ..., last_lost_first_id: _Optional[str] = ..., last_lost_last_id: _Optional[str] = ...) -> None: ...
 
 class RedisStatus(_message.Message):
     __slots__ = ("reachable", "error", "used_memory_bytes", "max_memory_bytes", "max_memory_policy", "embedded", "embedded_restarts")
