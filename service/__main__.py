@@ -5,6 +5,7 @@
     timers       the timer worker only (scale timers apart from the API)
     get, history, watch, fire-timer, status
                  ops calls through the API (see ``service.cli``)
+    call         any RPC by name with a JSON body; error details decoded (``service.call``)
     health       the server's health (exit 0 when SERVING), for probes
 
 Configuration comes from the environment (``service.config``). Logs go to stderr as JSON lines
@@ -25,7 +26,7 @@ from collections.abc import Sequence
 
 import uvloop  # a faster event loop for Redis I/O and the servicer; grpc.aio runs on it
 
-from service import cli
+from service import call, cli
 from service.config import ConfigError, Settings
 from service.observability import logs
 from service.supervisor import supervise
@@ -86,6 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_serve_arguments(serve)
     commands.add_parser("timers", help="run the timer worker only")
     cli.add_commands(commands)
+    call.add_command(commands)
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
@@ -113,6 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             logging.getLogger("service").critical("cannot start: %s", exc, exc_info=exc)
             print(f"aftersale: cannot start: {exc}", file=sys.stderr)
             return 1
+    if args.command == "call":
+        return call.run(args, settings)
     return cli.run(args, settings)
 
 
