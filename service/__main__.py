@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import shlex
 import signal
 import sys
 from collections.abc import Sequence
@@ -42,7 +43,8 @@ def configure_logging(level: str, log_format: str = "auto") -> None:
 def _usage_banner(address: str, settings: Settings, metrics_address: str = "") -> str:
     scheme = "" if settings.tls_cert else "-plaintext "
     tokens = settings.tokens_path
-    ops_token = f"$(python -m service token ops --tokens {tokens})"
+    python = shlex.quote(sys.executable)  # bare `python` outside the venv lacks the packages
+    ops_token = f"$({python} -m service token ops --tokens {tokens})"
     lines = [
         f"aftersale listening on {address}",
         f"  tokens (bearer, per calling service): {tokens}",
@@ -50,7 +52,7 @@ def _usage_banner(address: str, settings: Settings, metrics_address: str = "") -
         f'  call it as ops: grpcurl {scheme}-H "authorization: Bearer {ops_token}" \\',
         f'                    -d \'{{"request_id": "AS07-…"}}\' {address} \\',
         "                    aftersale.v1.AfterSaleService/GetAfterSale",
-        f"  or:             python -m service get AS07-… --address {address}",
+        f"  or:             {python} -m service get AS07-… --address {address}",
         f"  metrics:        http://{metrics_address}/metrics" if metrics_address else "",
     ]
     return "\n".join(line for line in lines if line)

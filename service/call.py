@@ -53,7 +53,8 @@ def add_command(commands: Any) -> None:
     """Add ``call`` to an argparse subparsers object."""
     call = commands.add_parser("call", help="call any RPC by name with a JSON body")
     call.add_argument("rpc", help="e.g. GetAfterSale (or aftersale.v1.AfterSaleService/…)")
-    call.add_argument("body", nargs="?", default="{}", help="JSON, @FILE, or - for stdin")
+    # Required (no default): an optional positional would stop flags between the two.
+    call.add_argument("body", help="JSON ('{}' for an empty request), @FILE, or - for stdin")
     call.add_argument("--lang", default="en-US", help="zh-CN or en-US: the message shown")
     call.add_argument("--idempotency-key", default=None, help="default: a fresh one")
     call.add_argument("--timeout", type=float, default=None, help="seconds (unary calls)")
