@@ -9,7 +9,7 @@ PY := $(BIN)/python
 
 .DEFAULT_GOAL := help
 .PHONY: help install proto proto-go proto-tools lint lint-proto breaking typecheck test \
-	test-unit test-integration test-e2e diagram rules run clean bench chaos
+	test-unit test-integration test-e2e diagram spec run clean bench chaos
 
 help: ## list the targets and what each does
 	@grep -E '^[a-z][a-z0-9-]*:.*## ' $(MAKEFILE_LIST) \
@@ -110,8 +110,8 @@ test-e2e: $(STAMP) ## the end-to-end tests (a real gRPC server on real Redis)
 diagram: $(STAMP) ## regenerate statemachine/README.md from the machine
 	$(PY) -m aftersale.diagram > statemachine/README.md
 
-rules: $(STAMP) ## regenerate the generated parts of RULES.md from the machine
-	$(PY) -m aftersale.rulesdoc --write RULES.md
+spec: $(STAMP) ## regenerate the tables of SPEC.md (the rules) from the machine
+	$(PY) -m aftersale.specdoc --write SPEC.md
 
 run: $(STAMP) ## start the server on 127.0.0.1:50051 with its own Redis (./var)
 	$(PY) -m service serve
