@@ -50,7 +50,7 @@ def test_every_proto_file_names_its_package_in_every_common_language(proto: Path
 
 def _tools_or_skip() -> None:
     missing = [str(t) for t in (BUF, PLUGINS / "protoc-gen-go") if not t.exists()]
-    if missing and os.environ.get("AFTERSALE_REQUIRE_PROTO_TOOLS") == "1":
+    if missing and os.environ.get("PROTO_TOOLS_REQUIRED") == "1":
         pytest.fail(f"missing {missing}: run `make proto-tools`")
     if missing:
         pytest.skip(f"missing {missing}: `make proto-tools` installs them (`make test` does)")
