@@ -5,6 +5,7 @@
     timers       the timer worker only (scale timers apart from the API)
     get, history, watch, fire-timer, status
                  ops calls through the API (see ``service.cli``)
+    call         any RPC by name with a JSON body; error details decoded (``service.call``)
     health       the server's health (exit 0 when SERVING), for probes
 
 Configuration comes from the environment (``service.config``). Logs go to stderr as JSON lines
@@ -19,13 +20,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import shlex
 import signal
 import sys
 from collections.abc import Sequence
 
 import uvloop  # a faster event loop for Redis I/O and the servicer; grpc.aio runs on it
 
-from service import cli
+from service import call, cli
 from service.config import ConfigError, Settings
 from service.observability import logs
 from service.supervisor import supervise
@@ -41,7 +43,8 @@ def configure_logging(level: str, log_format: str = "auto") -> None:
 def _usage_banner(address: str, settings: Settings, metrics_address: str = "") -> str:
     scheme = "" if settings.tls_cert else "-plaintext "
     tokens = settings.tokens_path
-    ops_token = f"$(python -m service token ops --tokens {tokens})"
+    python = shlex.quote(sys.executable)  # bare `python` outside the venv lacks the packages
+    ops_token = f"$({python} -m service token ops --tokens {tokens})"
     lines = [
         f"aftersale listening on {address}",
         f"  tokens (bearer, per calling service): {tokens}",
@@ -49,7 +52,7 @@ def _usage_banner(address: str, settings: Settings, metrics_address: str = "") -
         f'  call it as ops: grpcurl {scheme}-H "authorization: Bearer {ops_token}" \\',
         f'                    -d \'{{"request_id": "AS07-…"}}\' {address} \\',
         "                    aftersale.v1.AfterSaleService/GetAfterSale",
-        f"  or:             python -m service get AS07-… --address {address}",
+        f"  or:             {python} -m service get AS07-… --address {address}",
         f"  metrics:        http://{metrics_address}/metrics" if metrics_address else "",
     ]
     return "\n".join(line for line in lines if line)
@@ -86,6 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_serve_arguments(serve)
     commands.add_parser("timers", help="run the timer worker only")
     cli.add_commands(commands)
+    call.add_command(commands)
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
@@ -113,6 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             logging.getLogger("service").critical("cannot start: %s", exc, exc_info=exc)
             print(f"aftersale: cannot start: {exc}", file=sys.stderr)
             return 1
+    if args.command == "call":
+        return call.run(args, settings)
     return cli.run(args, settings)
 
 

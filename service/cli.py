@@ -8,6 +8,8 @@
     aftersale status [--limit N]          the ops status (GetStatus, JSON)
     aftersale health [--liveness]         the server's grpc.health.v1 status: exit 0 when
                                           SERVING, 1 otherwise (no answer included)
+    aftersale call RPC [BODY] [--lang L]  any RPC by name, JSON in, JSON out, error details
+                                          decoded (``service.call``)
 
 The bearer token comes from the data directory's token file (``ops`` by default), so on the
 machine that runs ``make run`` these work with no flags. ``health`` needs no token: it is what
@@ -22,6 +24,7 @@ import json
 import sys
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +50,11 @@ def add_commands(commands: Any) -> None:
     ):
         command = commands.add_parser(name, help=help_text)
         command.add_argument("request_id")
-        _connection_options(command)
+        connection_options(command)
         if name == "fire-timer":
             command.add_argument("--expected-version", type=int, default=None)
     watch = commands.add_parser("watch", help="follow the transition stream")
-    _connection_options(watch)
+    connection_options(watch)
     watch.add_argument("--cursor", default="", help="resume after this cursor")
     watch.add_argument("--from-oldest", action="store_true", help="start at the oldest event")
     watch.add_argument("--filter-shop", default="", help="only this shop's events")
@@ -60,7 +63,7 @@ def add_commands(commands: Any) -> None:
     token.add_argument("service", nargs="?", default="ops")
     token.add_argument("--tokens", type=Path, default=None, help="token file")
     status = commands.add_parser("status", help="show the ops status (GetStatus)")
-    _connection_options(status)
+    connection_options(status)
     status.add_argument("--limit", type=int, default=0, help="overdue timers/flagged listed")
     health = commands.add_parser("health", help="exit 0 if the server is serving (probes)")
     health.add_argument("--address", default=None, help="host:port (default AFTERSALE_LISTEN)")
@@ -70,7 +73,8 @@ def add_commands(commands: Any) -> None:
     health.add_argument("--ca-cert", type=Path, default=None, help="TLS: CA of the server")
 
 
-def _connection_options(command: argparse.ArgumentParser) -> None:
+def connection_options(command: argparse.ArgumentParser) -> None:
+    """The flags that say where the server is and who calls it (ops by default)."""
     command.add_argument("--address", default=None, help="host:port (default AFTERSALE_LISTEN)")
     command.add_argument("--tokens", type=Path, default=None, help="token file")
     command.add_argument("--service", default="ops", help="whose token to use (default ops)")
@@ -81,29 +85,42 @@ def _connection_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--ca-cert", type=Path, default=None, help="TLS: CA of the server")
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
-    """Run one ops command; the exit status is 1 for an RPC error, 2 for a usage error."""
-    if args.command == "health":
-        return check_health(args, settings)
-    tokens = args.tokens or settings.tokens_path
-    try:
-        if args.command == "token":
-            print(token_of(tokens, service=args.service))
-            return 0
-        token = args.token or token_of(tokens, service=args.service)
-    except TokenFileError as exc:
-        print(f"aftersale: {exc}", file=sys.stderr)
-        return 2
+@dataclass(frozen=True)
+class Caller:
+    """Where to call and as whom, from the connection flags and the settings."""
+
+    address: str
+    ca_cert: Path | None
+    metadata: list[tuple[str, str]]
+
+
+def caller(args: argparse.Namespace, settings: Settings) -> Caller:
+    """The caller the flags describe; raises ``TokenFileError`` if no token can be had."""
+    token = args.token or token_of(args.tokens or settings.tokens_path, service=args.service)
     metadata = [("authorization", f"Bearer {token}"), ("x-actor-role", args.role)]
     metadata += [
         (k, v) for k, v in (("x-actor-id", args.actor_id), ("x-shop-id", args.shop_id)) if v
     ]
-    address = args.address or settings.listen
-    with _channel(address, args.ca_cert or settings.tls_cert) as channel:
+    return Caller(args.address or settings.listen, args.ca_cert or settings.tls_cert, metadata)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Run one ops command; the exit status is 1 for an RPC error, 2 for a usage error."""
+    if args.command == "health":
+        return check_health(args, settings)
+    try:
+        if args.command == "token":
+            print(token_of(args.tokens or settings.tokens_path, service=args.service))
+            return 0
+        who = caller(args, settings)
+    except TokenFileError as exc:
+        print(f"aftersale: {exc}", file=sys.stderr)
+        return 2
+    with open_channel(who.address, who.ca_cert) as channel:
         stub = new_stub(channel)
         try:
-            for message in _call(stub, args, metadata):
-                print(_json(message, zeros=args.command == "status"), flush=True)
+            for message in _call(stub, args, who.metadata):
+                print(to_json(message, zeros=args.command == "status"), flush=True)
         except grpc.RpcError as error:
             _print_error(error)
             return 1
@@ -116,7 +133,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 new_stub: Callable[[Any], Any] = aftersale_pb2_grpc.AfterSaleServiceStub
 
 
-def _channel(address: str, ca_cert: Path | None) -> Any:
+def open_channel(address: str, ca_cert: Path | None) -> Any:
+    """A blocking channel: TLS when a CA certificate is given."""
     if ca_cert is None:
         return grpc.insecure_channel(address)
     return grpc.secure_channel(address, grpc.ssl_channel_credentials(ca_cert.read_bytes()))
@@ -155,7 +173,8 @@ def _call(stub: Any, args: argparse.Namespace, metadata: list[tuple[str, str]]) 
         yield from stub.WatchTransitions(watch, metadata=metadata)
 
 
-def _json(message: Message, *, zeros: bool = False) -> str:
+def to_json(message: Message, *, zeros: bool = False) -> str:
+    """One line of JSON, proto field names, non-ASCII as is."""
     document = json_format.MessageToDict(
         message, preserving_proto_field_name=True, always_print_fields_with_no_presence=zeros
     )
@@ -165,7 +184,8 @@ def _json(message: Message, *, zeros: bool = False) -> str:
 def check_health(args: argparse.Namespace, settings: Settings) -> int:
     """``health``: print the status of readiness (or liveness, or ``--name``); 0 if SERVING."""
     name = args.name if args.name is not None else ("liveness" if args.liveness else "")
-    with _channel(args.address or settings.listen, args.ca_cert or settings.tls_cert) as channel:
+    address, ca_cert = args.address or settings.listen, args.ca_cert or settings.tls_cert
+    with open_channel(address, ca_cert) as channel:
         stub = health_stub(channel)
         try:
             reply = stub.Check(health_pb2.HealthCheckRequest(service=name), timeout=args.timeout)
@@ -193,4 +213,4 @@ def _print_error(error: Any) -> None:
             if detail.Is(kind.DESCRIPTOR):
                 message = kind()
                 detail.Unpack(message)
-                print(f"  {kind.__name__}: {_json(message)}", file=sys.stderr)
+                print(f"  {kind.__name__}: {to_json(message)}", file=sys.stderr)

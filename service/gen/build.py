@@ -6,6 +6,9 @@ never be importable, nor import each other, as top-level ``aftersale.v1``: every
 rewritten to a relative one, and the stubs are imported as
 ``service.gen.aftersale.v1.aftersale_pb2``.
 
+The ``.proto`` sources are copied beside their stubs (``service/gen`` is then a proto root:
+``aftersale/v1/types.proto``), so the wheel ships the contract it was built from.
+
 The ``service/gen/aftersale/`` tree is entirely generated and committed;
 ``tests/unit/test_generated_stubs_fresh.py`` regenerates it and fails if it is stale.
 protoc runs in a subprocess: importing ``grpc_tools.protoc`` installs import hooks that
@@ -106,6 +109,8 @@ def generate(out: Path = DEFAULT_OUT, proto_root: Path = PROTO_ROOT) -> Path:
         generated = raw / GENERATED_TREE
         _rewrite_imports(generated)
         _write_inits(generated)
+        for source in proto_files(proto_root):
+            shutil.copyfile(proto_root / source, generated / source.relative_to(GENERATED_TREE))
         target = out / GENERATED_TREE
         if target.exists():
             shutil.rmtree(target)
