@@ -27,9 +27,9 @@ AREAS: tuple[tuple[str, str], ...] = (
 BUCKETS: tuple[tuple[str, str], ...] = (
     ("idle (epoll wait)", r"^EpollSelector\.select "),
     (
-        "serialization (record blob, event flat form, JSON, hashes)",
+        "serialization (record blob, event proto JSON, JSON, hashes)",
         r"^(AfterSale\.copy|(encode|decode)_record|record_from_hash|record_from_flat|"
-        r"TransitionEvent\.(to_flat|from_flat)|_body_hash|commit_call|dumps|loads|encode|"
+        r"encode_event|decode_event|event_from_fields|_body_hash|commit_call|dumps|loads|encode|"
         r"decode) ",
     ),
     (

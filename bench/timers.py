@@ -32,6 +32,7 @@ from bench.inprocess import run_flows
 from bench.machine import cpu_seconds, machine_busy_seconds
 from bench.product import OffsetClock, Parts, Template, build_parts, create_open_requests, run_async
 from bench.stats import Spread, latency_summary, percentile
+from service.storage.decoding import event_from_fields
 
 T0 = 1_790_000_000_000  # virtual creation time of the burst requests
 MERCHANT_HANDLING_MS = 48 * HOUR_MS
@@ -144,8 +145,9 @@ async def _commit_times_ms(parts: Parts, since_ids: dict[int, str]) -> dict[str,
             if not rows:
                 break
             for entry_id, fields in rows:
-                if fields.get("action") == Action.MERCHANT_TIMEOUT.value:
-                    out[fields["request_id"]] = int(str(entry_id).split("-")[0])
+                event = event_from_fields(fields)
+                if event.action is Action.MERCHANT_TIMEOUT:
+                    out[event.request_id] = int(str(entry_id).split("-")[0])
             start = "(" + str(rows[-1][0])
     return out
 

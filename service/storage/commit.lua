@@ -62,9 +62,11 @@ end
 redis.call('DEL', record_key)  -- a record in the previous release's flat form loses its fields
 redis.call('HSET', record_key, unpack(fields))
 
-local entry = {event_id = id}
-for i = 1, #h.event, 2 do entry[h.event[i]] = h.event[i + 1] end
-redis.call('RPUSH', history_key, cjson.encode(entry))
+-- The history row: the entry's proto JSON (h.event is v, version, event, JSON) with the
+-- event id spliced in first, as text: no decoding, and an entry id needs no JSON escaping
+-- (the JSON is never "{}": it always has a version).
+local event = h.event[4]
+redis.call('RPUSH', history_key, '{"eventId":"' .. id .. '",' .. string.sub(event, 2))
 
 if old_member then
   redis.call('ZREM', timers_key, old_member)

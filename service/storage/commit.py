@@ -4,7 +4,10 @@ KEYS come from one NamedTuple, ``CommitKeys``, whose field names are the script'
 names: the script's first line is generated from it, so the order is written once. ARGV is
 ``[header, record]``: the header is one JSON object (``CommitHeader``, decoded once by the
 script and read by field name), the record is the codec's blob, which the script stores as it
-is in the record hash and as the idempotency result.
+is in the record hash and as the idempotency result. The header's ``event`` is the stream
+entry's fields: ``v`` (the schema version) and ``event`` (the event's proto JSON, see
+``event_codec``); the history row is that JSON with the entry's id spliced in as text, so the
+script never decodes an event.
 
 The script checks first and writes after, so a refused commit writes nothing (and its first
 write is a denyoom command, so a Redis out of memory refuses it whole): the idempotency key
@@ -37,6 +40,7 @@ from aftersale.vocabulary import Action, Role, State
 from service.access import hidden
 from service.storage.codec import decode_record, encode_record
 from service.storage.counters import shop_counter_increments
+from service.storage.event_codec import SCHEMA_VERSION, encode_event
 from service.storage.keys import Keys, timer_member
 from service.storage.ports import CommitResult, IdempotencyKey
 
@@ -69,7 +73,7 @@ class CommitHeader(msgspec.Struct):
     request_id: str
     read_version: int
     new_version: int
-    event: list[str]  # the stream entry, [field, value, ...] (TransitionEvent.to_flat)
+    event: list[str]  # the stream entry: ["v", SCHEMA_VERSION, "event", proto JSON]
     timer_member: str  # the new pending timer's member; "" for none
     timer_due_ms: int
     leased_member: str  # the leased member this commit fires (its lease goes); "" for none
@@ -167,7 +171,7 @@ def commit_call(
         request_id=record.request_id,
         read_version=read_version,
         new_version=record.version,
-        event=[x for pair in event.to_flat().items() for x in pair],
+        event=["v", SCHEMA_VERSION, "event", encode_event(event).decode()],
         timer_member=timer_member(record.request_id, record.version, timer.action) if timer else "",
         timer_due_ms=timer.due_ms if timer else 0,
         leased_member=leased_timer_member or "",

@@ -5,10 +5,15 @@ page or a subscriber skips the entry (``service.observability.undecodable``: an 
 with the entry's id and a counter) and goes on; a direct read of one record answers a clear
 error.
 
-"Decodes" means more than "parses": an event's fields are text, so ``TransitionEvent.from_flat``
+Events are read in both stored forms: the proto JSON of schema version 1 (``event_codec``: a
+stream entry ``{v: "1", event: JSON}``, a history row that JSON with ``eventId`` first) and the
+previous release's flat form (``legacy_events``: an entry without ``v``, a row with
+``event_id``). An entry of another schema version is undecodable, like any other bad entry.
+
+"Decodes" means more than "parses": the flat form's fields are text, so ``event_from_flat``
 accepts any value, and one with an unknown action or state would only fail later, in whoever
-converts it. Here every field is checked against the domain's vocabulary and ranges, so an
-event that decodes can be delivered.
+converts it; proto JSON may hold any number. Here every field of either form is checked
+against the domain's vocabulary and ranges, so an event that decodes can be delivered.
 """
 
 from __future__ import annotations
@@ -34,13 +39,15 @@ from aftersale.vocabulary import (
     Verdict,
 )
 from service.storage.codec import RECORD_FIELD, record_from_hash
+from service.storage.event_codec import SCHEMA_VERSION, decode_event
+from service.storage.legacy_events import event_from_flat
 from service.storage.ports import RecordOwner, StoredEvent, UndecodableRecord
 
 INT64 = 2**63 - 1
 MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the last time a Timestamp holds
 INTS = ("version", "occurred_at_ms", "amount", "refund_amount", "deadline_ms")
-# ``from_flat`` parses every value into its type once and leaves "" for a field it did not
-# find: these must hold a member, the others a member or nothing.
+# ``event_from_flat`` parses every value into its type once and leaves "" for a field it did
+# not find: these must hold a member, the others a member or nothing.
 REQUIRED: dict[str, type[Enum]] = {
     "action": Action,
     "actor_role": Role,
@@ -58,6 +65,9 @@ OPTIONAL: dict[str, type[Enum]] = {
 }
 
 
+ROW_START = '{"eventId":'  # a history row as the commit script writes it (commit.lua)
+
+
 class UndecodableEntry(ValueError):
     """A stored transition event that does not decode; ``why`` says what is wrong."""
 
@@ -72,25 +82,57 @@ class _Owner(msgspec.Struct):
 
 def event_from_fields(fields: Mapping[str, str]) -> TransitionEvent:
     """A stream entry's fields as an event that can be delivered; UndecodableEntry if not."""
-    try:
-        event = TransitionEvent.from_flat(dict(fields))
-    except Exception as error:  # whatever a bad value makes from_flat raise, it is this entry's
-        raise UndecodableEntry(f"{type(error).__name__}: {error}"[:200]) from None
-    check_event(event)
+    schema = fields.get("v")
+    if schema is None:  # the previous release's flat form: none of its fields is called "v"
+        return _from_flat(fields)
+    if schema != SCHEMA_VERSION:
+        raise UndecodableEntry(f"unknown event schema version v={schema[:20]!r}")
+    if len(fields) != 2 or "event" not in fields:
+        raise UndecodableEntry(f"a v{schema} entry holds v and event, not {sorted(fields)}"[:200])
+    event_id, event = _from_proto_json(fields["event"])
+    if event_id:
+        raise UndecodableEntry("a stream entry's event has no eventId (the entry id is)")
     return event
 
 
 def stored_event(row: str) -> StoredEvent:
-    """A history row (the event's fields and its ``event_id`` as JSON); UndecodableEntry if
-    it is not one."""
+    """A history row (the event's proto JSON with ``eventId`` first, or the previous
+    release's flat fields and ``event_id`` as JSON); UndecodableEntry if it is not one."""
+    if row.startswith(ROW_START):
+        event_id, event = _from_proto_json(row)
+        if not event_id:
+            raise UndecodableEntry("a history row without an eventId")
+        return StoredEvent(event_id, event)
     try:
         flat = json.loads(row)
         event_id = flat.pop("event_id")
     except Exception as error:  # not JSON, not an object, nested too deep, no event id
-        raise UndecodableEntry(f"{type(error).__name__}: {error}"[:200]) from None
+        raise _undecodable(error) from None
     if not isinstance(event_id, str) or not all(isinstance(v, str) for v in flat.values()):
         raise UndecodableEntry("a history row holds text fields and an event_id")
-    return StoredEvent(event_id, event_from_fields(flat))
+    return StoredEvent(event_id, _from_flat(flat))
+
+
+def _from_proto_json(text: str) -> tuple[str, TransitionEvent]:
+    try:
+        event_id, event = decode_event(text)
+    except Exception as error:  # msgspec's errors, a bad enum name or number: this entry's
+        raise _undecodable(error) from None
+    check_event(event)
+    return event_id, event
+
+
+def _from_flat(flat: Mapping[str, str]) -> TransitionEvent:
+    try:
+        event = event_from_flat(flat)
+    except Exception as error:  # whatever a bad value makes a parser raise, it is this entry's
+        raise _undecodable(error) from None
+    check_event(event)
+    return event
+
+
+def _undecodable(error: Exception) -> UndecodableEntry:
+    return UndecodableEntry(f"{type(error).__name__}: {error}"[:200])
 
 
 def check_event(event: TransitionEvent) -> None:
@@ -101,7 +143,7 @@ def check_event(event: TransitionEvent) -> None:
         value = getattr(event, name)
         if (value or name in REQUIRED) and not isinstance(value, enum):
             raise UndecodableEntry(f"{name}={str(value)[:40]!r} is not a {enum.__name__}")
-    for name in INTS:  # from_flat leaves "" for a missing one
+    for name in INTS:  # event_from_flat leaves "" for a missing one
         if type(getattr(event, name)) is not int:
             raise UndecodableEntry(f"{name} is not a number")
     if event.version < 1 or event.version > INT64:

@@ -1,16 +1,14 @@
 """Transition events (SPEC §7): one per version bump, the facts a subscriber needs without a
-read back. The stream position (event id) is assigned by storage, not here.
+read back. The stream position (event id) is assigned by storage, not here, and so is the
+stored form (the proto's ``TransitionEvent`` as JSON, ``service/storage/event_codec.py``).
 
-Fields are typed (enums, ``None`` for "not applicable"); the stream's flat form keeps every
-value as its text, and ``from_flat`` parses it back once.
+Fields are typed (enums, ``None`` for "not applicable").
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import MISSING, dataclass, field, fields
-from typing import Any, TypeVar
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 
 from aftersale.model import Actor, AfterSale, Negotiation
 from aftersale.vocabulary import (
@@ -29,7 +27,6 @@ from aftersale.vocabulary import (
     Verdict,
 )
 
-_E = TypeVar("_E")
 _FACTS = ("round", "kind", "option", "outcome", "proposed_type", "proposed_amount")
 
 
@@ -37,8 +34,8 @@ _FACTS = ("round", "kind", "option", "outcome", "proposed_type", "proposed_amoun
 class NegotiationFacts(Mapping[str, object]):
     """The negotiation a step sent or ended; all None when the step touched none.
 
-    It reads as a mapping of the facts present (the JSON object of the stream form), so the
-    empty facts equal ``{}`` and are falsy."""
+    It reads as a mapping of the facts present, so the empty facts equal ``{}`` and are
+    falsy."""
 
     round: int | None = None
     kind: NegotiationKind | None = None
@@ -55,23 +52,6 @@ class NegotiationFacts(Mapping[str, object]):
         n = negotiation
         return cls(n.round, n.kind, n.option, n.outcome, n.proposed_type, n.proposed_amount)
 
-    @classmethod
-    def from_json(cls, raw: str) -> NegotiationFacts:
-        """The inverse of ``to_json``."""
-        data: dict[str, Any] = json.loads(raw)
-        return cls(
-            round=data.get("round"),
-            kind=_optional(NegotiationKind, data.get("kind")),
-            option=_optional(NegotiationOption, data.get("option")),
-            outcome=_optional(NegotiationOutcome, data.get("outcome")),
-            proposed_type=_optional(AfterSaleType, data.get("proposed_type")),
-            proposed_amount=data.get("proposed_amount"),
-        )
-
-    def to_json(self) -> str:
-        """The facts present as a compact JSON object, in field order."""
-        return json.dumps(dict(self), ensure_ascii=False, separators=(",", ":"))
-
     def __getitem__(self, key: str) -> object:
         value = getattr(self, key) if key in _FACTS else None
         if value is None:
@@ -83,36 +63,6 @@ class NegotiationFacts(Mapping[str, object]):
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
-
-
-def _optional(parse: Callable[[str], _E], value: str | None) -> _E | None:
-    return None if value is None else parse(value)
-
-
-# The stream form: fields written even when 0; the empty value of a required field to_flat
-# left out (any other text: ""); how each value's text parses (any other: as text).
-_ALWAYS = frozenset({"version", "amount"})
-_LEFT_OUT: dict[str, object] = {"from_state": None, "occurred_at_ms": 0}
-_PARSE: dict[str, Callable[[str], object]] = {
-    "version": int,
-    "action": Action,
-    "actor_role": Role,
-    "from_state": State,
-    "to_state": State,
-    "occurred_at_ms": int,
-    "type": AfterSaleType,
-    "amount": int,
-    "first_reason": BuyerReason,
-    "refund_reason": RefundReason,
-    "refund_amount": int,
-    "negotiation": NegotiationFacts.from_json,
-    "reject_reason": RejectReason,
-    "verdict": Verdict,
-    "close_reason": CloseReason,
-    "deadline_ms": int,
-    "timer_action": Action,
-    "signals": lambda raw: tuple(Signal(s) for s in raw.split(",") if s),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,33 +98,6 @@ class TransitionEvent:
     @property
     def actor(self) -> Actor:
         return Actor(self.actor_role, self.actor_id)
-
-    def to_flat(self) -> dict[str, str]:
-        """Stream entry fields (XADD), in field order. Empty values are left out to keep
-        entries small; the version and the amount are always there."""
-        flat: dict[str, str] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if not value and f.name not in _ALWAYS:
-                continue
-            if isinstance(value, NegotiationFacts):
-                flat[f.name] = value.to_json()
-            elif isinstance(value, tuple):
-                flat[f.name] = ",".join(value)
-            else:
-                flat[f.name] = str(value)  # an enum's value, a number's digits
-        return flat
-
-    @classmethod
-    def from_flat(cls, flat: Mapping[str, str]) -> TransitionEvent:
-        """The event of a stream entry (the inverse of ``to_flat``), every value parsed once."""
-        kwargs: dict[str, Any] = {}
-        for f in fields(cls):
-            if f.name in flat:
-                kwargs[f.name] = _PARSE.get(f.name, str)(flat[f.name])
-            elif f.default is MISSING and f.default_factory is MISSING:
-                kwargs[f.name] = _LEFT_OUT.get(f.name, "")  # to_flat leaves out empty values
-        return cls(**kwargs)
 
 
 def transition_event(

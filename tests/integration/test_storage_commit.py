@@ -15,6 +15,7 @@ from aftersale.exceptions import (
     VersionConflict,
 )
 from aftersale.vocabulary import Action, BuyerReason, State
+from service.storage.event_codec import encode_event
 from service.storage.keys import Keys
 from service.storage.repository import RedisRepository
 from tests.integration.storage_support import (
@@ -66,7 +67,10 @@ async def test_an_application_writes_record_history_event_timer_line_listings_an
     assert stored.event_id == result.event_id and stored.event == decision.event
     assert decision.event is not None and record.timer is not None
     entries = await client.xrange(keys.events(shard))
-    assert entries == [(result.event_id, decision.event.to_flat())]
+    text = encode_event(decision.event).decode()
+    assert entries == [(result.event_id, {"v": "1", "event": text})]
+    row = f'{{"eventId":"{result.event_id}",' + text[1:]
+    assert await client.lrange(keys.history(record.request_id), 0, -1) == [row]
     member = f"{record.request_id}|1|merchant_timeout"
     assert await client.zscore(keys.timers(shard), member) == record.timer.due_ms
     assert await client.hgetall(keys.line(record.order_id, "sku-1")) == {

@@ -3,7 +3,9 @@ path in between, so a bug in the service's readers cannot hide one in its writer
 
 Key names come from ``service.storage.keys.Keys`` (the storage contract); the data is parsed
 here, from what the commit script writes (a record hash's blob ``d`` is spread out into its
-fields, nested parts as JSON text, like the flat hash it replaced). Checked per request:
+fields, nested parts as JSON text, like the flat hash it replaced; an event's proto JSON is
+read back into the flat event fields of the previous release, which are read as they are).
+Checked per request:
 
 - ``history``: versions 1..v in order, ``v`` = the record's version; the first event is
   ``apply`` from nothing; each event starts where the previous one ended; the last ends in the
@@ -27,12 +29,15 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from redis.asyncio import Redis
 
 from service.storage.keys import Keys
-from tests.reliability.spec import REFUNDING, TIMER_ACTIONS, TRANSITIONS
+from tests.reliability.spec import REFUNDING, STATE_TIMERS, TIMER_ACTIONS, TRANSITIONS
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -79,11 +84,13 @@ async def snapshot(client: Redis, keys: Keys) -> Snapshot:
         stored = await client.hgetall(key)
         snap.records[rid] = _record_fields({_text(k): _text(v) for k, v in stored.items()})
         rows = await client.lrange(keys.history(rid), 0, -1)
-        snap.histories[rid] = [json.loads(_text(row)) for row in rows]
+        snap.histories[rid] = [_flat_event(json.loads(_text(row))) for row in rows]
     for shard in keys.all_shards():
         entries: list[Any] = list(await client.xrange(keys.events(shard), "-", "+") or [])
         for entry_id, fields in entries:
             flat = {_text(k): _text(v) for k, v in (fields or {}).items()}
+            if "v" in flat:  # today's form: the event's proto JSON
+                flat = _flat_event(json.loads(flat["event"]))
             snap.stream.setdefault(flat.get("request_id", ""), []).append((_text(entry_id), flat))
             snap.stream_entries += 1
         due: list[Any] = await client.zrange(keys.timers(shard), 0, -1, withscores=True)
@@ -93,6 +100,39 @@ async def snapshot(client: Redis, keys: Keys) -> Snapshot:
         for member, score in leased:
             snap.leased[_text(member)] = float(score)
     return snap
+
+
+_PROTO_NAMES = {  # proto JSON name -> the flat form's field, and the enum prefix to drop
+    "requestId": ("request_id", ""),
+    "eventId": ("event_id", ""),
+    "version": ("version", ""),
+    "action": ("action", "ACTION_"),
+    "fromState": ("from_state", "AFTER_SALE_STATUS_"),
+    "toState": ("to_state", "AFTER_SALE_STATUS_"),
+    "refundId": ("refund_id", ""),
+}
+_LOWER = {"action"}  # actions and signals are snake_case in the flat form
+
+
+def _flat_event(event: dict[str, Any]) -> dict[str, Any]:
+    """An event's fields as the previous release's flat form names them (a flat one as it
+    is): what the checks read, with the armed timer's action taken from the state (SPEC §6)."""
+    if "eventId" not in event and "requestId" not in event:
+        return event
+    flat: dict[str, Any] = {}
+    for name, (flat_name, prefix) in _PROTO_NAMES.items():
+        if name in event:
+            value = str(event[name]).removeprefix(prefix)
+            flat[flat_name] = value.lower() if flat_name in _LOWER else value
+    flat["actor_role"] = str(event.get("actor", {}).get("role", "")).removeprefix("ROLE_")
+    flat["signals"] = ",".join(s.removeprefix("SIGNAL_").lower() for s in event.get("signals", []))
+    for name, ms_name in (("occurredAt", "occurred_at_ms"), ("deadline", "deadline_ms")):
+        if name in event:
+            at = datetime.fromisoformat(event[name])
+            flat[ms_name] = str((at - EPOCH) // timedelta(milliseconds=1))
+    if "deadline_ms" in flat:
+        flat["timer_action"] = STATE_TIMERS.get(flat.get("to_state", ""), "")
+    return flat
 
 
 def _record_fields(stored: dict[str, str]) -> dict[str, str]:

@@ -39,6 +39,22 @@ TERMINAL = frozenset({REFUND_SUCCESS, RETURN_SUCCESS, CANCELED, MERCHANT_FAIL, R
 SUCCESS = frozenset({REFUND_SUCCESS, RETURN_SUCCESS})
 REJECTED = frozenset({REJ_REFUND, REJ_RETURN})
 
+# SPEC §6: the one timer each state runs, by the action it fires (a stored event names the
+# armed timer only by its deadline; the state says which one it is).
+STATE_TIMERS: dict[str, str] = {
+    MP: "merchant_timeout",
+    UWCU: "negotiation_timeout",
+    UWR: "return_ship_timeout",
+    MWR: "receipt_timeout",
+    REJ_REFUND: "escalation_expired",
+    REJ_RETURN: "escalation_expired",
+    RETURN_CLOSED: "escalation_expired",
+    ARB: "proof_timeout",
+    REFUND_FAIL: "offline_refund_timeout",
+    UWC: "offline_refund_confirm_timeout",
+    REFUNDING: "refund_reminder",
+}
+
 MAX_ROUNDS = 3
 MAX_ATTEMPTS = 5
 MAX_TEXT = 500

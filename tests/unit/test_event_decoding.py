@@ -1,6 +1,7 @@
 """Decoding a stored transition event (``service.storage.decoding``) is strict enough that
 whatever decodes can be delivered: every event it accepts converts to the API's message, and
-every event a commit writes is accepted."""
+every event a commit writes is accepted, in today's form and in the previous release's flat
+form (fuzzed here; today's form is fuzzed in ``test_event_schema``)."""
 
 from __future__ import annotations
 
@@ -20,10 +21,14 @@ from aftersale.vocabulary import (
     NegotiationOption,
     NegotiationOutcome,
     Role,
+    Signal,
     State,
 )
 from service.api.convert_out import transition
 from service.storage.decoding import UndecodableEntry, event_from_fields, stored_event
+from service.storage.event_codec import encode_event
+from service.storage.ports import StoredEvent
+from tests.previous_event_form import previous_entry, previous_row
 
 VALID: dict[str, list[str]] = {
     "request_id": ["AS01-x"],
@@ -96,7 +101,7 @@ def test_every_event_that_decodes_converts_to_the_api_message(flat: dict[str, st
     transition(event, "1-0")
 
 
-def test_an_event_as_a_commit_writes_it_decodes_unchanged() -> None:
+def test_an_event_as_a_commit_writes_it_decodes_unchanged_in_either_form() -> None:
     event = TransitionEvent(
         request_id="AS01-x", order_id="o", sku_id="s", shop_id="shop", buyer_id="b", version=2,
         action=Action.NEGOTIATE, actor_role=Role.MERCHANT, actor_id="shop",
@@ -106,12 +111,14 @@ def test_an_event_as_a_commit_writes_it_decodes_unchanged() -> None:
         negotiation=NegotiationFacts(1, NegotiationKind.MODIFY_APPLICATION,
                                      NegotiationOption.AMOUNT_ONLY, NegotiationOutcome.OPEN,
                                      proposed_amount=5_000),
-        deadline_ms=1_790_172_800_000,
+        deadline_ms=1_790_172_800_000, timer_action=Action.NEGOTIATION_TIMEOUT,
     )  # fmt: skip
 
-    assert event_from_fields(event.to_flat()) == event
-    row = json.dumps({**event.to_flat(), "event_id": "5-0"})
-    assert stored_event(row).event == event
+    text = encode_event(event).decode()
+    assert event_from_fields({"v": "1", "event": text}) == event
+    assert stored_event('{"eventId":"5-0",' + text[1:]) == StoredEvent("5-0", event)
+    assert event_from_fields(previous_entry(event)) == event
+    assert stored_event(previous_row(event, "5-0")) == StoredEvent("5-0", event)
 
 
 @pytest.mark.parametrize(
@@ -134,3 +141,103 @@ def test_an_event_with_an_unknown_signal_is_undecodable() -> None:
 
     with pytest.raises(UndecodableEntry):
         event_from_fields(flat)
+
+
+# -- today's form: the proto JSON of schema version 1 ---------------------------------------
+
+GOOD = {
+    "requestId": "AS01-x", "orderId": "o-1", "skuId": "s-1", "shopId": "shop-1",
+    "buyerId": "b-1", "version": "2", "action": "ACTION_APPROVE",
+    "actor": {"role": "ROLE_MERCHANT", "id": "shop-1"},
+    "fromState": "AFTER_SALE_STATUS_MERCHANT_PROCESSING",
+    "toState": "AFTER_SALE_STATUS_PLATFORM_REFUNDING", "occurredAt": "2026-09-21T14:16:20.042Z",
+    "type": "AFTER_SALE_TYPE_REFUND", "amount": "6000",
+    "refundReason": "REFUND_REASON_MERCHANT_APPROVED", "refundId": "AS01-x-R1",
+    "firstReason": "BUYER_REASON_QUALITY_ISSUE", "signals": ["SIGNAL_REFUND_REQUESTED"],
+    "refundAmount": "6000",
+}  # fmt: skip
+PROTO_JUNK: st.SearchStrategy[object] = st.one_of(
+    st.sampled_from(["", "x", "0", "-1", f"{2**63}", "1.5", "ACTION_APPROVE", "ROLE_BUYER",
+                     "AFTER_SALE_STATUS_UNSPECIFIED", "1969-12-31T23:59:59Z",
+                     "2026-09-21T14:16:20.0421Z", "10000-01-01T00:00:00Z"]),
+    st.integers(), st.none(), st.lists(st.text(max_size=3), max_size=2), st.just({}),
+)  # fmt: skip
+
+
+def entry(**changes: object) -> dict[str, str]:
+    return {"v": "1", "event": json.dumps({**GOOD, **changes})}
+
+
+def test_an_entry_in_todays_form_decodes() -> None:
+    event = event_from_fields(entry())
+
+    assert (event.action, event.to_state, event.signals) == (
+        Action.APPROVE,
+        State.PLATFORM_REFUNDING,
+        (Signal.REFUND_REQUESTED,),
+    )
+    assert (event.occurred_at_ms, event.amount, event.refund_id) == (
+        1_790_000_180_042,
+        6_000,
+        "AS01-x-R1",
+    )
+
+
+@settings(max_examples=500, deadline=None, database=None)
+@given(changes=st.dictionaries(st.sampled_from([*GOOD, "negotiation", "deadline"]), PROTO_JUNK))
+def test_every_entry_in_todays_form_that_decodes_converts_to_the_api_message(
+    changes: dict[str, object],
+) -> None:
+    try:
+        event = event_from_fields(entry(**changes))
+    except UndecodableEntry:
+        return
+
+    transition(event, "1-0")
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"v": "2", "event": json.dumps(GOOD)},  # a later schema this release cannot read
+        {"v": "", "event": json.dumps(GOOD)},
+        {"v": "1"},
+        {"v": "1", "event": json.dumps(GOOD), "extra": "x"},
+        {"v": "1", "event": "not json"},
+        entry(proofParty="PROOF_PARTY_BUYER"),  # a proto field no event carries
+        entry(comment="x"),  # not a field at all
+        entry(eventId="1-0"),  # the entry id is the event id
+        entry(action="ROLE_BUYER"),  # another enum's value
+        entry(action=2),  # a number, valid proto JSON, never written
+        entry(action="ACTION_UNSPECIFIED"),
+        entry(toState=None),
+        entry(signals=["SIGNAL_LAUNCH_MISSILES"]),
+        entry(version="0"),
+        entry(version="1_0"),
+        entry(amount=f"{2**63}"),
+        entry(occurredAt="1969-12-31T23:59:59Z"),
+        entry(occurredAt="2026-09-21T14:16:20.0421Z"),  # finer than a millisecond
+        entry(occurredAt="2026-09-21T14:16:20"),  # no zone
+        entry(negotiation={"round": -1}),
+        entry(negotiation={"proposedAmount": "x"}),
+    ],
+)
+def test_an_entry_in_todays_form_that_is_not_an_event_is_undecodable(
+    fields: dict[str, str],
+) -> None:
+    with pytest.raises(UndecodableEntry):
+        event_from_fields(fields)
+
+
+def test_an_entry_of_an_unknown_schema_version_says_so() -> None:
+    with pytest.raises(UndecodableEntry, match="schema version v='2'"):
+        event_from_fields({"v": "2", "event": "{}"})
+
+
+@pytest.mark.parametrize(
+    "row",
+    ['{"eventId":"","version":"1"}', '{"eventId":"1-0"', '{"eventId":"1-0","bad":1}'],
+)
+def test_a_history_row_in_todays_form_that_is_not_an_event_is_undecodable(row: str) -> None:
+    with pytest.raises(UndecodableEntry):
+        stored_event(row)
