@@ -44,7 +44,11 @@ def call_of(request: Any, caller: Caller) -> Call:
     ):
         expected = request.expected_version
         if expected < 1:
-            raise InvalidInput("expected_version", "must be at least 1 (versions start at 1)")
+            raise InvalidInput(
+                "expected_version",
+                "must be at least 1 (versions start at 1)",
+                "须 ≥ 1(版本号从 1 开始)",
+            )
     return Call(caller.actor, caller.service, key, expected)
 
 
@@ -178,7 +182,9 @@ def report_refund(
     """One message, two commands: the result enum picks the action."""
     if request.result == t.REFUND_RESULT_SUCCEEDED:
         if request.failure_reason:
-            raise InvalidInput("failure_reason", "must be empty when the result is SUCCEEDED")
+            raise InvalidInput(
+                "failure_reason", "must be empty when the result is SUCCEEDED", "退款成功时须为空"
+            )
         return c.RefundSucceeded(request.refund_id)
     if request.result == t.REFUND_RESULT_FAILED:
         return c.RefundFailed(request.refund_id, request.failure_reason)

@@ -24,7 +24,7 @@ from contextlib import aclosing, suppress
 from typing import Any, TypeVar
 
 from aftersale.events import TransitionEvent
-from aftersale.exceptions import PermissionDenied
+from aftersale.exceptions import Denial, PermissionDenied
 from aftersale.model import Actor
 from aftersale.vocabulary import Action, Role, State
 from service.api import fields
@@ -44,6 +44,9 @@ from service.storage.stream import (
 
 T = TypeVar("T")
 MAX_CURSOR_CHARS = 8192
+WATCH_OWN_SHOP = Denial(
+    "OUT_OF_SCOPE", "merchants watch only their shop", "商家只能订阅本店铺的售后"
+)
 
 
 def transition_filter(request: pb.WatchTransitionsRequest, actor: Actor) -> TransitionFilter:
@@ -51,7 +54,7 @@ def transition_filter(request: pb.WatchTransitionsRequest, actor: Actor) -> Tran
     shop_id = fields.optional_id(request.shop_id, "shop_id")
     if actor.role is Role.MERCHANT:
         if shop_id and shop_id != actor.id:
-            raise PermissionDenied("*", f"MERCHANT:{actor.id}", "merchants watch only their shop")
+            raise PermissionDenied("", f"MERCHANT:{actor.id}", WATCH_OWN_SHOP)
         shop_id = actor.id
     states = fields.enum_list(t.AfterSaleStatus, "AFTER_SALE_STATUS_", State, request.states,
                               "states")  # fmt: skip

@@ -44,7 +44,7 @@ def decide(
     if record is None and not isinstance(command, Apply):
         raise NotFound("")
     why = rules.ownership_violation(record, command, actor)
-    if why:
+    if why is not None:
         request_id = record.request_id if record else getattr(command, "request_id", "")
         raise PermissionDenied(request_id, f"{actor.role.value}:{actor.id}", why)
     if record is not None and isinstance(command, FireTimer):
