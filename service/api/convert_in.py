@@ -190,7 +190,11 @@ def report_refund(
         return c.RefundFailed(request.refund_id, request.failure_reason)
     if request.result != t.REFUND_RESULT_UNSPECIFIED:
         raise InvalidInput("result", f"unknown value {request.result}", "未知取值")
-    raise InvalidInput("result", "required: SUCCEEDED or FAILED", "必填: SUCCEEDED 或 FAILED")
+    raise InvalidInput(
+        "result",
+        "required: SUCCEEDED or FAILED",
+        "必填:成功(REFUND_RESULT_SUCCEEDED)或失败(REFUND_RESULT_FAILED)",
+    )
 
 
 def request_proof(request: pb.RequestProofRequest, _: Caller) -> c.RequestProof:

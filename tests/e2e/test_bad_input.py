@@ -27,11 +27,13 @@ from tests.e2e.support import (
     create_request,
     detail,
     key,
+    localized,
     reason_of,
     rpc_error,
     stamp,
     unique,
 )
+from tests.unit.zh_scan import stray_english
 
 LONG_TEXT = "字" * 501
 TEN_IMAGES = [f"media/{i}.jpg" for i in range(10)]
@@ -322,7 +324,13 @@ async def test_bad_input_is_invalid_argument_naming_the_field_and_changes_nothin
 
     assert bad_field(error) == field, error.details()
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert reason_of(error) in ("FIELD_REQUIRED", "FIELD_INVALID", "EVIDENCE_REQUIRED", "TOKEN_NOT_ISSUED")
+    assert stray_english(localized(error)["zh-CN"]) == [], localized(error)
+    assert reason_of(error) in (
+        "FIELD_REQUIRED",
+        "FIELD_INVALID",
+        "EVIDENCE_REQUIRED",
+        "TOKEN_NOT_ISSUED",
+    )
     assert (await req.view()).version == 1
 
 
