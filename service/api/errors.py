@@ -17,6 +17,7 @@ status carries two LocalizedMessage details, ``en-US`` and ``zh-CN``; a retryabl
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -143,6 +144,19 @@ class Unauthenticated(ApiError):
 
 class ResourceExhausted(ApiError):
     """Too many open streams (``stream_slots``: the reason names the limit)."""
+
+
+# The published retry policy (a gRPC service config any language's gRPC loads): the codes it
+# retries are ``retry_policy_codes()`` (a test keeps them equal).
+SERVICE_CONFIG = Path(__file__).resolve().parents[2] / "proto/aftersale/v1/service_config.json"
+
+
+def retry_channel_options() -> list[tuple[str, Any]]:
+    """Channel options that make a Python gRPC client follow the published retry policy
+    (none when the file is not there: an install without the repository's protos)."""
+    if not SERVICE_CONFIG.is_file():
+        return []
+    return [("grpc.service_config", SERVICE_CONFIG.read_text()), ("grpc.enable_retries", 1)]
 
 
 def retry_policy_codes() -> list[str]:
