@@ -5,8 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from google.rpc import error_details_pb2
+from redis import exceptions as redis_errors
+
+from aftersale.exceptions import NotFound, VersionConflict
 from aftersale.refusals import REASONS as REFUSAL_REASONS
-from service.api.errors import REASONS, Code, readme_table
+from service.api.error_details import status_for
+from service.api.errors import REASONS, Code, ResourceExhausted, readme_table
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -27,3 +32,22 @@ def test_every_refusal_reason_is_a_failed_precondition_of_the_table() -> None:
 
 def test_invalid_argument_and_permission_denied_have_specific_reasons() -> None:
     assert not {r for r, row in REASONS.items() if r == row.code.name} - {"INTERNAL"}
+
+
+def _retry_delay_s(exc: Exception) -> float | None:
+    for packed in status_for(exc).details:
+        if packed.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+            info = error_details_pb2.RetryInfo()
+            packed.Unpack(info)
+            return float(info.retry_delay.ToMilliseconds()) / 1000
+    return None
+
+
+def test_unavailable_aborted_and_resource_exhausted_carry_retry_info() -> None:
+    exhausted = ResourceExhausted("TOO_MANY_STREAMS", "too many", "订阅数已达上限", {"limit": "4"})
+
+    assert _retry_delay_s(redis_errors.ConnectionError("down")) == 1.0
+    assert _retry_delay_s(redis_errors.ResponseError("OOM command not allowed")) == 5.0
+    assert _retry_delay_s(VersionConflict("AS01-x", 2, 3)) == 0.0
+    assert _retry_delay_s(exhausted) == 5.0
+    assert _retry_delay_s(NotFound("AS01-x")) is None
