@@ -154,8 +154,13 @@ class AfterSaleHandlers:
     async def _decide_and_commit(
         self, record: AfterSale, command: Command | None, call: Call, body_hash: str
     ) -> AfterSale:
-        step, actor = (command, call.actor) if command else (_pending(record), SYSTEM_ACTOR)
-        decision = decide(record, step, actor, self._clock.now_ms(), self._policy)
+        step: Command
+        if command is None:  # ops fire the pending timer: the timer acts, the operator is noted
+            step, actor, forced_by = _pending(record), SYSTEM_ACTOR, call.actor
+        else:
+            step, actor, forced_by = command, call.actor, None
+        now_ms = self._clock.now_ms()
+        decision = decide(record, step, actor, now_ms, self._policy, forced_by)
         if decision.event is None:  # an idempotent no-op: nothing to write
             return decision.record
         return await self._commit(decision, record.version, call, body_hash)

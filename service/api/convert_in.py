@@ -140,6 +140,7 @@ def negotiate(request: pb.SendNegotiationRequest, _: Caller) -> c.Negotiate:
             "proposed_type",
         ),
         proposed_amount=(request.proposed_amount if request.HasField("proposed_amount") else None),
+        return_address=_address(request),
     )
 
 

@@ -129,7 +129,7 @@ def _negotiate(record: AfterSale, command: c.Negotiate, policy: Policy) -> Refus
         spec.kind == NegotiationKind.MODIFY_APPLICATION
         and record.state == State.MERCHANT_PROCESSING
     ):
-        return return_address_refusal(new_type, record.return_address)
+        return return_address_refusal(new_type, command.return_address or record.return_address)
     return None
 
 
@@ -158,7 +158,8 @@ def _ships_back(record: AfterSale, command: c.Command) -> Refusal | None:
                 open_one.handling_state == State.MERCHANT_PROCESSING
             )
             new_type = open_one.proposed_type or record.type
-            return return_address_refusal(new_type, record.return_address) if returns else None
+            address = open_one.return_address or record.return_address
+            return return_address_refusal(new_type, address) if returns else None
     return None
 
 
