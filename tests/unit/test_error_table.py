@@ -3,6 +3,7 @@ the domain can refuse with is in it."""
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 from google.rpc import error_details_pb2
@@ -13,7 +14,8 @@ from aftersale.refusals import REASONS as REFUSAL_REASONS
 from service.api.error_details import status_for
 from service.api.errors import REASONS, Code, ResourceExhausted, readme_table
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
 
 
 def test_the_readme_error_table_is_the_one_the_code_prints() -> None:
@@ -51,3 +53,34 @@ def test_unavailable_aborted_and_resource_exhausted_carry_retry_info() -> None:
     assert _retry_delay_s(VersionConflict("AS01-x", 2, 3)) == 0.0
     assert _retry_delay_s(exhausted) == 5.0
     assert _retry_delay_s(NotFound("AS01-x")) is None
+
+
+def _reason_literals() -> set[str]:
+    """The reasons the code names where it raises: ``InvalidInput``'s 4th argument,
+    ``Denial``'s 1st, an ``ApiError`` subclass's or ``refusal``'s 1st (string literals)."""
+    found: set[str] = set()
+    for path in (ROOT / "service").rglob("*.py"), (ROOT / "statemachine").rglob("*.py"):
+        for file in path:
+            if "gen" in file.relative_to(ROOT).parts:
+                continue
+            for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
+                if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
+                    continue
+                position = {"InvalidInput": 3, "EvidenceRequired": 3}.get(node.func.id, 0)
+                if node.func.id not in (
+                    "InvalidInput", "EvidenceRequired", "Denial", "ApiError", "Unauthenticated",
+                    "ResourceExhausted", "refusal", "_refused",
+                ):  # fmt: skip
+                    continue
+                argument = node.args[position] if len(node.args) > position else None
+                if isinstance(argument, ast.Constant) and isinstance(argument.value, str):
+                    if argument.value.isupper():
+                        found.add(argument.value)
+    return found
+
+
+def test_every_reason_the_code_raises_is_in_the_table() -> None:
+    named = _reason_literals()
+
+    assert {"TOKEN_NOT_ISSUED", "NOT_YOUR_REQUEST", "TOKEN_MISSING", "ROUND_LIMIT"} <= named
+    assert named - set(REASONS) == set()
