@@ -73,9 +73,9 @@ def _reason_literals() -> set[str]:
                 ):  # fmt: skip
                     continue
                 argument = node.args[position] if len(node.args) > position else None
-                if isinstance(argument, ast.Constant) and isinstance(argument.value, str):
-                    if argument.value.isupper():
-                        found.add(argument.value)
+                value = argument.value if isinstance(argument, ast.Constant) else None
+                if isinstance(value, str) and value.isupper():
+                    found.add(value)
     return found
 
 
