@@ -8,12 +8,17 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import msgspec
+import pytest
+
 from aftersale.events import TransitionEvent
+from aftersale.exceptions import ActionRefused
 from aftersale.guide import OPTION_TEXTS
-from aftersale.vocabulary import NegotiationOption, Role
+from aftersale.vocabulary import Action, NegotiationOption, Role, State
 from service.api import convert_out
 from service.config import Settings
 from service.handlers import SYSTEM_ACTOR
+from service.handlers import _pending as pending_timer
 from service.storage.codec import decode_record, encode_record
 from service.storage.decoding import event_from_fields
 from tests.unit.builders import World, merchant, negotiation_for
@@ -71,3 +76,17 @@ def test_the_proto_comments_say_what_the_server_sends() -> None:
     assert "NOT a\n  // resume position" in types
     default = Settings().watch_keepalive_s
     assert "watch.keepalive_s" in service and f"{default:g} by default" in service
+
+
+def test_no_pending_timer_names_the_timer_of_the_state_and_no_other(world: World) -> None:
+    flagged = msgspec.structs.replace(world.reach(State.PLATFORM_REFUNDING), timer=None)
+    closed = world.reach(State.USER_CANCELD)
+
+    with pytest.raises(ActionRefused) as refunding:
+        pending_timer(flagged)
+    with pytest.raises(ActionRefused) as cancelled:
+        pending_timer(closed)
+
+    assert refunding.value.reason == cancelled.value.reason == "NO_PENDING_TIMER"
+    assert refunding.value.action is Action.REFUND_REMINDER
+    assert cancelled.value.action is None
