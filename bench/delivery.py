@@ -27,6 +27,7 @@ import multiprocessing
 import secrets
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -46,6 +47,9 @@ from service.gen.aftersale.v1 import subscriptions_pb2_grpc as sp_grpc
 from service.gen.aftersale.v1 import types_pb2 as t
 from service.storage.redis_server import free_port
 
+# The generated modules are untyped: the one place each stub class is taken.
+_watch_stub: Callable[[Any], Any] = pb_grpc.AfterSaleServiceStub
+_subscription_stub: Callable[[Any], Any] = sp_grpc.SubscriptionServiceStub
 PAYMENT_SERVICE = "bench-payment"  # the service name write_tokens gives the payment token
 IDLE_S = 1.5  # the drain ends after this long without an event
 
@@ -133,7 +137,7 @@ async def _watch(
     received: list[tuple[float, float]],
     opened: asyncio.Event,
 ) -> None:
-    stub: Any = pb_grpc.AfterSaleServiceStub(channel)
+    stub = _watch_stub(channel)
     call = stub.WatchTransitions(pb.WatchTransitionsRequest(), metadata=metadata)
     await call.initial_metadata()
     opened.set()
@@ -151,7 +155,7 @@ async def _subscribe(
 ) -> None:
     """The raw bidi stream: ack each event as it arrives (what a consumer does after a
     handler that costs nothing)."""
-    stub: Any = sp_grpc.SubscriptionServiceStub(channel)
+    stub = _subscription_stub(channel)
     acks: asyncio.Queue[str] = asyncio.Queue()
 
     async def requests() -> Any:
@@ -177,7 +181,7 @@ async def _subscribe(
 
 def _subscription_rpc(target: str, ops: str, method: str, request: Any) -> Any:
     with grpc.insecure_channel(target) as channel:
-        stub: Any = sp_grpc.SubscriptionServiceStub(channel)
+        stub = _subscription_stub(channel)
         return getattr(stub, method)(request, metadata=_ops_metadata(ops), timeout=10)
 
 
@@ -223,7 +227,9 @@ def _round(
         process.terminate()
         process.join(10)
         if mode == "subscribe":
-            _subscription_rpc(target, ops, "DeleteSubscription", sp.DeleteSubscriptionRequest(name=name))
+            _subscription_rpc(
+                target, ops, "DeleteSubscription", sp.DeleteSubscriptionRequest(name=name)
+            )
     events = report["events"]
     return {
         "mode": mode,

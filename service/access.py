@@ -6,12 +6,14 @@ A caller that may not see a request gets the same answer whether or not it exist
 
 from __future__ import annotations
 
-from aftersale.exceptions import NotFound, PermissionDenied
+from aftersale.exceptions import Denial, NotFound, PermissionDenied
 from aftersale.model import Actor, AfterSale
 from aftersale.vocabulary import Role
 from service.storage.ports import UndecodableRecord
 
-NOT_YOURS = "not your request"
+NOT_YOURS = Denial("NOT_YOUR_REQUEST", "not your request", "无权查看或操作该售后单")
+LIST_OWN = Denial("OUT_OF_SCOPE", "buyers list only their own requests", "买家只能查询自己的售后单")
+LIST_SHOP = Denial("OUT_OF_SCOPE", "merchants list only their shop", "商家只能查询本店铺的售后单")
 
 
 def can_see(record: AfterSale, actor: Actor) -> bool:
@@ -66,11 +68,11 @@ def scope_filters(actor: Actor, shop_id: str, buyer_id: str) -> tuple[str, str]:
     """Narrow list filters to what the actor may see; refuse a filter outside its scope."""
     if actor.role is Role.BUYER:
         if buyer_id and buyer_id != actor.id:
-            raise PermissionDenied("*", f"BUYER:{actor.id}", "buyers list only their own requests")
+            raise PermissionDenied("", f"BUYER:{actor.id}", LIST_OWN)
         return shop_id, actor.id
     if actor.role is Role.MERCHANT:
         if shop_id and shop_id != actor.id:
-            raise PermissionDenied("*", f"MERCHANT:{actor.id}", "merchants list only their shop")
+            raise PermissionDenied("", f"MERCHANT:{actor.id}", LIST_SHOP)
         return actor.id, buyer_id
     return shop_id, buyer_id
 

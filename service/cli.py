@@ -35,6 +35,7 @@ from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
+from service.api.errors import retry_channel_options
 from service.api.tokens import TokenFileError, token_of
 from service.config import Settings
 from service.gen.aftersale.v1 import aftersale_pb2 as pb
@@ -134,10 +135,13 @@ new_stub: Callable[[Any], Any] = aftersale_pb2_grpc.AfterSaleServiceStub
 
 
 def open_channel(address: str, ca_cert: Path | None) -> Any:
-    """A blocking channel: TLS when a CA certificate is given."""
+    """A blocking channel with the published retry policy: TLS when a CA certificate is
+    given."""
+    options = retry_channel_options()
     if ca_cert is None:
-        return grpc.insecure_channel(address)
-    return grpc.secure_channel(address, grpc.ssl_channel_credentials(ca_cert.read_bytes()))
+        return grpc.insecure_channel(address, options=options)
+    credentials = grpc.ssl_channel_credentials(ca_cert.read_bytes())
+    return grpc.secure_channel(address, credentials, options=options)
 
 
 def _call(stub: Any, args: argparse.Namespace, metadata: list[tuple[str, str]]) -> Iterator[Any]:

@@ -23,7 +23,9 @@ from aftersale.clock import Clock
 from aftersale.commands import Command, action_of
 from aftersale.decide import Decision, decide
 from aftersale.exceptions import (
+    ActionRefused,
     AfterSaleError,
+    Denial,
     IdempotencyKeyReused,
     PermissionDenied,
     StaleTimer,
@@ -32,8 +34,9 @@ from aftersale.exceptions import (
 from aftersale.model import Actor, AfterSale
 from aftersale.policy import Policy
 from aftersale.refusals import error_for, refusal
+from aftersale.timers import TIMER_TABLE
 from aftersale.validation import validate
-from aftersale.vocabulary import Action, Role, State
+from aftersale.vocabulary import Role, State
 from service.access import (
     acting_as,
     can_see,
@@ -57,6 +60,12 @@ from service.storage.ports import (
 MAX_CONFLICT_RETRIES = 10
 CONFLICT_BACKOFF_S = 0.002
 SYSTEM_ACTOR = Actor(Role.SYSTEM, "timer")
+OPS_ONLY = Denial("ROLE_NOT_ALLOWED", "ops only", "仅平台运维可以立即触发定时任务")
+FILTER_REQUIRED = Denial(
+    "FILTER_REQUIRED", "a filter is required", "须指定店铺、买家或订单作为查询条件"
+)
+OTHER_SHOP = Denial("OUT_OF_SCOPE", "another shop's figures", "不能查看其他店铺的统计数据")
+SHOP_FIGURES = Denial("ROLE_NOT_ALLOWED", "shop figures", "仅商家与平台可以查看店铺统计数据")
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +121,7 @@ class AfterSaleHandlers:
         with the call's idempotency key and expected version like any other write."""
         actor = call.actor
         if actor.role is not Role.PLATFORM:
-            raise PermissionDenied(request_id, f"{actor.role}:{actor.id}", "ops only")
+            raise PermissionDenied(request_id, f"{actor.role}:{actor.id}", OPS_ONLY)
         return await self._run(request_id, None, call)
 
     async def _run(self, request_id: str, command: Command | None, call: Call) -> AfterSale:
@@ -133,16 +142,36 @@ class AfterSaleHandlers:
             require_visible(record, call.actor)
             if call.expected_version is not None and call.expected_version != record.version:
                 raise VersionConflict(request_id, call.expected_version, record.version)
-            step, actor = (command, call.actor) if command else (_pending(record), SYSTEM_ACTOR)
-            decision = decide(record, step, actor, self._clock.now_ms(), self._policy)
-            if decision.event is None:  # an idempotent no-op: nothing to write
-                return decision.record
             try:
-                return await self._commit(decision, record.version, call, body_hash)
+                return await self._decide_and_commit(record, command, call, body_hash)
+            except ActionRefused as refused:
+                raise self._explained(refused, record, call.actor) from None
             except VersionConflict:
                 if call.expected_version is not None or attempt == MAX_CONFLICT_RETRIES - 1:
                     raise
         raise AssertionError("unreachable: the last lost race raises")
+
+    async def _decide_and_commit(
+        self, record: AfterSale, command: Command | None, call: Call, body_hash: str
+    ) -> AfterSale:
+        step: Command
+        if command is None:  # ops fire the pending timer: the timer acts, the operator is noted
+            step, actor, forced_by = _pending(record), SYSTEM_ACTOR, call.actor
+        else:
+            step, actor, forced_by = command, call.actor, None
+        now_ms = self._clock.now_ms()
+        decision = decide(record, step, actor, now_ms, self._policy, forced_by)
+        if decision.event is None:  # an idempotent no-op: nothing to write
+            return decision.record
+        return await self._commit(decision, record.version, call, body_hash)
+
+    def _explained(self, refused: ActionRefused, record: AfterSale, actor: Actor) -> ActionRefused:
+        """``refused`` with what ``actor`` may do on ``record`` now: the very answer of
+        ``GetAllowedActions`` (the same function over the same record), so a client can act
+        on a refusal without another call."""
+        verdicts = allowed_actions(record, actor, self._clock.now_ms(), self._policy)
+        refused.allowed = tuple(v.action for v in verdicts if v.allowed)
+        return refused
 
     async def _apply(self, command: c.Apply, call: Call) -> AfterSale:
         """A buyer's application; the request id is made here and embeds the order's shard."""
@@ -212,7 +241,7 @@ class AfterSaleHandlers:
     ) -> Page:
         shop_id, buyer_id = scope_filters(actor, shop_id, buyer_id)
         if not (shop_id or buyer_id or order_id) and actor.role is not Role.PLATFORM:
-            raise PermissionDenied("*", f"{actor.role}:{actor.id}", "a filter is required")
+            raise PermissionDenied("", f"{actor.role}:{actor.id}", FILTER_REQUIRED)
         records, token = await self._repo.list_requests(
             shop_id=shop_id,
             buyer_id=buyer_id,
@@ -241,9 +270,9 @@ class AfterSaleHandlers:
 
     async def shop_stats(self, shop_id: str, actor: Actor) -> dict[str, int]:
         if actor.role is Role.MERCHANT and actor.id != shop_id:
-            raise PermissionDenied("*", f"MERCHANT:{actor.id}", "another shop's figures")
+            raise PermissionDenied("", f"MERCHANT:{actor.id}", OTHER_SHOP)
         if actor.role not in (Role.MERCHANT, Role.PLATFORM):
-            raise PermissionDenied("*", f"{actor.role}:{actor.id}", "shop figures")
+            raise PermissionDenied("", f"{actor.role}:{actor.id}", SHOP_FIGURES)
         return await self._repo.shop_stats(shop_id)
 
     async def _load_or_none(self, request_id: str, actor: Actor) -> AfterSale | None:
@@ -267,8 +296,10 @@ class AfterSaleHandlers:
 def _pending(record: AfterSale) -> c.FireTimer:
     """The command that fires the record's pending timer (refused when none is pending)."""
     if record.timer is None:
-        refused = refusal("NO_PENDING_TIMER", state=record.state.value)
-        raise error_for(refused, record.request_id, record.state, Action.MERCHANT_TIMEOUT)
+        # Name the timer of the request's state, if it has one (none pending: it ran already).
+        spec = TIMER_TABLE.get(record.state)
+        refused = refusal("NO_PENDING_TIMER", state=record.state)
+        raise error_for(refused, record.request_id, record.state, spec.action if spec else None)
     return c.FireTimer(timer_action=record.timer.action, version=record.version)
 
 

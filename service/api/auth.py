@@ -25,7 +25,8 @@ from typing import Any
 
 import grpc
 
-from aftersale.exceptions import InvalidInput, PermissionDenied
+from aftersale.exceptions import Denial, InvalidInput, PermissionDenied
+from aftersale.guide import title_zh
 from aftersale.model import Actor
 from aftersale.vocabulary import Role
 from service.api import fields
@@ -91,7 +92,11 @@ def identity_headers(pairs: CallMetadata) -> dict[str, str]:
 def _parse_role(raw: str) -> Role:
     name = raw.strip().upper().removeprefix("ROLE_")
     if name not in {r.value for r in Role} or name == Role.SYSTEM:
-        raise InvalidInput(ACTOR_ROLE, "must be BUYER, MERCHANT, PAYMENT or PLATFORM")
+        raise InvalidInput(
+            ACTOR_ROLE,
+            "must be BUYER, MERCHANT, PAYMENT or PLATFORM",
+            "须为 BUYER、MERCHANT、PAYMENT 或 PLATFORM",
+        )
     return Role(name)
 
 
@@ -115,9 +120,15 @@ def authenticate(tokens: TokenTable, method: str, pairs: CallMetadata) -> Caller
     else:
         role = _implied_role(entry.roles, allowed, metadata)
     if role not in entry.roles:
-        raise PermissionDenied("*", who, f"the token may not speak for {role}")
+        raise PermissionDenied("", who, Denial(
+            "TOKEN_ROLE_NOT_HELD", f"the token may not speak for {role}",
+            f"该令牌不能代表{title_zh(role)}调用",
+        ))  # fmt: skip
     if role not in allowed:
-        raise PermissionDenied("*", f"{who} as {role}", f"{method} is not open to {role}")
+        raise PermissionDenied("", f"{who} as {role}", Denial(
+            "ROLE_NOT_ALLOWED", f"{method} is not open to {role}",
+            f"{title_zh(role)}不能调用 {method}",
+        ))  # fmt: skip
     return Caller(_actor(role, entry.service, metadata), entry.service, entry.roles)
 
 
@@ -134,7 +145,10 @@ def _implied_role(
             return named
     candidates = token_roles & allowed
     if len(candidates) > 1:
-        raise InvalidInput(ACTOR_ROLE, "required: the token speaks for several roles here")
+        raise InvalidInput(
+            ACTOR_ROLE, "required: the token speaks for several roles here",
+            "必填:该令牌在此可代表多个角色",
+        )  # fmt: skip
     # None shared: any of the token's roles, for the PERMISSION_DENIED that follows.
     return next(iter(candidates), min(token_roles))
 

@@ -43,7 +43,7 @@ def _refused(verdict: ActionVerdict, sendable: frozenset[str]) -> t.RefusedActio
     options: list[str] = []
     if recommended is Action.NEGOTIATE:
         named = refusal.metadata.get("options", "") if refusal else ""
-        options = [o for o in named.replace(" ", "").split("/") if o in sendable]
+        options = [o for o in named.split(",") if o in sendable]
         if not options:  # none of them can be sent now (rounds used up): approve instead
             recommended = Action.APPROVE
     return t.RefusedAction(

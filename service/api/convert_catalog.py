@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aftersale.catalog import NEGOTIATION_OPTIONS, REJECT_REASONS, NegotiationSpec
+from aftersale.catalog import KINDS, NEGOTIATION_OPTIONS, REJECT_REASONS, NegotiationSpec
 from aftersale.vocabulary import AfterSaleType, NegotiationKind, State
 from service.api.convert_out import OPTION, STATUS, TYPE, name
 from service.gen.aftersale.v1 import types_pb2 as t
@@ -21,6 +21,8 @@ def _option(spec: NegotiationSpec) -> t.NegotiationOptionInfo:
         message_template_en=spec.message_en,
         evidence_guidance_zh=spec.guidance_zh,
         evidence_guidance_en=spec.guidance_en,
+        kind_title_zh=KINDS[spec.kind].title_zh,
+        kind_title_en=KINDS[spec.kind].title_en,
     )
 
 

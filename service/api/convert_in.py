@@ -44,7 +44,11 @@ def call_of(request: Any, caller: Caller) -> Call:
     ):
         expected = request.expected_version
         if expected < 1:
-            raise InvalidInput("expected_version", "must be at least 1 (versions start at 1)")
+            raise InvalidInput(
+                "expected_version",
+                "must be at least 1 (versions start at 1)",
+                "须 ≥ 1(版本号从 1 开始)",
+            )
     return Call(caller.actor, caller.service, key, expected)
 
 
@@ -136,6 +140,7 @@ def negotiate(request: pb.SendNegotiationRequest, _: Caller) -> c.Negotiate:
             "proposed_type",
         ),
         proposed_amount=(request.proposed_amount if request.HasField("proposed_amount") else None),
+        return_address=_address(request),
     )
 
 
@@ -178,13 +183,19 @@ def report_refund(
     """One message, two commands: the result enum picks the action."""
     if request.result == t.REFUND_RESULT_SUCCEEDED:
         if request.failure_reason:
-            raise InvalidInput("failure_reason", "must be empty when the result is SUCCEEDED")
+            raise InvalidInput(
+                "failure_reason", "must be empty when the result is SUCCEEDED", "退款成功时须为空"
+            )
         return c.RefundSucceeded(request.refund_id)
     if request.result == t.REFUND_RESULT_FAILED:
         return c.RefundFailed(request.refund_id, request.failure_reason)
     if request.result != t.REFUND_RESULT_UNSPECIFIED:
         raise InvalidInput("result", f"unknown value {request.result}", "未知取值")
-    raise InvalidInput("result", "required: SUCCEEDED or FAILED", "必填: SUCCEEDED 或 FAILED")
+    raise InvalidInput(
+        "result",
+        "required: SUCCEEDED or FAILED",
+        "必填:成功(REFUND_RESULT_SUCCEEDED)或失败(REFUND_RESULT_FAILED)",
+    )
 
 
 def request_proof(request: pb.RequestProofRequest, _: Caller) -> c.RequestProof:

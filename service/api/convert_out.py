@@ -55,7 +55,8 @@ def negotiation(n: Negotiation) -> t.Negotiation:
         proposed_type=name(TYPE, n.proposed_type),
         proposed_amount=n.proposed_amount,
         images=n.images,
-        message=n.message,
+        message=n.filled_message,
+        merchant_message=n.message,
         outcome=name("NEGOTIATION_OUTCOME_", n.outcome),
         handling_state=name(STATUS, n.handling_state),
         sent_at=stamp(n.sent_at_ms),
@@ -219,4 +220,10 @@ def transition(e: TransitionEvent, event_id: str) -> t.TransitionEvent:
         deadline=stamp(e.deadline_ms),
         signals=[name("SIGNAL_", signal) for signal in e.signals],
         refund_amount=e.refund_amount,
+        forced_by=_forced_by(e),
     )
+
+
+def _forced_by(e: TransitionEvent) -> t.Actor | None:
+    forced = e.forced_by
+    return t.Actor(role=name("ROLE_", forced.role), id=forced.id) if forced else None

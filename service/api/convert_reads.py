@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aftersale.exceptions import InvalidInput, PermissionDenied
+from aftersale.exceptions import Denial, InvalidInput, PermissionDenied
 from aftersale.model import Actor
 from aftersale.vocabulary import AfterSaleType, NegotiationKind, Role, State
 from service.api import fields
@@ -24,6 +24,9 @@ class ListQuery:
     states: frozenset[State]
     page_size: int
     page_token: str
+
+
+OWN_ROLE_ONLY = Denial("OUT_OF_SCOPE", "own role only", "只能查询自己角色可执行的操作")
 
 
 def list_query(request: pb.ListAfterSalesRequest) -> ListQuery:
@@ -66,7 +69,10 @@ def history_page(request: pb.GetHistoryRequest) -> tuple[int, int]:
     limit = fields.page_size(request.page_size, default=100, cap=500)
     token = request.page_token
     if token and (not (token.isascii() and token.isdigit()) or len(token) > 9):
-        raise InvalidInput("page_token", "not a page token returned by this service")
+        raise InvalidInput(
+            "page_token", "not a page token returned by this service", "不是本服务返回的分页令牌",
+            "TOKEN_NOT_ISSUED",
+        )  # fmt: skip
     return (int(token) if token else 0), limit
 
 
@@ -74,11 +80,15 @@ def role_asked(request: pb.GetAllowedActionsRequest, actor: Actor) -> Role:
     """Whose actions to evaluate: the caller's own role unless PLATFORM asks for another."""
     role = fields.enum_value(t.Role, "ROLE_", Role, request.role, "role")
     if role is Role.SYSTEM:
-        raise InvalidInput("role", "SYSTEM actions are the timers' (see pending_timer)")
+        raise InvalidInput(
+            "role",
+            "SYSTEM actions are the timers' (see pending_timer)",
+            "系统动作由定时任务执行,见 pending_timer",
+        )
     if role is None or role is actor.role:
         return actor.role
     if actor.role is not Role.PLATFORM:
-        raise PermissionDenied(request.request_id, f"{actor.role}:{actor.id}", "own role only")
+        raise PermissionDenied(request.request_id, f"{actor.role}:{actor.id}", OWN_ROLE_ONLY)
     return role
 
 

@@ -1,4 +1,4 @@
-"""The interceptor that applies the error table (``errors.ERROR_TABLE``) to every after-sale
+"""The interceptor that applies the error table (``error_details.ERROR_TABLE``) to every after-sale
 RPC: whatever a servicer method raises ends the call with the table's status and details.
 
 A request body that does not decode is bad input too (INVALID_ARGUMENT naming ``body``): left
@@ -17,7 +17,8 @@ import grpc
 from grpc_status import rpc_status
 
 from aftersale.exceptions import InvalidInput
-from service.api.errors import Code, rich_status, status_for
+from service.api.error_details import rich_status, status_for
+from service.api.errors import Code
 from service.api.method_handlers import StreamBehavior, UnaryBehavior, rpc_name, wrap_handler
 from service.observability.calls import note_status
 
@@ -42,7 +43,9 @@ def tolerant(parse: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
 
 def _undecodable(method: str) -> InvalidInput:
     rule = f"not a valid protobuf encoding of aftersale.v1.{method}Request"
-    return InvalidInput(BODY, rule, f"请求体不是有效的 aftersale.v1.{method}Request 编码")
+    return InvalidInput(
+        BODY, rule, f"请求体不是有效的 aftersale.v1.{method}Request 编码", "BODY_UNDECODABLE"
+    )
 
 
 async def abort_with(context: grpc.aio.ServicerContext, exc: Exception, method: str) -> None:

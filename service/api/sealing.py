@@ -62,7 +62,12 @@ class Sealer:
     def open(self, purpose: str, caller: Sequence[str], token: str) -> bytes:
         """The payload of a token ``seal`` made for the same purpose and caller;
         ``InvalidInput(purpose)`` for anything else."""
-        refused = InvalidInput(purpose, f"not a {purpose} issued by this service to this caller")
+        refused = InvalidInput(
+            purpose,
+            f"not a {purpose} issued by this service to this caller",
+            "不是本服务签发给该调用方的令牌",
+            "TOKEN_NOT_ISSUED",
+        )
         try:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         except (ValueError, binascii.Error):

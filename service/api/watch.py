@@ -29,13 +29,13 @@ from contextlib import aclosing, suppress
 from typing import Any, TypeVar
 
 from aftersale.events import TransitionEvent
-from aftersale.exceptions import PermissionDenied
+from aftersale.exceptions import Denial, PermissionDenied
 from aftersale.model import Actor
 from aftersale.vocabulary import Action, Role, State
 from service.api import fields
 from service.api.caller import Caller
 from service.api.convert_out import transition
-from service.api.errors import ApiError, Code
+from service.api.errors import ApiError
 from service.api.sealing import Sealer, identity
 from service.api.stream_slots import StreamSlots
 from service.gen.aftersale.v1 import aftersale_pb2 as pb
@@ -51,13 +51,14 @@ from service.storage.stream import (
 
 T = TypeVar("T")
 MAX_CURSOR_CHARS = 8192
+WATCH_OWN_SHOP = Denial(
+    "OUT_OF_SCOPE", "merchants watch only their shop", "商家只能订阅本店铺的售后"
+)
 
 
 class CursorOutOfRange(ApiError):
     """Events after the cursor were trimmed (ErrorInfo ``CURSOR_TRIMMED``, metadata
     ``oldest_cursor``: where to resume past the gap)."""
-
-    code = Code.OUT_OF_RANGE
 
     def __init__(self, oldest_cursor: str) -> None:
         super().__init__(
@@ -76,7 +77,7 @@ def transition_filter(request: pb.WatchTransitionsRequest, actor: Actor) -> Tran
     shop_id = fields.optional_id(request.shop_id, "shop_id")
     if actor.role is Role.MERCHANT:
         if shop_id and shop_id != actor.id:
-            raise PermissionDenied("*", f"MERCHANT:{actor.id}", "merchants watch only their shop")
+            raise PermissionDenied("", f"MERCHANT:{actor.id}", WATCH_OWN_SHOP)
         shop_id = actor.id
     states = fields.enum_list(t.AfterSaleStatus, "AFTER_SALE_STATUS_", State, request.states,
                               "states")  # fmt: skip

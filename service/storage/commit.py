@@ -44,7 +44,7 @@ from service.storage.event_codec import SCHEMA_VERSION, encode_event
 from service.storage.keys import Keys, timer_member
 from service.storage.ports import CommitResult, IdempotencyKey
 
-LINE_NOT_YOURS = "*"  # the subject of refusing another's order line: no request id at all
+LINE_NOT_YOURS = ""  # the subject of refusing another's order line: no request id at all
 _LINE_OPS = {Action.APPLY: "apply", Action.MODIFY_APPLICATION: "modify"}
 
 
@@ -233,4 +233,4 @@ def _line_refusal(reason: str, detail: str, record: AfterSale, max_attempts: int
         return refusal(reason, open_request_id=detail, **line)
     if reason == "LINE_ALREADY_REFUNDED":
         return refusal(reason, refunded_request_id=detail, **line)
-    return refusal("LINE_ATTEMPT_LIMIT", max_attempts=max_attempts, attempts=detail, **line)
+    return refusal("ATTEMPT_LIMIT", limit=max_attempts, used=detail, **line)

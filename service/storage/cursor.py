@@ -20,6 +20,9 @@ import msgspec
 
 from aftersale.exceptions import InvalidInput
 
+NOT_ISSUED = "not a cursor issued by this service"
+NOT_ISSUED_ZH = "不是本服务签发的游标"
+
 ZERO = "0-0"
 # What Redis can have issued: ``<ms>-<seq>``, ASCII digits, each part a 64-bit unsigned. Python's
 # ``int`` is laxer ("1 ", "١", 10**25 all parse), and Redis refuses those at XREAD time.
@@ -84,7 +87,7 @@ class StreamCursor:
         try:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         except (ValueError, binascii.Error):
-            raise InvalidInput("cursor", "not a cursor issued by this service") from None
+            raise InvalidInput("cursor", NOT_ISSUED, NOT_ISSUED_ZH, "TOKEN_NOT_ISSUED") from None
         return cls.from_bytes(raw, shards)
 
     @classmethod
@@ -107,4 +110,4 @@ class StreamCursor:
                 last[int(shard)] = event_id
             return cls(shards, tuple(last))
         except (ValueError, zlib.error, msgspec.DecodeError):
-            raise InvalidInput("cursor", "not a cursor issued by this service") from None
+            raise InvalidInput("cursor", NOT_ISSUED, NOT_ISSUED_ZH, "TOKEN_NOT_ISSUED") from None

@@ -62,6 +62,7 @@ OPTIONAL: dict[str, type[Enum]] = {
     "verdict": Verdict,
     "close_reason": CloseReason,
     "timer_action": Action,
+    "forced_by_role": Role,
 }
 
 

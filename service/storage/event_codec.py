@@ -138,6 +138,7 @@ class _EventOut(msgspec.Struct, omit_defaults=True, rename="camel"):
     deadline: str = ""
     signals: list[str] = msgspec.field(default_factory=list)
     refund_amount: str = ""
+    forced_by: _ActorOut | None = None
 
 
 _ENCODE = msgspec.json.Encoder().encode
@@ -209,6 +210,7 @@ def encode_event(e: TransitionEvent) -> bytes:
             _stamp(e.deadline_ms),
             [_SIGNAL[s] for s in e.signals],
             _int64(e.refund_amount),
+            _ActorOut(_ROLE[e.forced_by_role], e.forced_by_id) if e.forced_by_role else None,
         )
     )
 
@@ -261,6 +263,7 @@ class _EventIn(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
     deadline: Stamp | None = None
     signals: list[str] = msgspec.field(default_factory=list)
     refund_amount: Int64 = 0
+    forced_by: _ActorIn | None = None
 
 
 _DECODE = msgspec.json.Decoder(_EventIn).decode
@@ -361,6 +364,10 @@ def decode_event(text: str | bytes) -> tuple[str, TransitionEvent]:
         deadline_ms=deadline_ms,
         timer_action=timer.action if timer else None,
         signals=tuple(_signal(name) for name in d.signals),
+        forced_by_role=_required(_ROLES, "forcedBy.role", d.forced_by.role)
+        if d.forced_by
+        else None,
+        forced_by_id=d.forced_by.id if d.forced_by else "",
     )
     return d.event_id, event
 

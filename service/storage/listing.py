@@ -22,6 +22,7 @@ from aftersale.model import AfterSale
 
 Entry = tuple[int, str]  # (score, member)
 FOREIGN = "not a page token returned by this service"
+FOREIGN_ZH = "不是本服务返回的分页令牌"
 MAX_SCORE = 2**53  # scores are created-at milliseconds, exact in a double up to here
 MAX_SCAN = 2_000  # listing entries examined per page, so a sparse filter cannot run away
 
@@ -37,7 +38,7 @@ def decode_page_token(token: str) -> Entry | None:
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
     except (ValueError, binascii.Error):
-        raise InvalidInput("page_token", FOREIGN) from None
+        raise InvalidInput("page_token", FOREIGN, FOREIGN_ZH, "TOKEN_NOT_ISSUED") from None
     return entry_from_bytes(raw)
 
 
@@ -52,9 +53,9 @@ def entry_from_bytes(raw: bytes) -> Entry:
     try:
         score, member = msgspec.json.decode(raw, type=tuple[int, str])
     except msgspec.DecodeError:
-        raise InvalidInput("page_token", FOREIGN) from None
+        raise InvalidInput("page_token", FOREIGN, FOREIGN_ZH, "TOKEN_NOT_ISSUED") from None
     if not 0 <= score <= MAX_SCORE:
-        raise InvalidInput("page_token", FOREIGN)
+        raise InvalidInput("page_token", FOREIGN, FOREIGN_ZH, "TOKEN_NOT_ISSUED")
     return score, member
 
 

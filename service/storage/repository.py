@@ -192,7 +192,7 @@ class RedisRepository:
         version i + 1). An entry that does not decode is skipped (logged and counted), so a
         page may come back short, but the next one still starts right after it."""
         if offset < 0 or limit < 1:
-            raise InvalidInput("offset" if offset < 0 else "limit", "out of range")
+            raise InvalidInput("offset" if offset < 0 else "limit", "out of range", "超出范围")
         key = self.keys.history(request_id)
         rows = await self.client.lrange(key, offset, offset + limit)  # one more: a next page?
         events = []
@@ -239,7 +239,7 @@ class RedisRepository:
         else:  # ops: every request
             listing = [keys.all_requests(shard) for shard in keys.all_shards()]
         if page_size < 1:
-            raise InvalidInput("page_size", "must be >= 1")
+            raise InvalidInput("page_size", "must be >= 1", "须 ≥ 1")
         wanted = set(states)
 
         def keep(record: AfterSale) -> bool:

@@ -41,7 +41,14 @@ from redis.asyncio import Redis, RedisCluster
 from aftersale.events import TransitionEvent
 from aftersale.exceptions import InvalidInput
 from service.observability.undecodable import undecodable
-from service.storage.cursor import ZERO, StreamCursor, parse_stream_id, stream_id_order
+from service.storage.cursor import (
+    NOT_ISSUED,
+    NOT_ISSUED_ZH,
+    ZERO,
+    StreamCursor,
+    parse_stream_id,
+    stream_id_order,
+)
 from service.storage.decoding import UndecodableEntry, event_from_fields
 from service.storage.keys import Keys
 from service.storage.scripts import Scripts
@@ -153,7 +160,7 @@ class TransitionReader:
         token or a position."""
         if isinstance(cursor, StreamCursor):
             if cursor.shards != self.keys.shards:
-                raise InvalidInput("cursor", "not a cursor issued by this service")
+                raise InvalidInput("cursor", NOT_ISSUED, NOT_ISSUED_ZH, "TOKEN_NOT_ISSUED")
             return cursor
         if cursor not in (START, NOW):
             return StreamCursor.decode(cursor, self.keys.shards)

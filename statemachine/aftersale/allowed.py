@@ -36,7 +36,7 @@ def allowed_actions(
 
     Raises ``PermissionDenied`` when a buyer or merchant is not a party to the request."""
     why = rules.not_owner(record, actor)
-    if why:
+    if why is not None:
         raise PermissionDenied(record.request_id, f"{actor.role.value}:{actor.id}", why)
     from_here = actions_for(record.state, actor.role)
     verdicts = []
@@ -64,5 +64,5 @@ def _options(record: AfterSale, action: Action) -> tuple[str, ...]:
 
 
 def _elsewhere(record: AfterSale, action: Action) -> Refusal:
-    sources = ", ".join(s.value for s in SOURCES_OF[action] if s is not None)
-    return invalid_state(action, record.state, (), sources)
+    sources = tuple(s for s in SOURCES_OF[action] if s is not None)
+    return invalid_state(action, record.state, sources)

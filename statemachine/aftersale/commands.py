@@ -60,6 +60,7 @@ class Negotiate:
     message: str = ""  # appended to the option's auto-filled message
     proposed_type: AfterSaleType | None = None
     proposed_amount: int | None = None
+    return_address: str = ""  # for a proposal that makes the request a RETURN
 
 
 @dataclass(frozen=True, slots=True)

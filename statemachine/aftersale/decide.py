@@ -33,9 +33,15 @@ class Decision:
 
 
 def decide(
-    record: AfterSale | None, command: Command, actor: Actor, now_ms: int, policy: Policy
+    record: AfterSale | None,
+    command: Command,
+    actor: Actor,
+    now_ms: int,
+    policy: Policy,
+    forced_by: Actor | None = None,
 ) -> Decision:
-    """Run ``command`` by ``actor`` at ``now_ms`` over ``record`` (None only for ``Apply``).
+    """Run ``command`` by ``actor`` at ``now_ms`` over ``record`` (None only for ``Apply``);
+    ``forced_by`` is the operator who fires a timer early (recorded in the event).
 
     Raises ``InvalidInput`` (a field), ``NotFound`` (no record for a non-apply command),
     ``PermissionDenied`` (role or ownership), ``StaleTimer`` (a timer that no longer
@@ -44,7 +50,7 @@ def decide(
     if record is None and not isinstance(command, Apply):
         raise NotFound("")
     why = rules.ownership_violation(record, command, actor)
-    if why:
+    if why is not None:
         request_id = record.request_id if record else getattr(command, "request_id", "")
         raise PermissionDenied(request_id, f"{actor.role.value}:{actor.id}", why)
     if record is not None and isinstance(command, FireTimer):
@@ -59,7 +65,7 @@ def decide(
     after.updated_at_ms = now_ms
     after.timer = timer_after(record, after, action, now_ms, policy)
     event = transition_event(
-        record, after, action, actor, now_ms, tuple(step.signals), step.touched
+        record, after, action, actor, now_ms, tuple(step.signals), step.touched, forced_by
     )
     return Decision(after, event, record.timer if record else None)
 

@@ -10,7 +10,14 @@ from __future__ import annotations
 from aftersale import commands as c
 from aftersale.catalog import Proposal, negotiation_spec
 from aftersale.disputes import DISPUTE_EFFECTS
-from aftersale.model import AfterSale, ContactAttempt, Negotiation, Rejection, Waybill
+from aftersale.model import (
+    AfterSale,
+    ContactAttempt,
+    Negotiation,
+    Rejection,
+    Waybill,
+    fill_message,
+)
 from aftersale.refunds import REFUND_EFFECTS, request_refund
 from aftersale.step import Effect, Step
 from aftersale.vocabulary import (
@@ -84,10 +91,12 @@ def _negotiate(step: Step, record: AfterSale, source: State) -> None:
         handling_state=source,
         application_round=record.application_round,
         message=cmd.message,  # what the merchant appended to the option's text
+        filled=fill_message(NegotiationOption(cmd.option), cmd.message),
         images=list(cmd.images),
         proposed_type=AfterSaleType(proposed_type) if proposed_type else None,
         proposed_amount=cmd.proposed_amount,
         sent_at_ms=step.now_ms,
+        return_address=cmd.return_address,
     )
     step.send_negotiation(negotiation)
 
@@ -97,6 +106,7 @@ def _accept(step: Step, record: AfterSale, _: State) -> None:
     if negotiation.kind == NegotiationKind.MODIFY_APPLICATION:
         record.type = negotiation.proposed_type or record.type
         record.amount = negotiation.proposed_amount or record.amount
+        record.return_address = negotiation.return_address or record.return_address
     elif negotiation.kind == NegotiationKind.INVITE_CANCEL:
         record.close_reason = CloseReason.NEGOTIATED_CANCEL
 

@@ -94,10 +94,19 @@ class TransitionEvent:
     deadline_ms: int = 0  # 0: no timer pending
     timer_action: Action | None = None
     signals: tuple[Signal, ...] = ()  # what the event asks of a consumer
+    # A timer ops fired early (FireTimer): the operator who forced it. The actor stays the
+    # timer (SYSTEM), since the timer's rule is what ran; this says who made it run now.
+    forced_by_role: Role | None = None
+    forced_by_id: str = ""
 
     @property
     def actor(self) -> Actor:
         return Actor(self.actor_role, self.actor_id)
+
+    @property
+    def forced_by(self) -> Actor | None:
+        """The operator who fired this timer early, if one did."""
+        return Actor(self.forced_by_role, self.forced_by_id) if self.forced_by_role else None
 
 
 def transition_event(
@@ -108,9 +117,11 @@ def transition_event(
     now_ms: int,
     signals: tuple[Signal, ...] = (),
     touched: Negotiation | None = None,
+    forced_by: Actor | None = None,
 ) -> TransitionEvent:
     """The event for the step ``before`` → ``after`` (``after.version`` already bumped), which
-    sent or ended the negotiation ``touched`` (``Step.touched``)."""
+    sent or ended the negotiation ``touched`` (``Step.touched``); ``forced_by`` is the operator
+    who fired a timer early."""
     money_moves = Signal.REFUND_REQUESTED in signals
     refund = after.refund
     dispute = after.dispute
@@ -142,4 +153,6 @@ def transition_event(
         deadline_ms=after.timer.due_ms if after.timer else 0,
         timer_action=after.timer.action if after.timer else None,
         signals=signals,
+        forced_by_role=forced_by.role if forced_by else None,
+        forced_by_id=forced_by.id if forced_by else "",
     )

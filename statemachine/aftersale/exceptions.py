@@ -2,18 +2,24 @@
 
     AfterSaleError
     ├── InvalidInput            a field breaks a rule (names the field)     → INVALID_ARGUMENT
+    │   └── EvidenceRequired        images missing where the rules ask for them
     ├── NotFound                no request with that id                     → NOT_FOUND
     ├── PermissionDenied        the actor may not act on / see this request → PERMISSION_DENIED
     ├── ActionRefused           the action is not allowed now               → FAILED_PRECONDITION
     │   ├── InvalidState            not from this state (lists allowed actions)
     │   ├── NegotiationRequired     reject before a matching failed negotiation
-    │   ├── EvidenceRequired        images missing where the rules ask for them
     │   ├── RejectionForbidden      a reject reason that is never allowed
     │   ├── LimitExceeded           a per-request or per-order-line limit (SPEC §8)
     │   └── StaleTimer              a timer whose request moved on (storage drops it)
     └── Conflict
         ├── VersionConflict         stale expected_version / lost a race    → ABORTED
         └── IdempotencyKeyReused    same key, different body                → ALREADY_EXISTS
+
+Which is which (README "Errors"): a request that is wrong whatever the stored request says —
+a field missing, malformed, too long or too many, two fields that contradict each other, an
+option sent without the evidence its catalogue entry always requires — is ``InvalidInput``
+(checked before anything is read). A well-formed request that the stored request's state,
+history or limits refuse now is an ``ActionRefused``.
 
 Every refusal carries a ``Refusal``: a stable machine reason, zh and en explanations and the
 recommended next step, so the API can render it without knowing the rule.
@@ -49,15 +55,25 @@ class AfterSaleError(Exception):
 
 
 class InvalidInput(AfterSaleError):
-    """A field of the command breaks a rule; nothing was changed."""
+    """A field of the command breaks a rule; nothing was changed. ``reason`` says which kind
+    of rule: ``FIELD_REQUIRED`` when ``rule`` starts with "required", else ``FIELD_INVALID``
+    unless given (``TOKEN_NOT_ISSUED``, ``BODY_UNDECODABLE``, ...)."""
 
-    reason = "INVALID_ARGUMENT"
+    reason = "FIELD_INVALID"
 
-    def __init__(self, field_name: str, rule: str, message_zh: str = "") -> None:
+    def __init__(self, field_name: str, rule: str, message_zh: str, reason: str = "") -> None:
         super().__init__(f"{field_name}: {rule}")
         self.field = field_name
         self.rule = rule
-        self.message_zh = message_zh or rule
+        self.message_zh = message_zh
+        self.reason = reason or ("FIELD_REQUIRED" if rule.startswith("required") else self.reason)
+
+
+class EvidenceRequired(InvalidInput):
+    """Images the option or the action always requires are missing (a request wrong whatever
+    the stored request says, so INVALID_ARGUMENT naming ``images``)."""
+
+    reason = "EVIDENCE_REQUIRED"
 
 
 class NotFound(AfterSaleError):
@@ -68,14 +84,28 @@ class NotFound(AfterSaleError):
         self.request_id = request_id
 
 
+@dataclass(frozen=True, slots=True)
+class Denial:
+    """Why a party may not do something: a stable reason and the why in en and zh."""
+
+    reason: str  # NOT_YOUR_REQUEST, ROLE_NOT_ALLOWED, OUT_OF_SCOPE, ...
+    why: str
+    why_zh: str
+
+
 class PermissionDenied(AfterSaleError):
+    """``actor`` may not do this; ``request_id`` is "" when no request was named."""
+
     reason = "PERMISSION_DENIED"
 
-    def __init__(self, request_id: str, actor: str, why: str) -> None:
-        super().__init__(f"{actor} may not act on {request_id}: {why}")
+    def __init__(self, request_id: str, actor: str, denial: Denial) -> None:
+        subject = f"on {request_id}" if request_id else "here"
+        super().__init__(f"{actor} may not act {subject}: {denial.why}")
         self.request_id = request_id
         self.actor = actor
-        self.why = why
+        self.why = denial.why
+        self.why_zh = denial.why_zh
+        self.reason = denial.reason
 
 
 class ActionRefused(AfterSaleError):
@@ -87,7 +117,7 @@ class ActionRefused(AfterSaleError):
         self,
         request_id: str,
         state: State | None,
-        action: Action,
+        action: Action | None,
         refusal: Refusal,
         allowed: tuple[Action, ...] = (),
     ) -> None:
@@ -106,10 +136,6 @@ class InvalidState(ActionRefused):
 
 class NegotiationRequired(ActionRefused):
     """SPEC §5: a rejection needs a matching negotiation the buyer refused or let time out."""
-
-
-class EvidenceRequired(ActionRefused):
-    """Images are required by the option or the rule."""
 
 
 class RejectionForbidden(ActionRefused):

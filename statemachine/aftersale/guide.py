@@ -8,8 +8,20 @@ evidence guidance shown next to the image upload (凭证引导语).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
-from aftersale.vocabulary import NegotiationKind, NegotiationOption, RejectReason
+from aftersale.vocabulary import (
+    STATE_ZH,
+    Action,
+    AfterSaleType,
+    NegotiationKind,
+    NegotiationOption,
+    ProofParty,
+    RejectReason,
+    Role,
+    State,
+    Verdict,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,3 +318,89 @@ REJECT_REASON_TEXTS: dict[RejectReason, Texts] = {
         ),
     ),
 }
+
+# The actions by the names the seed's screens give them: a zh-CN message never shows
+# ``confirm_receipt`` to a merchant (the en messages use the proto's enum names).
+ACTION_ZH: dict[Action, str] = {
+    Action.APPLY: "申请售后",
+    Action.APPROVE: "同意售后",
+    Action.NEGOTIATE: "发起协商",
+    Action.WITHDRAW_NEGOTIATION: "撤回协商",
+    Action.ACCEPT_NEGOTIATION: "同意协商",
+    Action.REJECT_NEGOTIATION: "拒绝协商",
+    Action.SUPPLEMENT_EVIDENCE: "补充凭证",
+    Action.NEGOTIATION_TIMEOUT: "买家超时未处理协商",
+    Action.REJECT: "拒绝售后",
+    Action.MERCHANT_TIMEOUT: "商家超时未处理",
+    Action.MODIFY_APPLICATION: "修改售后申请",
+    Action.CANCEL: "取消售后申请",
+    Action.SUBMIT_RETURN_WAYBILL: "填写退货物流单号",
+    Action.RETURN_SHIP_TIMEOUT: "买家超时未退货",
+    Action.CONFIRM_RECEIPT: "确认收货",
+    Action.RECEIPT_TIMEOUT: "商家超时未确认收货",
+    Action.ESCALATE: "申请平台介入",
+    Action.INTERVENE: "平台介入",
+    Action.ESCALATION_EXPIRED: "申请平台介入超时",
+    Action.REQUEST_PROOF: "要求举证",
+    Action.SUBMIT_PROOF: "提交举证",
+    Action.PROOF_TIMEOUT: "举证超时",
+    Action.WITHDRAW_ESCALATION: "撤回平台介入申请",
+    Action.RESOLVE_DISPUTE: "平台裁决",
+    Action.REFUND_SUCCEEDED: "退款成功",
+    Action.REFUND_FAILED: "退款失败",
+    Action.UPLOAD_REFUND_PROOF: "上传线下退款凭证",
+    Action.CONFIRM_OFFLINE_REFUND: "确认已收到线下退款",
+    Action.OFFLINE_REFUND_CONFIRM_TIMEOUT: "买家超时未确认线下退款",
+    Action.OFFLINE_REFUND_TIMEOUT: "商家超时未线下退款",
+    Action.RETRY_REFUND: "重新发起退款",
+    Action.CLOSE_REFUND: "关闭退款",
+    Action.RECORD_CONTACT_ATTEMPT: "记录联系买家",
+    Action.REQUEST_CONTACT_QUOTA: "申请联系额度",
+    Action.REFUND_REMINDER: "退款提醒",
+}
+TYPE_ZH: dict[AfterSaleType, str] = {
+    AfterSaleType.REFUND: "仅退款",
+    AfterSaleType.RETURN: "退货退款",
+}
+ROLE_ZH: dict[Role, str] = {
+    Role.BUYER: "买家",
+    Role.MERCHANT: "商家",
+    Role.PAYMENT: "支付系统",
+    Role.PLATFORM: "平台",
+    Role.SYSTEM: "系统定时任务",
+}
+PARTY_ZH: dict[ProofParty, str] = {
+    ProofParty.BUYER: "买家",
+    ProofParty.MERCHANT: "商家",
+    ProofParty.BOTH: "买卖双方",
+}
+VERDICT_ZH: dict[Verdict, str] = {
+    Verdict.MERCHANT_LIABLE: "商家责任",
+    Verdict.BUYER_LIABLE: "买家责任",
+    Verdict.BOTH_LIABLE: "双方均有责任",
+}
+
+
+def title_zh(member: Enum) -> str:
+    """The Chinese title of a vocabulary member (what a zh-CN message shows instead of its
+    code); a member without one shows its code (a test keeps every shown one titled)."""
+    match member:
+        case State():
+            return STATE_ZH[member]
+        case Action():
+            return ACTION_ZH[member]
+        case NegotiationOption():
+            return OPTION_TEXTS[member].title_zh
+        case NegotiationKind():
+            return KIND_TEXTS[member].title_zh
+        case RejectReason():
+            return REJECT_REASON_TEXTS[member].title_zh
+        case AfterSaleType():
+            return TYPE_ZH[member]
+        case Role():
+            return ROLE_ZH[member]
+        case ProofParty():
+            return PARTY_ZH[member]
+        case Verdict():
+            return VERDICT_ZH[member]
+    return str(member.name)

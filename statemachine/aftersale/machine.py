@@ -298,12 +298,14 @@ def _restart(machine: AfterSaleMachine) -> None:
 
 
 def _invalid_state(step: Step) -> InvalidState:
-    from aftersale.table import actions_for  # noqa: PLC0415 - the table reads this module's class
+    from aftersale.table import SOURCES_OF  # noqa: PLC0415 - the table reads this module's class
 
     record = step.record
     state = record.state if record is not None else None
-    allowed = actions_for(state, step.actor.role)
-    refused = invalid_state(step.action, state, allowed)
-    error = error_for(refused, record.request_id if record else "", state, step.action, allowed)
+    sources = tuple(s for s in SOURCES_OF[step.action] if s is not None)
+    refused = invalid_state(step.action, state, sources)
+    # The actions possible now depend on the guards and the caller: the application layer
+    # adds them (``aftersale.allowed``, the same answer as GetAllowedActions).
+    error = error_for(refused, record.request_id if record else "", state, step.action)
     assert isinstance(error, InvalidState)
     return error

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import msgspec
 
+from aftersale.guide import OPTION_TEXTS
 from aftersale.vocabulary import (
     Action,
     AfterSaleType,
@@ -55,6 +56,23 @@ class Negotiation(msgspec.Struct, omit_defaults=True):
     ended_at_ms: int | None = None
     buyer_images: list[str] = msgspec.field(default_factory=list)  # evidence supplied in answer
     buyer_message: str = ""
+    # What the buyer read (商家留言): the option's template in Chinese plus ``message``, the
+    # merchant's own text. "" in a record stored before it was kept: ``filled_message``
+    # fills it then from the current template.
+    filled: str = ""
+    return_address: str = ""  # proposed with a plan that makes the request a RETURN
+
+    @property
+    def filled_message(self) -> str:
+        """The merchant message as the buyer sees it (template + the merchant's text)."""
+        return self.filled or fill_message(self.option, self.message)
+
+
+def fill_message(option: NegotiationOption, appended: str) -> str:
+    """The option's auto-filled message (in the buyer's language, zh) with the merchant's
+    ``appended`` text on a line of its own."""
+    template = OPTION_TEXTS[option].message_zh
+    return f"{template}\n{appended}" if appended else template
 
 
 class ContactAttempt(msgspec.Struct, omit_defaults=True):

@@ -3,9 +3,10 @@ recommended next step, and the exception class a refused command raises."""
 
 from __future__ import annotations
 
+from enum import Enum
+
 from aftersale.exceptions import (
     ActionRefused,
-    EvidenceRequired,
     InvalidState,
     LimitExceeded,
     NegotiationRequired,
@@ -14,20 +15,24 @@ from aftersale.exceptions import (
     StaleTimer,
 )
 from aftersale.groups import TERMINAL_STATES
-from aftersale.vocabulary import STATE_ZH, Action, State
+from aftersale.guide import title_zh
+from aftersale.vocabulary import Action, State
 
-# reason: (message_en, message_zh, next_step_en, next_step_zh); ``{name}`` placeholders are
-# filled from the keyword arguments of ``refusal``.
+# reason: (message_en, message_zh, next_step_en, next_step_zh). ``{name}`` placeholders are
+# filled from the keyword arguments of ``refusal``, rendered per language: a vocabulary member
+# (state, action, option, reject reason, type, role) by its enum name in en and its Chinese
+# title in zh, a tuple of them as a list; a free text comes as a ``name_en`` / ``name_zh``
+# pair. Every other fact is also ErrorInfo metadata under its own name (README "Errors").
 _TEXTS: dict[str, tuple[str, str, str, str]] = {
     "INVALID_STATE": (
         "{action} is not possible while the request is {state}.",
-        "售后单当前为“{state_zh}”,不能执行 {action}。",
-        "{allowed_en}",
-        "{allowed_zh}",
+        "售后单当前为“{state}”,不能执行“{action}”。",
+        "{next}",
+        "{next}",
     ),
     "STALE_TIMER": (
         "The timer {action} no longer matches the request (it moved on).",
-        "定时任务 {action} 已过期(售后单已变化),不再执行。",
+        "定时任务“{action}”已过期(售后单已变化),不再执行。",
         "Drop the timer.",
         "丢弃该定时任务。",
     ),
@@ -57,7 +62,7 @@ _TEXTS: dict[str, tuple[str, str, str, str]] = {
     ),
     "OPTION_NOT_ALLOWED": (
         "The option {option} cannot be sent {why}.",
-        "协商说明 {option} 不适用:{why_zh}。",
+        "协商说明“{option}”{why}。",
         "Sendable now: {options}.",
         "当前可发起:{options}。",
     ),
@@ -67,23 +72,17 @@ _TEXTS: dict[str, tuple[str, str, str, str]] = {
         "Record a failed contact attempt (call, voice, WeCom or SMS), then send UNABLE_TO_CONTACT.",
         "请先记录联系买家未果(电话、语音、企业微信或短信),再发起“无法联系或联系不上买家”协商。",
     ),
-    "EVIDENCE_REQUIRED": (
-        "{what} needs evidence images.",
-        "{what_zh}需要上传图片凭证。",
-        "{guidance_en}",
-        "{guidance_zh}",
-    ),
     "AMOUNT_NOT_ALLOWED": (
         "The proposed amount {amount} is not allowed: {why}.",
-        "协商金额 {amount} 不符合要求:{why_zh}。",
+        "协商金额 {amount} 不符合要求:{why}。",
         "Propose an amount that fits the option.",
         "请按协商说明填写金额。",
     ),
     "RETURN_ADDRESS_REQUIRED": (
         "A return needs the shop's return address.",
         "退货退款需要提供商家退货地址。",
-        "Give a return address.",
-        "请填写退货地址。",
+        "Give a return address (ApproveAfterSale and SendNegotiation take one).",
+        "请填写退货地址(同意售后与发起协商时均可填写)。",
     ),
     "PLAIN_ACCEPT_NOT_ALLOWED": (
         "The merchant asked you to verify or add evidence; there is nothing to accept.",
@@ -98,23 +97,24 @@ _TEXTS: dict[str, tuple[str, str, str, str]] = {
         "请同意或拒绝该协商。",
     ),
     "REJECTION_FORBIDDEN": (
-        "{reason} is never a ground for rejection.",
-        "不能以“{reason_zh}”为由拒绝售后。",
+        "{reject_reason} is never a ground for rejection.",
+        "不能以“{reject_reason}”为由拒绝售后。",
         "Approve the refund, or negotiate AGREED_TO_CANCEL with the buyer.",
         "请同意退款,或与买家协商一致后发起“已与买家协商取消售后”协商。",
     ),
     "REASON_NOT_FOR_STATE": (
-        "{reason} cannot be used while the request is {state}.",
-        "售后单为“{state_zh}”时不能以“{reason_zh}”为由拒绝。",
+        "{reject_reason} cannot be used while the request is {state}.",
+        "售后单为“{state}”时不能以“{reject_reason}”为由拒绝。",
         "Use a reject reason that fits the current state.",
         "请选择适用于当前状态的拒绝理由。",
     ),
     "NEGOTIATION_REQUIRED": (
-        "Rejecting for {reason} needs a negotiation ({options}) the buyer rejected or let "
-        "time out since the latest application.",
-        "以“{reason_zh}”拒绝前,须在买家最近一次申请后发起协商({options}),且买家拒绝或超时未处理。",
-        "{next_en}",
-        "{next_zh}",
+        "Rejecting for {reject_reason} needs a negotiation ({options}) the buyer rejected or "
+        "let time out since the latest application.",
+        "以“{reject_reason}”拒绝前,须在买家最近一次申请后发起协商({options}),且买家拒绝或超时"
+        "未处理。",
+        "{next}",
+        "{next}",
     ),
     "ESCALATION_WINDOW_CLOSED": (
         "The window to ask the platform to step in has closed.",
@@ -130,7 +130,7 @@ _TEXTS: dict[str, tuple[str, str, str, str]] = {
     ),
     "PROOF_NOT_REQUESTED": (
         "The platform has not asked the {party} for proof.",
-        "平台未要求{party_zh}举证。",
+        "平台未要求{party}举证。",
         "Wait until the platform asks for proof.",
         "请等待平台发起举证要求。",
     ),
@@ -151,13 +151,13 @@ _TEXTS: dict[str, tuple[str, str, str, str]] = {
         "buyer confirmed: a payment now would pay the buyer twice.",
         "退款单 {refund_id} 曾失败,商家已线下退款且买家已确认:此时打款将重复退款。",
         "Reverse the payment and tell ops (PLATFORM) about request {request_id}.",
-        "请撤回该笔打款并通知平台客服处理。",
+        "请撤回该笔打款并通知平台客服处理售后单 {request_id}。",
     ),
     "REFUND_ID_MISMATCH": (
         "The refund {refund_id} is not the request's current refund.",
         "退款单 {refund_id} 不是本售后单当前的退款。",
-        "Report the result of the current refund ({current}).",
-        "请回传当前退款({current})的结果。",
+        "Report the result of the current refund ({current_refund_id}).",
+        "请回传当前退款({current_refund_id})的结果。",
     ),
     "EVIDENCE_LIMIT": (
         "A request holds at most {limit} evidence images; {used} are already there.",
@@ -202,13 +202,13 @@ _TEXTS: dict[str, tuple[str, str, str, str]] = {
         "请关闭退款,或由商家线下退款。",
     ),
     "NO_PENDING_TIMER": (
-        "no timer is pending in state {state}",
-        "当前状态 {state} 没有待触发的计时器",
-        "wait for an action that starts a timer",
-        "等待会启动计时器的操作",
+        "No timer is pending while the request is {state}: there is nothing to fire.",
+        "售后单当前为“{state}”,没有待触发的定时任务。",
+        "Wait for an action that starts a timer.",
+        "请等待会启动定时任务的操作。",
     ),
     # The order-line rules of SPEC §8: only storage sees every request of a line, so the
-    # commit script refuses these and the repository raises them.
+    # commit script refuses these and the repository raises them (its cap is ATTEMPT_LIMIT).
     "LINE_HAS_OPEN_REQUEST": (
         "This order line already has an open after-sale request ({open_request_id}).",
         "该订单商品已有进行中的售后单({open_request_id})。",
@@ -221,20 +221,12 @@ _TEXTS: dict[str, tuple[str, str, str, str]] = {
         "No further after-sale request is possible for this order line.",
         "该订单商品不能再申请售后。",
     ),
-    "LINE_ATTEMPT_LIMIT": (
-        "This order line reached the limit of {max_attempts} after-sale applications "
-        "and modifications.",
-        "该订单商品的售后申请与修改次数已达上限({max_attempts} 次)。",
-        "Contact platform customer service if the buyer still needs help.",
-        "如仍需帮助,请联系平台客服。",
-    ),
 }
 
 _ERRORS: dict[str, type[ActionRefused]] = {
     "INVALID_STATE": InvalidState,
     "STALE_TIMER": StaleTimer,
     "NEGOTIATION_REQUIRED": NegotiationRequired,
-    "EVIDENCE_REQUIRED": EvidenceRequired,
     "REJECTION_FORBIDDEN": RejectionForbidden,
     "ROUND_LIMIT": LimitExceeded,
     "ATTEMPT_LIMIT": LimitExceeded,
@@ -253,23 +245,52 @@ _ERRORS: dict[str, type[ActionRefused]] = {
     ),
     "LINE_HAS_OPEN_REQUEST": LimitExceeded,
     "LINE_ALREADY_REFUNDED": LimitExceeded,
-    "LINE_ATTEMPT_LIMIT": LimitExceeded,
 }
 
 REASONS: frozenset[str] = frozenset(_TEXTS)
 
 
-def refusal(reason: str, /, **facts: object) -> Refusal:
-    """The refusal for ``reason``, its texts filled with ``facts`` (also kept as metadata)."""
+Fact = str | int | Enum | tuple[Enum, ...] | None
+
+
+def _en(value: Fact) -> str:
+    if isinstance(value, tuple):
+        return ", ".join(_en(v) for v in value) or "none"
+    return value.name if isinstance(value, Enum) else "" if value is None else str(value)
+
+
+def _zh(value: Fact) -> str:
+    if isinstance(value, tuple):
+        return "、".join(f"“{_zh(v)}”" for v in value) or "无"
+    return title_zh(value) if isinstance(value, Enum) else "" if value is None else str(value)
+
+
+def _metadata(value: Fact) -> str:
+    """One format for every value: enum members by name, lists joined by "," (no spaces)."""
+    if isinstance(value, tuple):
+        return ",".join(_metadata(v) for v in value)
+    return value.name if isinstance(value, Enum) else "" if value is None else str(value)
+
+
+def refusal(reason: str, /, **facts: Fact) -> Refusal:
+    """The refusal for ``reason``, its texts filled with ``facts`` (each rendered in the
+    message's language); the facts that are not ``*_en`` / ``*_zh`` texts become metadata."""
     message_en, message_zh, next_en, next_zh = _TEXTS[reason]
-    values = {k: str(v) for k, v in facts.items()}
+    plain = {k: v for k, v in facts.items() if not k.endswith(("_en", "_zh"))}
+    en = {k: _en(v) for k, v in plain.items()}
+    zh = {k: _zh(v) for k, v in plain.items()}
+    for key, text in facts.items():
+        if key.endswith("_en"):
+            en[key[:-3]] = str(text)
+        elif key.endswith("_zh"):
+            zh[key[:-3]] = str(text)
     return Refusal(
         reason=reason,
-        message_en=message_en.format_map(values),
-        message_zh=message_zh.format_map(values),
-        next_step_en=next_en.format_map(values),
-        next_step_zh=next_zh.format_map(values),
-        metadata={k: v for k, v in values.items() if not k.endswith(("_en", "_zh"))},
+        message_en=message_en.format_map(en),
+        message_zh=message_zh.format_map(zh),
+        next_step_en=next_en.format_map(en),
+        next_step_zh=next_zh.format_map(zh),
+        metadata={k: _metadata(v) for k, v in plain.items() if v is not None},
     )
 
 
@@ -277,32 +298,22 @@ def error_for(
     refused: Refusal,
     request_id: str,
     state: State | None,
-    action: Action,
+    action: Action | None,
     allowed: tuple[Action, ...] = (),
 ) -> ActionRefused:
-    """The exception a command refused for ``refused`` raises."""
+    """The exception a command refused for ``refused`` raises (``action`` None: no action was
+    named, as when ops fire a timer and none is pending)."""
     error_class = _ERRORS.get(refused.reason, ActionRefused)
     return error_class(request_id, state, action, refused, allowed)
 
 
-def invalid_state(
-    action: Action, state: State | None, allowed: tuple[Action, ...], sources: str = ""
-) -> Refusal:
-    """``action`` has no transition from ``state`` (None: no request yet). The next step lists
-    the ``allowed`` actions, or the states ``sources`` the action is possible from."""
+def invalid_state(action: Action, state: State | None, sources: tuple[State, ...]) -> Refusal:
+    """``action`` has no transition from ``state`` (None: no request yet); the next step names
+    the states ``sources`` it is possible from (what is possible now is in the error's
+    allowed actions, computed where the caller is known)."""
     if state in TERMINAL_STATES:
         next_en, next_zh = "The request is closed; nothing more can happen.", "售后单已结束。"
-    elif sources:
-        next_en = f"{action.value} is possible from: {sources}."
-        next_zh = f"{action.value} 仅可在以下状态执行:{sources}。"
     else:
-        names = ", ".join(a.value for a in allowed) or "none"
-        next_en, next_zh = f"Possible now: {names}.", f"当前可执行:{names}。"
-    return refusal(
-        "INVALID_STATE",
-        action=action.value,
-        state=state.value if state else "NEW",
-        state_zh=STATE_ZH[state] if state else "未创建",
-        allowed_en=next_en,
-        allowed_zh=next_zh,
-    )
+        next_en = f"{_en(action)} is possible from: {_en(sources)}."
+        next_zh = f"“{_zh(action)}”仅可在以下状态执行:{_zh(sources)}。"
+    return refusal("INVALID_STATE", action=action, state=state, next_en=next_en, next_zh=next_zh)

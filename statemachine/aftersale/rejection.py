@@ -13,7 +13,7 @@ from aftersale.exceptions import Refusal
 from aftersale.model import AfterSale
 from aftersale.policy import Policy
 from aftersale.refusals import refusal
-from aftersale.vocabulary import FAILED_OUTCOMES, STATE_ZH, RejectReason
+from aftersale.vocabulary import FAILED_OUTCOMES, RejectReason
 
 
 def negotiate_allowed(record: AfterSale, policy: Policy) -> Refusal | None:
@@ -50,23 +50,16 @@ def reject_refusal(record: AfterSale, reason: RejectReason, policy: Policy) -> R
     """Whether the merchant may reject with ``reason`` now (images aside)."""
     spec = reject_reason_spec(reason)
     if spec.always_forbidden:
-        return refusal("REJECTION_FORBIDDEN", reason=reason.value, reason_zh=spec.title_zh)
+        return refusal("REJECTION_FORBIDDEN", reject_reason=reason)
     if record.state not in spec.from_states:
-        return refusal(
-            "REASON_NOT_FOR_STATE",
-            reason=reason.value,
-            reason_zh=spec.title_zh,
-            state=record.state.value,
-            state_zh=STATE_ZH[record.state],
-        )
+        return refusal("REASON_NOT_FOR_STATE", reject_reason=reason, state=record.state)
     if _unlocked(record, spec):
         return None
     next_en, next_zh = _negotiate_first(record, spec, policy)
     return refusal(
         "NEGOTIATION_REQUIRED",
-        reason=reason.value,
-        reason_zh=spec.title_zh,
-        options=" / ".join(o.value for o in spec.unlocking_options),
+        reject_reason=reason,
+        options=spec.unlocking_options,
         next_en=next_en,
         next_zh=next_zh,
     )
@@ -104,26 +97,15 @@ def reject_allowed(record: AfterSale, policy: Policy) -> Refusal | None:
     steps = list(dict.fromkeys(_negotiate_first(record, spec, policy) for spec in usable))
     return refusal(
         "NEGOTIATION_REQUIRED",
-        reason="any reason",
-        reason_zh="任何理由",
-        options=" / ".join(o.value for s in usable for o in s.unlocking_options),
+        reject_reason_en="any reason",
+        reject_reason_zh="任何理由",
+        options=tuple(o for s in usable for o in s.unlocking_options),
         next_en=" ".join(en for en, _ in steps),
         next_zh="".join(zh for _, zh in steps),
     )
 
 
 def reject_command(record: AfterSale, command: c.Reject, policy: Policy) -> Refusal | None:
-    """Every guard of one rejection: its reason, then its evidence images."""
-    found = reject_refusal(record, command.reason, policy)
-    if found:
-        return found
-    if not command.images:
-        spec = reject_reason_spec(command.reason)
-        return refusal(
-            "EVIDENCE_REQUIRED",
-            what="A rejection",
-            what_zh="拒绝售后",
-            guidance_en=spec.guidance_en,
-            guidance_zh=spec.guidance_zh,
-        )
-    return None
+    """Every guard of one rejection that depends on the request (its images are checked with
+    the command's shape: ``aftersale.validation``)."""
+    return reject_refusal(record, command.reason, policy)

@@ -12,7 +12,8 @@ from collections.abc import Callable
 
 from aftersale import commands as c
 from aftersale.catalog import NEGOTIATION_OPTIONS, Proposal, negotiation_spec
-from aftersale.exceptions import Refusal
+from aftersale.exceptions import Denial, Refusal
+from aftersale.guide import title_zh
 from aftersale.limits import limit_refusal
 from aftersale.model import Actor, AfterSale
 from aftersale.policy import Policy
@@ -29,26 +30,43 @@ from aftersale.vocabulary import (
     State,
 )
 
+TIMERS_ONLY = Denial(
+    "ROLE_NOT_ALLOWED",
+    "timers fire as SYSTEM, and SYSTEM only fires timers",
+    "定时任务动作只能由系统定时任务触发,系统也只触发定时任务",
+)
+NOT_THE_APPLYING_BUYER = Denial(
+    "NOT_YOUR_REQUEST", "not the applying buyer", "只有申请售后的买家本人可以提交申请"
+)
+NOT_THE_BUYER = Denial("NOT_YOUR_REQUEST", "not the request's buyer", "不是该售后单的买家")
+NOT_THE_SHOP = Denial("NOT_YOUR_REQUEST", "not the request's shop", "不是该售后单的店铺")
 
-def ownership_violation(record: AfterSale | None, command: c.Command, actor: Actor) -> str:
-    """Why ``actor`` may not send ``command`` to ``record`` ("" when it may), SPEC §9."""
+
+def ownership_violation(
+    record: AfterSale | None, command: c.Command, actor: Actor
+) -> Denial | None:
+    """Why ``actor`` may not send ``command`` to ``record`` (None when it may), SPEC §9."""
     action = c.action_of(command)
     if isinstance(command, c.FireTimer) != (actor.role == Role.SYSTEM):
-        return "timers fire as SYSTEM, and SYSTEM only fires timers"
+        return TIMERS_ONLY
     if actor.role not in ACTION_ROLES[action]:
-        return f"{actor.role.value} may not {action.value}"
+        return Denial(
+            "ROLE_NOT_ALLOWED",
+            f"{actor.role.value} may not {action.name}",
+            f"{title_zh(actor.role)}不能执行“{title_zh(action)}”",
+        )
     if isinstance(command, c.Apply):
-        return "" if actor.id == command.buyer_id else "not the applying buyer"
-    return not_owner(record, actor) if record is not None else ""
+        return None if actor.id == command.buyer_id else NOT_THE_APPLYING_BUYER
+    return not_owner(record, actor) if record is not None else None
 
 
-def not_owner(record: AfterSale, actor: Actor) -> str:
-    """Why a buyer or merchant ``actor`` is not a party to ``record`` ("" when it is)."""
+def not_owner(record: AfterSale, actor: Actor) -> Denial | None:
+    """Why a buyer or merchant ``actor`` is not a party to ``record`` (None when it is)."""
     if actor.role == Role.BUYER and actor.id != record.buyer_id:
-        return "not the request's buyer"
+        return NOT_THE_BUYER
     if actor.role == Role.MERCHANT and actor.id != record.shop_id:
-        return "not the request's shop"
-    return ""
+        return NOT_THE_SHOP
+    return None
 
 
 # -- negotiation (SPEC §4) ------------------------------------------------------------------
@@ -61,15 +79,18 @@ def option_refusal(
     spec = negotiation_spec(option)
     why = ""
     if spec.kind != kind:
-        why, why_zh = f"with the kind {kind.value}", f"不属于协商类型 {kind.value}"
+        why, why_zh = f"with the kind {kind.name}", f"不属于协商类型“{title_zh(kind)}”"
     elif record.state not in spec.from_states:
-        why, why_zh = f"while the request is {record.state.value}", f"不适用于“{_zh(record)}”"
+        why, why_zh = f"while the request is {record.state.name}", f"不适用于“{_zh(record)}”"
     elif record.type not in spec.types:
-        why, why_zh = f"for a {record.type.value} request", f"不适用于 {record.type.value} 售后"
+        why, why_zh = f"for a {record.type.name} request", f"不适用于“{title_zh(record.type)}”售后"
     if why:
-        options = ", ".join(o.value for o in sendable_options(record)) or "none"
         return refusal(
-            "OPTION_NOT_ALLOWED", option=option.value, why=why, why_zh=why_zh, options=options
+            "OPTION_NOT_ALLOWED",
+            option=option,
+            options=tuple(sendable_options(record)),
+            why_en=why,
+            why_zh=why_zh,
         )
     if option == NegotiationOption.UNABLE_TO_CONTACT and not record.contact_attempts:
         return refusal("CONTACT_ATTEMPT_REQUIRED")
@@ -92,14 +113,6 @@ def _negotiate(record: AfterSale, command: c.Negotiate, policy: Policy) -> Refus
     found = option_refusal(record, command.kind, command.option)
     if found:
         return found
-    if spec.images_required and not command.images:
-        return refusal(
-            "EVIDENCE_REQUIRED",
-            what=spec.option.value,
-            what_zh=spec.title_zh,
-            guidance_en=spec.guidance_en,
-            guidance_zh=spec.guidance_zh,
-        )
     new_type = command.proposed_type or record.type
     new_amount = command.proposed_amount or record.amount
     amount = command.proposed_amount
@@ -116,7 +129,7 @@ def _negotiate(record: AfterSale, command: c.Negotiate, policy: Policy) -> Refus
         spec.kind == NegotiationKind.MODIFY_APPLICATION
         and record.state == State.MERCHANT_PROCESSING
     ):
-        return return_address_refusal(new_type, record.return_address)
+        return return_address_refusal(new_type, command.return_address or record.return_address)
     return None
 
 
@@ -145,12 +158,13 @@ def _ships_back(record: AfterSale, command: c.Command) -> Refusal | None:
                 open_one.handling_state == State.MERCHANT_PROCESSING
             )
             new_type = open_one.proposed_type or record.type
-            return return_address_refusal(new_type, record.return_address) if returns else None
+            address = open_one.return_address or record.return_address
+            return return_address_refusal(new_type, address) if returns else None
     return None
 
 
 def _amount_refusal(amount: int | None, why: str, why_zh: str) -> Refusal:
-    return refusal("AMOUNT_NOT_ALLOWED", amount=amount, why=why, why_zh=why_zh)
+    return refusal("AMOUNT_NOT_ALLOWED", amount=amount, why_en=why, why_zh=why_zh)
 
 
 # -- the other record guards -----------------------------------------------------------------
@@ -188,8 +202,7 @@ def _submit_proof_allowed(record: AfterSale, role: Role, now_ms: int) -> Refusal
     requests = record.dispute.proof_requests if record.dispute else []
     asked = [p for p in requests if role in p.asked_parties and role not in p.missed]
     if not asked:
-        party_zh = "买家" if role == Role.BUYER else "商家"
-        return refusal("PROOF_NOT_REQUESTED", party=role.value.lower(), party_zh=party_zh)
+        return refusal("PROOF_NOT_REQUESTED", party=role)
     if all(p.deadline_ms < now_ms for p in asked):
         return refusal("PROOF_DEADLINE_PASSED")
     return None
@@ -215,7 +228,9 @@ def _attempts_left(record: AfterSale, policy: Policy) -> Refusal | None:
     # The order line's cap counts every request of the line (storage checks that); one
     # request alone can never go past it either.
     if record.application_round >= policy.max_attempts_per_line:
-        return refusal("ATTEMPT_LIMIT", limit=policy.max_attempts_per_line)
+        return refusal(
+            "ATTEMPT_LIMIT", limit=policy.max_attempts_per_line, used=record.application_round
+        )
     return None
 
 
@@ -247,20 +262,13 @@ def refusal_for(
     match command:
         case c.Negotiate():
             return _negotiate(record, command, policy)
-        case c.SupplementEvidence() | c.UploadRefundProof() if not command.images:
-            supplement = isinstance(command, c.SupplementEvidence)
-            return refusal(
-                "EVIDENCE_REQUIRED",
-                what="Supplementing evidence" if supplement else "An offline refund proof",
-                what_zh="补充凭证" if supplement else "线下退款凭证",
-                guidance_en="Upload at least one image.",
-                guidance_zh="请至少上传一张图片。",
-            )
         case c.RefundSucceeded() | c.RefundFailed():
             current = record.refund.refund_id if record.refund else ""
             if command.refund_id != current:
                 return refusal(
-                    "REFUND_ID_MISMATCH", refund_id=command.refund_id, current=current or "none"
+                    "REFUND_ID_MISMATCH",
+                    refund_id=command.refund_id,
+                    current_refund_id=current or "-",
                 )
     return None
 

@@ -5,6 +5,12 @@ rule here. A bad field raises ``InvalidInput`` naming it as the API does: a comm
 carry the API's names, times in ms with a ``_ms`` suffix the API's Timestamps do not have
 (``attempted_at_ms`` is ``attempted_at``), images by index (``images[3]``). Fields are
 checked by name, so every command gets the same rule for the same kind of field.
+
+What is a shape (README "Errors"): whatever is wrong with the command whatever the stored
+request says is refused here, before anything is read, as INVALID_ARGUMENT naming the field.
+That includes the evidence images an option, a rejection, a supplement or an offline-refund
+proof always requires (``EvidenceRequired``, reason ``EVIDENCE_REQUIRED``); what depends on the
+stored request (its state, its negotiations, its limits) is a rule (``aftersale.rules``).
 """
 
 from __future__ import annotations
@@ -17,8 +23,8 @@ from enum import Enum
 from typing import Any
 
 from aftersale import commands as c
-from aftersale.catalog import Proposal, negotiation_spec
-from aftersale.exceptions import InvalidInput
+from aftersale.catalog import Proposal, negotiation_spec, reject_reason_spec
+from aftersale.exceptions import EvidenceRequired, InvalidInput
 from aftersale.model import Actor, AfterSale
 from aftersale.policy import Policy
 from aftersale.vocabulary import TIMER_ACTIONS, AfterSaleType, Role, Verdict
@@ -95,6 +101,27 @@ def _shape(command: c.Command, now_ms: int, policy: Policy) -> None:
             raise InvalidInput("after_sale_deadline", "required: a time", "必填")
         case c.Negotiate():
             _proposal(command)
+            spec = negotiation_spec(command.option)
+            if spec.images_required and not command.images:
+                _evidence(
+                    f"the option {spec.option.name} needs evidence images: {spec.guidance_en}",
+                    f"协商说明“{spec.title_zh}”需要上传图片凭证:{spec.guidance_zh}",
+                )
+        case c.Reject() if not command.images:
+            reason = reject_reason_spec(command.reason)
+            if not reason.always_forbidden:  # refused for its reason, images or not
+                _evidence(
+                    f"a rejection needs evidence images: {reason.guidance_en}",
+                    f"拒绝售后需要上传图片凭证:{reason.guidance_zh}",
+                )
+        case c.SupplementEvidence() | c.UploadRefundProof() if not command.images:
+            what = (
+                "supplementing evidence"
+                if isinstance(command, c.SupplementEvidence)
+                else ("an offline refund proof")
+            )
+            what_zh = "补充凭证" if isinstance(command, c.SupplementEvidence) else "线下退款凭证"
+            _evidence(f"{what} needs at least one image", f"{what_zh}需要至少上传一张图片")
         case c.ResolveDispute():
             _refund_amount(Verdict(command.verdict), command.refund_amount)
         case c.SubmitProof() if not command.message and not command.images:
@@ -119,6 +146,10 @@ def _shape(command: c.Command, now_ms: int, policy: Policy) -> None:
                 raise InvalidInput("timer_action", "not a timer action", "不是定时任务动作")
             if not _is_int(command.version) or command.version < 1:
                 raise InvalidInput("version", "must be ≥ 1", "版本号须 ≥1")
+
+
+def _evidence(rule: str, rule_zh: str) -> None:
+    raise EvidenceRequired("images", rule, rule_zh)
 
 
 def _refund_amount(verdict: Verdict, amount: int | None) -> None:

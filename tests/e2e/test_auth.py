@@ -12,7 +12,18 @@ from google.rpc import error_details_pb2
 from service.api.auth import METHOD_ROLES
 from service.gen.aftersale.v1 import aftersale_pb2 as pb
 from service.gen.aftersale.v1 import types_pb2 as t
-from tests.e2e.support import Api, Party, applied, bad_field, detail, key, reason_of, rpc_error
+from tests.e2e.support import (
+    Api,
+    Party,
+    applied,
+    bad_field,
+    detail,
+    key,
+    localized,
+    reason_of,
+    rpc_error,
+)
+from tests.unit.zh_scan import stray_english
 
 SERVICE = pb.DESCRIPTOR.services_by_name["AfterSaleService"]
 ROLES = ("BUYER", "MERCHANT", "PAYMENT", "PLATFORM")
@@ -60,6 +71,8 @@ async def test_a_role_outside_an_rpcs_table_is_permission_denied(
     error = await rpc_error(call(caller(api, role), rpc, message))
 
     assert error.code() == grpc.StatusCode.PERMISSION_DENIED, (rpc, role, error.details())
+    assert reason_of(error) in ("ROLE_NOT_ALLOWED", "TOKEN_ROLE_NOT_HELD")
+    assert stray_english(localized(error)["zh-CN"]) == [], localized(error)
 
 
 @pytest.mark.parametrize(
@@ -82,6 +95,7 @@ async def test_no_or_bad_token_is_unauthenticated(
     for error in (unary, stream):
         assert error.code() == grpc.StatusCode.UNAUTHENTICATED
         assert reason_of(error) == reason
+        assert stray_english(localized(error)["zh-CN"]) == [], localized(error)
 
 
 async def test_a_token_cannot_speak_for_a_role_it_does_not_hold(api: Api) -> None:
@@ -94,6 +108,9 @@ async def test_a_token_cannot_speak_for_a_role_it_does_not_hold(api: Api) -> Non
     error = await rpc_error(ops_as_buyer.ListAfterSales(pb.ListAfterSalesRequest()))
 
     assert error.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert reason_of(error) == "TOKEN_ROLE_NOT_HELD"
+    assert "request_id" not in detail(error, error_details_pb2.ErrorInfo).metadata
+    assert stray_english(localized(error)["zh-CN"]) == [], localized(error)
 
 
 async def test_the_acting_ids_are_required_and_checked(api: Api) -> None:

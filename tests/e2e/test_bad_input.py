@@ -27,11 +27,13 @@ from tests.e2e.support import (
     create_request,
     detail,
     key,
+    localized,
     reason_of,
     rpc_error,
     stamp,
     unique,
 )
+from tests.unit.zh_scan import stray_english
 
 LONG_TEXT = "字" * 501
 TEN_IMAGES = [f"media/{i}.jpg" for i in range(10)]
@@ -321,7 +323,14 @@ async def test_bad_input_is_invalid_argument_naming_the_field_and_changes_nothin
     error = await rpc_error(getattr(party(req, who), rpc)(build(req)))
 
     assert bad_field(error) == field, error.details()
-    assert reason_of(error) == "INVALID_ARGUMENT"
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert stray_english(localized(error)["zh-CN"]) == [], localized(error)
+    assert reason_of(error) in (
+        "FIELD_REQUIRED",
+        "FIELD_INVALID",
+        "EVIDENCE_REQUIRED",
+        "TOKEN_NOT_ISSUED",
+    )
     assert (await req.view()).version == 1
 
 
@@ -355,7 +364,7 @@ async def test_unknown_request_ids_are_not_found(api: Api) -> None:
 
     for error in (unknown, foreign, acting):
         assert error.code() == grpc.StatusCode.NOT_FOUND
-        assert reason_of(error) == "NOT_FOUND"
+        assert reason_of(error) == "REQUEST_NOT_FOUND"
 
 
 async def test_a_wrong_state_names_the_state_and_the_allowed_actions(api: Api) -> None:

@@ -78,7 +78,7 @@ async def test_a_buyer_cannot_tell_a_missing_request_from_anothers(api: Api) -> 
     for error in (existing, missing, acting):
         assert error.code() == grpc.StatusCode.PERMISSION_DENIED
         info = detail(error, error_details_pb2.ErrorInfo)
-        assert info.metadata["why"] == "not your request"
+        assert info.reason == "NOT_YOUR_REQUEST"
     assert existing.details().replace(theirs.request_id, "X") == missing.details().replace(
         missing_id, "X"
     )
@@ -123,7 +123,7 @@ async def test_another_buyer_applying_on_a_line_is_denied_and_told_nothing_about
 
     assert error.code() == grpc.StatusCode.PERMISSION_DENIED
     info = detail(error, error_details_pb2.ErrorInfo)
-    assert info.metadata["why"] == "not your request"
+    assert info.reason == "NOT_YOUR_REQUEST"
     everything = str(rich_status(error)) + error.details()
     assert mine.request_id not in everything
     assert re.search(r"AS\d+-", everything) is None  # no request id at all
@@ -146,7 +146,7 @@ async def test_another_buyers_attempts_leave_the_line_and_its_five_attempts_to_i
     assert tries == [grpc.StatusCode.PERMISSION_DENIED] * 5
     assert len(set(made)) == 5
     assert sixth.code() == grpc.StatusCode.FAILED_PRECONDITION
-    assert detail(sixth, error_details_pb2.ErrorInfo).reason == "LINE_ATTEMPT_LIMIT"
+    assert detail(sixth, error_details_pb2.ErrorInfo).reason == "ATTEMPT_LIMIT"
 
 
 async def _apply_and_cancel(api: Api, party: Party, req: Request) -> Any:

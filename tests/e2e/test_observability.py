@@ -214,7 +214,7 @@ async def test_every_rpc_writes_one_json_access_line_and_never_a_secret(
     assert create["role"] == "BUYER" and create["request_id"] == req.request_id
     assert create["version"] == 1
     assert denied.code() == grpc.StatusCode.PERMISSION_DENIED
-    assert get | {"code": "PERMISSION_DENIED", "reason": "PERMISSION_DENIED"} == get
+    assert get | {"code": "PERMISSION_DENIED", "reason": "NOT_YOUR_REQUEST"} == get
     assert get["request_id"] == req.request_id and get["version"] is None
     everything = log_lines.getvalue()
     for secret in (api.order_token, PHONE, STREET, "Ms Wang", "a small defect", "Bearer"):

@@ -245,17 +245,17 @@ async def test_applications_and_modifications_count_towards_five_attempts_per_li
     with pytest.raises(LimitExceeded) as apply_refused:
         await repo.commit(applied(keys, order_id), read_version=0)
 
-    assert modify_refused.value.refusal.reason == "LINE_ATTEMPT_LIMIT"
+    assert modify_refused.value.refusal.reason == "ATTEMPT_LIMIT"
     assert modify_refused.value.state is State.MERCHANT_PROCESSING
     assert modify_refused.value.action is Action.MODIFY_APPLICATION
-    assert apply_refused.value.refusal.reason == "LINE_ATTEMPT_LIMIT"
+    assert apply_refused.value.refusal.reason == "ATTEMPT_LIMIT"
     assert modify_refused.value.refusal == Refusal(
-        "LINE_ATTEMPT_LIMIT",
-        "This order line reached the limit of 5 after-sale applications and modifications.",
-        "该订单商品的售后申请与修改次数已达上限(5 次)。",
-        "Contact platform customer service if the buyer still needs help.",
-        "如仍需帮助,请联系平台客服。",
-        {"max_attempts": "5", "attempts": "5", "order_id": order_id, "sku_id": "sku-1"},
+        "ATTEMPT_LIMIT",
+        "This order line has used all 5 applications and modifications.",
+        "该商品的售后申请与修改次数已达上限(5 次)。",
+        "Contact the shop's customer service or the platform.",
+        "请联系商家客服或平台客服。",
+        {"limit": "5", "used": "5", "order_id": order_id, "sku_id": "sku-1"},
     )
     assert (await repo.load(second.request_id)).state is State.USER_CANCELD  # type: ignore[union-attr]
 

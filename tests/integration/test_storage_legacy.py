@@ -179,7 +179,7 @@ async def test_a_line_indexed_without_its_buyer_belongs_to_the_buyer_of_its_firs
         await commit(repo, applied(keys, "ord-0", buyer_id="buyer-9"))
     owner = await commit(repo, applied(keys, "ord-0", buyer_id="buyer-0"))
 
-    assert stranger.value.why == "not your request" and stranger.value.request_id == "*"
+    assert stranger.value.reason == "NOT_YOUR_REQUEST" and stranger.value.request_id == ""
     assert await client.hgetall(line) == {
         "active": owner.request_id,
         "attempts": "2",

@@ -171,7 +171,7 @@ async def test_attempts_count_across_the_requests_of_a_line_and_the_sixth_is_ref
     with pytest.raises(LimitExceeded) as refused:
         await desk.act(second, modify(4_000), buyer)  # 6: only storage sees the whole line
 
-    assert refused.value.refusal.reason == "LINE_ATTEMPT_LIMIT"
+    assert refused.value.refusal.reason == "ATTEMPT_LIMIT"
     assert refused.value.action is Action.MODIFY_APPLICATION
     stored = await desk.repo.load(second.request_id)
     assert stored == second

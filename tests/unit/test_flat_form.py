@@ -256,7 +256,7 @@ def test_records_and_events_made_by_real_actions_survive_their_stored_forms(
     record = world.reach(state)
 
     assert decode_record(encode_record(record)) == record
-    assert record_from_hash(previous_release_flat(record)) == record
+    assert record_from_hash(previous_release_flat(record)) == _as_the_previous_release(record)
     for event in world.events:
         assert event_from_flat(previous_entry(event)) == event
 
@@ -276,16 +276,35 @@ def previous_release_flat(record: AfterSale) -> dict[str, str]:
     return flat
 
 
+# Negotiation fields the previous release did not have (its flat form never holds them).
+_NEWER = frozenset({"filled", "return_address"})
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(v) for v in value]
     if isinstance(value, msgspec.Struct):
+        newer = _NEWER if isinstance(value, Negotiation) else frozenset()
         return {
             name: _plain(getattr(value, name))
             for name in value.__struct_fields__
-            if getattr(value, name) not in (None, [], "")
+            if getattr(value, name) not in (None, [], "") and name not in newer
         }
     return value
+
+
+def _as_the_previous_release(record: AfterSale) -> AfterSale:
+    """``record`` without what the previous release could not store (its negotiations' filled
+    message and proposed address: read back, the message is filled from the template)."""
+
+    def older(n: Negotiation) -> Negotiation:
+        return msgspec.structs.replace(n, filled="", return_address="")
+
+    return msgspec.structs.replace(
+        record,
+        negotiation=older(record.negotiation) if record.negotiation else None,
+        negotiations=[older(n) for n in record.negotiations],
+    )
 
 
 def test_an_events_stream_entry_of_the_previous_release_reads_as_the_event() -> None:

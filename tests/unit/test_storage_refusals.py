@@ -10,7 +10,7 @@ import pytest
 from google.rpc import error_details_pb2
 from redis import exceptions as redis_errors
 
-from service.api.errors import status_for
+from service.api.error_details import status_for
 
 SCRIPT_OOM = (
     "Error running script (call to f_2e1d): @user_script:1: @user_script: 1: "

@@ -238,7 +238,7 @@ class ApproveAfterSaleResponse(_message.Message):
     def __init__(self, after_sale: _Optional[_Union[_types_pb2.AfterSale, _Mapping]] = ...) -> None: ...
 
 class SendNegotiationRequest(_message.Message):
-    __slots__ = ("request_id", "idempotency_key", "expected_version", "kind", "option", "proposed_type", "proposed_amount", "images", "message")
+    __slots__ = ("request_id", "idempotency_key", "expected_version", "kind", "option", "proposed_type", "proposed_amount", "images", "message", "return_address")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -248,6 +248,7 @@ class SendNegotiationRequest(_message.Message):
     PROPOSED_AMOUNT_FIELD_NUMBER: _ClassVar[int]
     IMAGES_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    RETURN_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     idempotency_key: str
     expected_version: int
@@ -257,7 +258,8 @@ class SendNegotiationRequest(_message.Message):
     proposed_amount: int
     images: _containers.RepeatedScalarFieldContainer[str]
     message: str
-    def __init__(self, request_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., expected_version: _Optional[int] = ..., kind: _Optional[_Union[_types_pb2.NegotiationKind, str]] = ..., option: _Optional[_Union[_types_pb2.NegotiationOption, str]] = ..., proposed_type: _Optional[_Union[_types_pb2.AfterSaleType, str]] = ..., proposed_amount: _Optional[int] = ..., images: _Optional[_Iterable[str]] = ..., message: _Optional[str] = ...) -> None: ...
+    return_address: _types_pb2.ReturnAddress
+    def __init__(self, request_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., expected_version: _Optional[int] = ..., kind: _Optional[_Union[_types_pb2.NegotiationKind, str]] = ..., option: _Optional[_Union[_types_pb2.NegotiationOption, str]] = ..., proposed_type: _Optional[_Union[_types_pb2.AfterSaleType, str]] = ..., proposed_amount: _Optional[int] = ..., images: _Optional[_Iterable[str]] = ..., message: _Optional[str] = ..., return_address: _Optional[_Union[_types_pb2.ReturnAddress, _Mapping]] = ...) -> None: ...
 
 class SendNegotiationResponse(_message.Message):
     __slots__ = ("after_sale",)

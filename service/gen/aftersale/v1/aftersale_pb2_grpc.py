@@ -455,7 +455,10 @@ class AfterSaleServiceServicer:
     def WatchTransitions(self, request, context):
         """Transition events from a cursor, then live, in order per request, at least once.
         Callers: PLATFORM and PAYMENT (every request); MERCHANT (own shop) and BUYER (own
-        requests) get their filters narrowed by the server.
+        requests) get their filters narrowed by the server. A stream with no event to send sends
+        a keep-alive (a response with only a cursor) every watch.keepalive_s seconds
+        (AFTERSALE_WATCH_KEEPALIVE_S, 5 by default), whether or not events were filtered out:
+        a caller may treat a stream silent for several intervals as broken and resume.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -403,7 +403,7 @@ class Waybill(_message.Message):
     def __init__(self, carrier: _Optional[str] = ..., waybill_id: _Optional[str] = ...) -> None: ...
 
 class Negotiation(_message.Message):
-    __slots__ = ("round", "kind", "option", "proposed_type", "proposed_amount", "images", "message", "outcome", "handling_state", "sent_at", "ended_at")
+    __slots__ = ("round", "kind", "option", "proposed_type", "proposed_amount", "images", "message", "outcome", "handling_state", "sent_at", "ended_at", "merchant_message")
     ROUND_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     OPTION_FIELD_NUMBER: _ClassVar[int]
@@ -415,6 +415,7 @@ class Negotiation(_message.Message):
     HANDLING_STATE_FIELD_NUMBER: _ClassVar[int]
     SENT_AT_FIELD_NUMBER: _ClassVar[int]
     ENDED_AT_FIELD_NUMBER: _ClassVar[int]
+    MERCHANT_MESSAGE_FIELD_NUMBER: _ClassVar[int]
     round: int
     kind: NegotiationKind
     option: NegotiationOption
@@ -426,7 +427,8 @@ class Negotiation(_message.Message):
     handling_state: AfterSaleStatus
     sent_at: _timestamp_pb2.Timestamp
     ended_at: _timestamp_pb2.Timestamp
-    def __init__(self, round: _Optional[int] = ..., kind: _Optional[_Union[NegotiationKind, str]] = ..., option: _Optional[_Union[NegotiationOption, str]] = ..., proposed_type: _Optional[_Union[AfterSaleType, str]] = ..., proposed_amount: _Optional[int] = ..., images: _Optional[_Iterable[str]] = ..., message: _Optional[str] = ..., outcome: _Optional[_Union[NegotiationOutcome, str]] = ..., handling_state: _Optional[_Union[AfterSaleStatus, str]] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    merchant_message: str
+    def __init__(self, round: _Optional[int] = ..., kind: _Optional[_Union[NegotiationKind, str]] = ..., option: _Optional[_Union[NegotiationOption, str]] = ..., proposed_type: _Optional[_Union[AfterSaleType, str]] = ..., proposed_amount: _Optional[int] = ..., images: _Optional[_Iterable[str]] = ..., message: _Optional[str] = ..., outcome: _Optional[_Union[NegotiationOutcome, str]] = ..., handling_state: _Optional[_Union[AfterSaleStatus, str]] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., merchant_message: _Optional[str] = ...) -> None: ...
 
 class ContactAttempt(_message.Message):
     __slots__ = ("channel", "outcome", "attempted_at", "screenshots")
@@ -605,7 +607,7 @@ class Actor(_message.Message):
     def __init__(self, role: _Optional[_Union[Role, str]] = ..., id: _Optional[str] = ...) -> None: ...
 
 class TransitionEvent(_message.Message):
-    __slots__ = ("event_id", "request_id", "order_id", "sku_id", "shop_id", "buyer_id", "version", "action", "actor", "from_state", "to_state", "occurred_at", "type", "amount", "refund_reason", "refund_id", "negotiation", "reject_reason", "verdict", "close_reason", "first_reason", "deadline", "proof_party", "signals", "refund_amount")
+    __slots__ = ("event_id", "request_id", "order_id", "sku_id", "shop_id", "buyer_id", "version", "action", "actor", "from_state", "to_state", "occurred_at", "type", "amount", "refund_reason", "refund_id", "negotiation", "reject_reason", "verdict", "close_reason", "first_reason", "deadline", "proof_party", "signals", "refund_amount", "forced_by")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -631,6 +633,7 @@ class TransitionEvent(_message.Message):
     PROOF_PARTY_FIELD_NUMBER: _ClassVar[int]
     SIGNALS_FIELD_NUMBER: _ClassVar[int]
     REFUND_AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    FORCED_BY_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     request_id: str
     order_id: str
@@ -656,7 +659,8 @@ class TransitionEvent(_message.Message):
     proof_party: ProofParty
     signals: _containers.RepeatedScalarFieldContainer[Signal]
     refund_amount: int
-    def __init__(self, event_id: _Optional[str] = ..., request_id: _Optional[str] = ..., order_id: _Optional[str] = ..., sku_id: _Optional[str] = ..., shop_id: _Optional[str] = ..., buyer_id: _Optional[str] = ..., version: _Optional[int] = ..., action: _Optional[_Union[Action, str]] = ..., actor: _Optional[_Union[Actor, _Mapping]] = ..., from_state: _Optional[_Union[AfterSaleStatus, str]] = ..., to_state: _Optional[_Union[AfterSaleStatus, str]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., type: _Optional[_Union[AfterSaleType, str]] = ..., amount: _Optional[int] = ..., refund_reason: _Optional[_Union[RefundReason, str]] = ..., refund_id: _Optional[str] = ..., negotiation: _Optional[_Union[Negotiation, _Mapping]] = ..., reject_reason: _Optional[_Union[RejectReason, str]] = ..., verdict: _Optional[_Union[Verdict, str]] = ..., close_reason: _Optional[_Union[CloseReason, str]] = ..., first_reason: _Optional[_Union[BuyerReason, str]] = ..., deadline: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., proof_party: _Optional[_Union[ProofParty, str]] = ..., signals: _Optional[_Iterable[_Union[Signal, str]]] = ..., refund_amount: _Optional[int] = ...) -> None: ...
+    forced_by: Actor
+    def __init__(self, event_id: _Optional[str] = ..., request_id: _Optional[str] = ..., order_id: _Optional[str] = ..., sku_id: _Optional[str] = ..., shop_id: _Optional[str] = ..., buyer_id: _Optional[str] = ..., version: _Optional[int] = ..., action: _Optional[_Union[Action, str]] = ..., actor: _Optional[_Union[Actor, _Mapping]] = ..., from_state: _Optional[_Union[AfterSaleStatus, str]] = ..., to_state: _Optional[_Union[AfterSaleStatus, str]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., type: _Optional[_Union[AfterSaleType, str]] = ..., amount: _Optional[int] = ..., refund_reason: _Optional[_Union[RefundReason, str]] = ..., refund_id: _Optional[str] = ..., negotiation: _Optional[_Union[Negotiation, _Mapping]] = ..., reject_reason: _Optional[_Union[RejectReason, str]] = ..., verdict: _Optional[_Union[Verdict, str]] = ..., close_reason: _Optional[_Union[CloseReason, str]] = ..., first_reason: _Optional[_Union[BuyerReason, str]] = ..., deadline: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., proof_party: _Optional[_Union[ProofParty, str]] = ..., signals: _Optional[_Iterable[_Union[Signal, str]]] = ..., refund_amount: _Optional[int] = ..., forced_by: _Optional[_Union[Actor, _Mapping]] = ...) -> None: ...
 
 class AllowedAction(_message.Message):
     __slots__ = ("action", "negotiation_options", "reject_reasons")
@@ -689,7 +693,7 @@ class RefusedAction(_message.Message):
     def __init__(self, action: _Optional[_Union[Action, str]] = ..., reason: _Optional[str] = ..., explanation_zh: _Optional[str] = ..., explanation_en: _Optional[str] = ..., next_step_zh: _Optional[str] = ..., next_step_en: _Optional[str] = ..., recommended_action: _Optional[_Union[Action, str]] = ..., recommended_options: _Optional[_Iterable[_Union[NegotiationOption, str]]] = ...) -> None: ...
 
 class NegotiationOptionInfo(_message.Message):
-    __slots__ = ("kind", "option", "title_zh", "title_en", "allowed_states", "types", "images_required", "message_template_zh", "message_template_en", "evidence_guidance_zh", "evidence_guidance_en")
+    __slots__ = ("kind", "option", "title_zh", "title_en", "allowed_states", "types", "images_required", "message_template_zh", "message_template_en", "evidence_guidance_zh", "evidence_guidance_en", "kind_title_zh", "kind_title_en")
     KIND_FIELD_NUMBER: _ClassVar[int]
     OPTION_FIELD_NUMBER: _ClassVar[int]
     TITLE_ZH_FIELD_NUMBER: _ClassVar[int]
@@ -701,6 +705,8 @@ class NegotiationOptionInfo(_message.Message):
     MESSAGE_TEMPLATE_EN_FIELD_NUMBER: _ClassVar[int]
     EVIDENCE_GUIDANCE_ZH_FIELD_NUMBER: _ClassVar[int]
     EVIDENCE_GUIDANCE_EN_FIELD_NUMBER: _ClassVar[int]
+    KIND_TITLE_ZH_FIELD_NUMBER: _ClassVar[int]
+    KIND_TITLE_EN_FIELD_NUMBER: _ClassVar[int]
     kind: NegotiationKind
     option: NegotiationOption
     title_zh: str
@@ -712,7 +718,9 @@ class NegotiationOptionInfo(_message.Message):
     message_template_en: str
     evidence_guidance_zh: str
     evidence_guidance_en: str
-    def __init__(self, kind: _Optional[_Union[NegotiationKind, str]] = ..., option: _Optional[_Union[NegotiationOption, str]] = ..., title_zh: _Optional[str] = ..., title_en: _Optional[str] = ..., allowed_states: _Optional[_Iterable[_Union[AfterSaleStatus, str]]] = ..., types: _Optional[_Iterable[_Union[AfterSaleType, str]]] = ..., images_required: _Optional[bool] = ..., message_template_zh: _Optional[str] = ..., message_template_en: _Optional[str] = ..., evidence_guidance_zh: _Optional[str] = ..., evidence_guidance_en: _Optional[str] = ...) -> None: ...
+    kind_title_zh: str
+    kind_title_en: str
+    def __init__(self, kind: _Optional[_Union[NegotiationKind, str]] = ..., option: _Optional[_Union[NegotiationOption, str]] = ..., title_zh: _Optional[str] = ..., title_en: _Optional[str] = ..., allowed_states: _Optional[_Iterable[_Union[AfterSaleStatus, str]]] = ..., types: _Optional[_Iterable[_Union[AfterSaleType, str]]] = ..., images_required: _Optional[bool] = ..., message_template_zh: _Optional[str] = ..., message_template_en: _Optional[str] = ..., evidence_guidance_zh: _Optional[str] = ..., evidence_guidance_en: _Optional[str] = ..., kind_title_zh: _Optional[str] = ..., kind_title_en: _Optional[str] = ...) -> None: ...
 
 class RejectReasonInfo(_message.Message):
     __slots__ = ("reason", "unlocking_options", "allowed_states", "title_zh", "title_en", "always_forbidden", "evidence_guidance_zh", "evidence_guidance_en")
