@@ -15,7 +15,9 @@ import hashlib
 import json
 import random
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
+
+import msgspec
 
 from aftersale import commands as c
 from aftersale.allowed import ActionVerdict, allowed_actions
@@ -309,7 +311,9 @@ def _body_hash(request_id: str, command: Command | None, actor: Actor) -> str:
     if command is None:
         body["action"] = "fire_timer"
     else:
-        body |= {"action": action_of(command).value, **asdict(command)}
+        # to_builtins, not asdict: the same JSON (enums as their values, tuples as lists) for a
+        # tenth of the CPU; the stored hashes stay valid (tests/unit/test_body_hash.py).
+        body |= {"action": action_of(command).value, **msgspec.to_builtins(command)}
     if isinstance(command, c.Apply):
         body.pop("request_id", None)  # made by the service, not part of what the caller sent
     raw = json.dumps(body, sort_keys=True, default=str, ensure_ascii=False)

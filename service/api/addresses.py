@@ -8,6 +8,7 @@ shown as the ``address`` line alone.
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 
 from service.api import fields
 from service.gen.aftersale.v1 import types_pb2
@@ -26,14 +27,25 @@ def address_message(text: str) -> types_pb2.ReturnAddress | None:
     """The record's address text as the proto message; None when there is none."""
     if not text:
         return None
+    contact_name, contact_phone, address = _address_fields(text)
+    return types_pb2.ReturnAddress(
+        contact_name=contact_name, contact_phone=contact_phone, address=address
+    )
+
+
+# Every reply carrying a request converts its address: a shop's few addresses are parsed once.
+@lru_cache(maxsize=4096)
+def _address_fields(text: str) -> tuple[str, str, str]:
+    """(contact name, phone, address line) of the stored text; a text that is not a JSON
+    object is the address line alone."""
     try:
         document = json.loads(text)
     except ValueError:
         document = None
     if not isinstance(document, dict):
-        return types_pb2.ReturnAddress(address=text)
-    return types_pb2.ReturnAddress(
-        contact_name=str(document.get("contact_name", "")),
-        contact_phone=str(document.get("contact_phone", "")),
-        address=str(document.get("address", "")),
+        return "", "", text
+    return (
+        str(document.get("contact_name", "")),
+        str(document.get("contact_phone", "")),
+        str(document.get("address", "")),
     )

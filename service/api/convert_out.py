@@ -31,20 +31,36 @@ ACTION = "ACTION_"
 OPTION = "NEGOTIATION_OPTION_"
 
 
+# Reply conversion runs on every RPC, so its two helpers skip what costs without helping:
+# ``Enum.name`` is a Python-level descriptor (the names are looked up in a table filled on
+# first use), and ``Timestamp.FromMilliseconds`` is Python code setting two fields one by one
+# (the constructor takes them at once; the range check stays).
+_NAMES: dict[str, dict[Enum, str]] = {}
+_MIN_MS, _MAX_MS = -62_135_596_800_000, 253_402_300_799_999  # Timestamp's range, 0001–9999
+
+
 def name(prefix: str, member: Enum | None) -> Any:
     """The proto enum value name for a domain member (``prefix + "UNSPECIFIED"`` for None).
 
     Typed ``Any``: generated constructors take enum names as strings."""
-    return prefix + (member.name if member is not None else "UNSPECIFIED")
+    names = _NAMES.get(prefix)
+    if names is None:
+        names = _NAMES[prefix] = {}
+    try:
+        return names[member]  # type: ignore[index]
+    except KeyError:
+        text = prefix + (member.name if member is not None else "UNSPECIFIED")
+        names[member] = text  # type: ignore[index]
+        return text
 
 
 def stamp(ms: int | None) -> Timestamp | None:
     """UTC milliseconds as a Timestamp; None (and 0, "no time") stays unset."""
     if not ms:
         return None
-    ts = Timestamp()
-    ts.FromMilliseconds(ms)
-    return ts
+    if not _MIN_MS <= ms <= _MAX_MS:
+        Timestamp().FromMilliseconds(ms)  # raises the library's ValueError
+    return Timestamp(seconds=ms // 1000, nanos=ms % 1000 * 1_000_000)
 
 
 def negotiation(n: Negotiation) -> t.Negotiation:
@@ -131,7 +147,7 @@ def _refund(r: Refund) -> t.Refund:
 def after_sale(r: AfterSale) -> t.AfterSale:
     """The full view of one request."""
     every = [*r.negotiations, *([r.negotiation] if r.negotiation else [])]
-    latest = every[-1] if every else None
+    rounds = [negotiation(n) for n in every]  # the latest is converted once, for both fields
     timer = r.timer
     return t.AfterSale(
         request_id=r.request_id,
@@ -151,8 +167,8 @@ def after_sale(r: AfterSale) -> t.AfterSale:
         waybill=t.Waybill(carrier=r.waybill.carrier, waybill_id=r.waybill.waybill_id)
         if r.waybill
         else None,
-        negotiation=negotiation(latest) if latest else None,
-        negotiations=[negotiation(n) for n in every],
+        negotiation=rounds[-1] if rounds else None,
+        negotiations=rounds,
         contact_attempts=[_contact(a) for a in r.contact_attempts],
         rejection=t.Rejection(
             reason=name("REJECT_REASON_", r.rejection.reason),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 
@@ -114,10 +115,17 @@ def error_label(exc: BaseException) -> str:
     return name if _CLASS_NAME.fullmatch(name) else OTHER
 
 
+_TRANSITIONS: dict[tuple[str, str], Any] = {}  # labelled children, looked up once each
+
+
 def count_transition(event: TransitionEvent | None) -> None:
     """Count one committed transition (None: an idempotent no-op, nothing was written)."""
     if event is not None:
-        transitions.labels(event.action.value, event.to_state.value).inc()
+        labels = (event.action.value, event.to_state.value)
+        child = _TRANSITIONS.get(labels)
+        if child is None:
+            child = _TRANSITIONS[labels] = transitions.labels(*labels)
+        child.inc()
 
 
 def count_committed(

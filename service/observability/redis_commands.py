@@ -25,6 +25,18 @@ PIPELINE = "PIPELINE"
 _ATTRIBUTE = "_aftersale_observed"
 
 
+# ``labels()`` validates and locks on every call; a command's child never changes (nothing
+# removes these children), so each is looked up once.
+_SECONDS: dict[str, Any] = {}
+
+
+def _seconds_of(command: str) -> Any:
+    child = _SECONDS.get(command)
+    if child is None:
+        child = _SECONDS[command] = redis_seconds.labels(command)
+    return child
+
+
 def _timed(command: str, run: Callable[..., Any], *args: Any, **options: Any) -> Any:
     async def timed() -> Any:
         started = time.perf_counter()
@@ -34,7 +46,7 @@ def _timed(command: str, run: Callable[..., Any], *args: Any, **options: Any) ->
             redis_errors.labels(command, error_label(exc)).inc()
             raise
         finally:
-            redis_seconds.labels(command).observe(time.perf_counter() - started)
+            _seconds_of(command).observe(time.perf_counter() - started)
 
     return timed()
 

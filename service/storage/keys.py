@@ -104,6 +104,8 @@ class Keys:
     prefix: str = "as"
     width: int = field(init=False)
     _id_pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    # Every commit names a dozen keys: their hash tags are formatted once, here.
+    _tags: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.shards < 1:
@@ -114,6 +116,8 @@ class Keys:
         object.__setattr__(self, "width", width)
         pattern = re.compile(rf"AS(\d{{{width}}})-[A-Za-z0-9_-]+")
         object.__setattr__(self, "_id_pattern", pattern)
+        tags = tuple(self._format_tag(shard) for shard in range(self.shards))
+        object.__setattr__(self, "_tags", tags)
 
     # -- shards and ids ------------------------------------------------------------------
 
@@ -147,6 +151,10 @@ class Keys:
 
     def tag(self, shard: int) -> str:
         """The hash tag of ``shard``: ``{as:07}``."""
+        tags = self._tags
+        return tags[shard] if 0 <= shard < len(tags) else self._format_tag(shard)
+
+    def _format_tag(self, shard: int) -> str:
         return f"{{{self.prefix}:{shard:0{self.width}d}}}"
 
     def record(self, request_id: str) -> str:

@@ -26,8 +26,9 @@ table and the catalogue; a unit test fails when this file is stale.
 - `machine.py` is the only module importing python-statemachine. `AfterSaleMachine` is the one
   transition table: its states are the request states below plus `NEW`, a pseudo-state before
   `apply` that is never stored; its events are the actions. Every transition runs the
-  `check_rules` validator (`rules.py`) and the `on_transition` callback (`effects.py`), which
-  only writes the working copy of the record.
+  `on_transition` callback (`effects.py`), which only writes the working copy of the record;
+  the rules (`rules.py`) run once per command, after the table says the action is possible
+  from the state and before `send`, so a rule never hides INVALID_STATE.
 - `decide.py` runs one command: validate the input (`validation.py`), check the actor, copy the
   record, send the action, bump the version by one, set the timer (`timers.py`), build the one
   transition event (`events.py`).

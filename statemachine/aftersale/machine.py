@@ -5,9 +5,10 @@ the request states of SPEC §2 (state values are the ``State`` enum members) plu
 pseudo-state before ``apply``: not a request state, never stored. Its events are the actions
 of SPEC §3. Final states, sources and targets are written from the named groups of states of
 ``aftersale.vocabulary``, which the rest of the domain reads too. Conditional transitions are
-guarded by named conditions; every transition runs the ``check_rules`` validator
-(``aftersale.rules``) and the ``on_transition`` callback (``aftersale.effects``), which only
-writes the working copy of the record.
+guarded by named conditions; every transition runs the ``on_transition`` callback
+(``aftersale.effects``), which only writes the working copy of the record. The rules
+(``aftersale.rules``) run once per command in ``run``, after the table says the action is
+possible from the record's state and before ``send``.
 
 A machine is bound to a ``RecordHolder`` and reused: each command swaps its step into the
 holder and takes it out again, so the instance holds nothing between commands. Building one
@@ -49,7 +50,6 @@ from aftersale.vocabulary import AfterSaleType, NegotiationKind, State, Verdict
 
 NEW_STATE = "NEW"  # the pseudo-state before apply: not a request state, never stored
 
-_CHECK = {"validators": "check_rules"}
 _SUCCESS_BY_TYPE = {
     AfterSaleType.REFUND: State.MERCHANT_REFUND_SUCCESS,
     AfterSaleType.RETURN: State.MERCHANT_RETURN_SUCCESS,
@@ -66,14 +66,14 @@ def _in(group: Collection[State]) -> tuple[_State, ...]:
 
 
 def _to_itself(*states: _State) -> Any:
-    return reduce(or_, (s.to.itself(internal=True, **_CHECK) for s in states))  # type: ignore[no-untyped-call]
+    return reduce(or_, (s.to.itself(internal=True) for s in states))  # type: ignore[no-untyped-call]
 
 
 def _back_to_handling() -> Any:
     """A negotiation answer's transitions: back to the state the negotiation was sent from
     (``aftersale.table`` checks that exactly the ``NEGOTIATION_ANSWERS`` take them)."""
     waiting = _STATES[State.USER_WAIT_CONFIRM_UPDATE]
-    return waiting.to(*_in(HANDLING_STATES), cond="back_to_handling", **_CHECK)
+    return waiting.to(*_in(HANDLING_STATES), cond="back_to_handling")
 
 
 class AfterSaleMachine(StateMachine):
@@ -98,74 +98,59 @@ class AfterSaleMachine(StateMachine):
     MERCHANT_FAIL = _STATES[State.MERCHANT_FAIL]
     MERCHANT_REFUND_RETRY_FAIL = _STATES[State.MERCHANT_REFUND_RETRY_FAIL]
 
-    apply = NEW.to(MERCHANT_PROCESSING, **_CHECK)
-    approve = MERCHANT_PROCESSING.to(PLATFORM_REFUNDING, cond="is_refund", **_CHECK) | (
-        MERCHANT_PROCESSING.to(USER_WAIT_RETURN, cond="is_return", **_CHECK)
+    apply = NEW.to(MERCHANT_PROCESSING)
+    approve = MERCHANT_PROCESSING.to(PLATFORM_REFUNDING, cond="is_refund") | (
+        MERCHANT_PROCESSING.to(USER_WAIT_RETURN, cond="is_return")
     )
-    negotiate = USER_WAIT_CONFIRM_UPDATE.from_(*_in(HANDLING_STATES), **_CHECK)
+    negotiate = USER_WAIT_CONFIRM_UPDATE.from_(*_in(HANDLING_STATES))
     withdraw_negotiation = _back_to_handling()
     accept_negotiation = (
-        USER_WAIT_CONFIRM_UPDATE.to(PLATFORM_REFUNDING, cond="accepted_refund", **_CHECK)
-        | USER_WAIT_CONFIRM_UPDATE.to(USER_WAIT_RETURN, cond="accepted_return", **_CHECK)
-        | USER_WAIT_CONFIRM_UPDATE.to(USER_CANCELD, cond="accepted_cancel", **_CHECK)
+        USER_WAIT_CONFIRM_UPDATE.to(PLATFORM_REFUNDING, cond="accepted_refund")
+        | USER_WAIT_CONFIRM_UPDATE.to(USER_WAIT_RETURN, cond="accepted_return")
+        | USER_WAIT_CONFIRM_UPDATE.to(USER_CANCELD, cond="accepted_cancel")
     )
     reject_negotiation = _back_to_handling()
     supplement_evidence = _back_to_handling()
     negotiation_timeout = _back_to_handling()
     reject = (
-        MERCHANT_PROCESSING.to(MERCHANT_REJECT_REFUND, cond="is_refund", **_CHECK)
-        | MERCHANT_PROCESSING.to(MERCHANT_REJECT_RETURN, cond="is_return", **_CHECK)
-        | MERCHANT_WAIT_RECEIPT.to(MERCHANT_REJECT_RETURN, **_CHECK)
+        MERCHANT_PROCESSING.to(MERCHANT_REJECT_REFUND, cond="is_refund")
+        | MERCHANT_PROCESSING.to(MERCHANT_REJECT_RETURN, cond="is_return")
+        | MERCHANT_WAIT_RECEIPT.to(MERCHANT_REJECT_RETURN)
     )
-    merchant_timeout = MERCHANT_PROCESSING.to(PLATFORM_REFUNDING, cond="is_refund", **_CHECK) | (
-        MERCHANT_PROCESSING.to(USER_WAIT_RETURN, cond="is_return", **_CHECK)
+    merchant_timeout = MERCHANT_PROCESSING.to(PLATFORM_REFUNDING, cond="is_refund") | (
+        MERCHANT_PROCESSING.to(USER_WAIT_RETURN, cond="is_return")
     )
-    modify_application = MERCHANT_PROCESSING.from_(*_in(MODIFIABLE_STATES), **_CHECK)
-    cancel = USER_CANCELD.from_(*_in(CANCELLABLE_STATES), **_CHECK)
-    submit_return_waybill = USER_WAIT_RETURN.to(MERCHANT_WAIT_RECEIPT, **_CHECK)
-    return_ship_timeout = USER_WAIT_RETURN.to(RETURN_CLOSED, **_CHECK)
-    confirm_receipt = PLATFORM_REFUNDING.from_(MERCHANT_WAIT_RECEIPT, USER_WAIT_RETURN, **_CHECK)
-    receipt_timeout = MERCHANT_WAIT_RECEIPT.to(PLATFORM_REFUNDING, **_CHECK)
-    escalate = PLATFORM_ARBITRATING.from_(*_in(ESCALATION_STATES), **_CHECK)
-    intervene = PLATFORM_ARBITRATING.from_(*_in(INTERVENABLE_STATES), **_CHECK)
-    escalation_expired = USER_CANCELD.from_(*_in(ESCALATION_STATES), **_CHECK)
+    modify_application = MERCHANT_PROCESSING.from_(*_in(MODIFIABLE_STATES))
+    cancel = USER_CANCELD.from_(*_in(CANCELLABLE_STATES))
+    submit_return_waybill = USER_WAIT_RETURN.to(MERCHANT_WAIT_RECEIPT)
+    return_ship_timeout = USER_WAIT_RETURN.to(RETURN_CLOSED)
+    confirm_receipt = PLATFORM_REFUNDING.from_(MERCHANT_WAIT_RECEIPT, USER_WAIT_RETURN)
+    receipt_timeout = MERCHANT_WAIT_RECEIPT.to(PLATFORM_REFUNDING)
+    escalate = PLATFORM_ARBITRATING.from_(*_in(ESCALATION_STATES))
+    intervene = PLATFORM_ARBITRATING.from_(*_in(INTERVENABLE_STATES))
+    escalation_expired = USER_CANCELD.from_(*_in(ESCALATION_STATES))
     request_proof = _to_itself(PLATFORM_ARBITRATING)
     submit_proof = _to_itself(PLATFORM_ARBITRATING)
     proof_timeout = _to_itself(PLATFORM_ARBITRATING)
-    withdraw_escalation = PLATFORM_ARBITRATING.to(
-        *_in(ESCALATION_STATES), cond="back_to_origin", **_CHECK
-    )
+    withdraw_escalation = PLATFORM_ARBITRATING.to(*_in(ESCALATION_STATES), cond="back_to_origin")
     resolve_dispute = PLATFORM_ARBITRATING.to(
-        PLATFORM_REFUNDING, cond="merchant_pays", **_CHECK
-    ) | PLATFORM_ARBITRATING.to(MERCHANT_FAIL, cond="buyer_liable", **_CHECK)
-    refund_succeeded = PLATFORM_REFUNDING.to(*_in(SUCCESS_STATES), cond="success_by_type", **_CHECK)
-    refund_failed = PLATFORM_REFUNDING.to(PLATFORM_REFUND_FAIL, **_CHECK)
-    upload_refund_proof = USER_WAIT_CONFIRM.from_(*_in(REFUND_FAILED_STATES), **_CHECK)
-    confirm_offline_refund = USER_WAIT_CONFIRM.to(
-        *_in(SUCCESS_STATES), cond="success_by_type", **_CHECK
-    )
+        PLATFORM_REFUNDING, cond="merchant_pays"
+    ) | PLATFORM_ARBITRATING.to(MERCHANT_FAIL, cond="buyer_liable")
+    refund_succeeded = PLATFORM_REFUNDING.to(*_in(SUCCESS_STATES), cond="success_by_type")
+    refund_failed = PLATFORM_REFUNDING.to(PLATFORM_REFUND_FAIL)
+    upload_refund_proof = USER_WAIT_CONFIRM.from_(*_in(REFUND_FAILED_STATES))
+    confirm_offline_refund = USER_WAIT_CONFIRM.to(*_in(SUCCESS_STATES), cond="success_by_type")
     offline_refund_confirm_timeout = USER_WAIT_CONFIRM.to(
-        *_in(SUCCESS_STATES), cond="success_by_type", **_CHECK
+        *_in(SUCCESS_STATES), cond="success_by_type"
     )
-    offline_refund_timeout = PLATFORM_REFUND_FAIL.to(MERCHANT_OVERDUE_REFUND, **_CHECK)
-    retry_refund = PLATFORM_REFUNDING.from_(*_in(REFUND_FAILED_STATES), **_CHECK)
-    close_refund = MERCHANT_OVERDUE_REFUND.to(MERCHANT_REFUND_RETRY_FAIL, **_CHECK)
+    offline_refund_timeout = PLATFORM_REFUND_FAIL.to(MERCHANT_OVERDUE_REFUND)
+    retry_refund = PLATFORM_REFUNDING.from_(*_in(REFUND_FAILED_STATES))
+    close_refund = MERCHANT_OVERDUE_REFUND.to(MERCHANT_REFUND_RETRY_FAIL)
     record_contact_attempt = _to_itself(*_in(OPEN_STATES))
     request_contact_quota = _to_itself(*_in(OPEN_STATES))
     refund_reminder = _to_itself(PLATFORM_REFUNDING)
 
-    # -- guards: pure functions of the working record and the command -------------------------
-
-    def check_rules(self, step: Step) -> None:
-        """Validator of every transition: SPEC §3–§5 and §8 through ``aftersale.rules``."""
-        if step.checked:
-            return
-        refused = rules.refusal_for(step.record, step.command, step.actor, step.now_ms, step.policy)
-        if refused is not None:
-            record = step.record
-            state = record.state if record else None
-            raise error_for(refused, record.request_id if record else "", state, step.action)
-        step.checked = True
+    # -- conditions: pure functions of the working record and the command ---------------------
 
     def is_refund(self, step: Step) -> bool:
         """A refund-only request (仅退款)."""
@@ -232,6 +217,19 @@ class AfterSaleMachine(StateMachine):
         apply_effects(step, origin, State(target.value))
 
 
+def _sources() -> dict[str, frozenset[str]]:
+    """Each event's source state values, read from the class: the table stays the machine's."""
+    sources: dict[str, set[str]] = {}
+    for state in AfterSaleMachine.states:
+        for transition in state.transitions:
+            for event in transition.events:
+                sources.setdefault(str(event), set()).add(str(state.value))
+    return {event: frozenset(values) for event, values in sources.items()}
+
+
+_SOURCES = _sources()
+
+
 class RecordHolder:
     """The machine's model: the step being run (its record's state is the machine's state),
     or nothing between commands."""
@@ -268,12 +266,24 @@ def _reused_machine() -> tuple[AfterSaleMachine, RecordHolder]:
 
 
 def run(step: Step) -> AfterSale:
-    """Send ``step.action`` through the machine over ``step.record``; return the new record."""
+    """Send ``step.action`` through the machine over ``step.record``; return the new record.
+
+    The rules (``aftersale.rules``) run once, here, before ``send``: only when the machine has
+    a transition for the action from the record's state, so a rule's refusal never hides
+    INVALID_STATE. (As a validator on every transition they cost a callback dispatch per
+    candidate transition; the answer is the same.)"""
+    record = step.record
+    if (record.state if record is not None else NEW_STATE) not in _SOURCES[step.action.value]:
+        raise _invalid_state(step)
+    refused = rules.refusal_for(record, step.command, step.actor, step.now_ms, step.policy)
+    if refused is not None:
+        state = record.state if record else None
+        raise error_for(refused, record.request_id if record else "", state, step.action)
     machine, holder = _reused_machine()
     holder.step = step
     try:
         machine.send(step.action.value, step=step)
-    except TransitionNotAllowed:
+    except TransitionNotAllowed:  # no condition held: the state does not allow it either
         raise _invalid_state(step) from None
     finally:
         holder.step = None

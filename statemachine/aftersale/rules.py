@@ -2,8 +2,9 @@
 
 Each returns ``None`` when the action may go ahead, or a ``Refusal`` saying why not and what
 to do instead. ``precondition`` looks at the record only (it answers "which actions are
-allowed now"); ``refusal_for`` adds the checks on the command's content. The machine's
-validators call ``refusal_for``; ``aftersale.allowed`` calls ``precondition``.
+allowed now"); ``refusal_for`` adds the checks on the command's content. ``machine.run``
+calls ``refusal_for`` once per command, before ``send``; ``aftersale.allowed`` calls
+``precondition``.
 """
 
 from __future__ import annotations

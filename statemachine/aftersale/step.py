@@ -22,7 +22,6 @@ class Step:
     record: AfterSale | None = None  # the working copy; ``apply`` creates it
     signals: list[Signal] = field(default_factory=list)  # facts for subscribers, on the event
     touched: Negotiation | None = None  # the negotiation this step sent or ended, for the event
-    checked: bool = False  # the rules passed (a validator runs once per candidate transition)
 
     @property
     def action(self) -> Action:
