@@ -33,6 +33,7 @@ from aftersale.clock import Clock, SystemClock
 from service import ops_metrics
 from service.api.sealing import Sealer
 from service.api.server import create_server, new_health_servicer, stop_server
+from service.api.subscriptions import SubscriptionStreams
 from service.api.tokens import TokenFileError, TokenTable, read_token_file
 from service.api.watch import TransitionWatch
 from service.config import Settings
@@ -44,10 +45,12 @@ from service.observability.tracing import Tracing, tracing_from_env
 from service.operations import Operations, operations
 from service.parts import (
     connect_redis,
+    declare_subscriptions,
     load_sealer,
     load_tokens,
     policy_of,
     stream_slots,
+    subscription_settings,
     tls_of,
 )
 from service.storage.connection import dedicated
@@ -56,6 +59,7 @@ from service.storage.keys import Keys
 from service.storage.redis_server import EmbeddedRedis
 from service.storage.repository import RedisRepository
 from service.storage.stream import TransitionReader
+from service.storage.subscriptions import Subscriptions
 from service.storage.timer_store import RedisTimerStore
 from service.timer_worker import TimerWorker, TimerWorkerSettings
 
@@ -76,6 +80,7 @@ class App:
     port: int = 0
     health: Any = None
     watch: TransitionWatch | None = None
+    subscriptions: SubscriptionStreams | None = None  # open Subscribe streams (serving only)
     stream_redis: Redis | RedisCluster | None = None  # the streams' own pool (closed by stop)
     sealer: Sealer | None = None  # seals page tokens and cursors (serving processes only)
     embedded: EmbeddedRedis | None = None
@@ -155,7 +160,9 @@ class App:
         grace = self.grace_s if grace_s is None else grace_s
         self.ops.stopping()
         if self.server is not None and self.watch is not None:
-            await stop_server(self.server, self.health, self.watch, grace, self.drain_s)
+            await stop_server(
+                self.server, self.health, self.watch, grace, self.drain_s, self.subscriptions
+            )
         self.worker.stop()
         if self._worker_task is not None:
             try:
@@ -277,6 +284,15 @@ async def _serving(app: App, shard_keys: Keys, heartbeats: RedisHeartbeats) -> N
         stream_slots(settings, tokens),
         keepalive_s=settings.watch_keepalive_s,
     )
+    subscriptions = Subscriptions(redis, shard_keys, subscription_settings(settings))
+    await declare_subscriptions(subscriptions, settings, tokens, app.clock)
+    app.subscriptions = SubscriptionStreams(
+        subscriptions,
+        streams,
+        app.watch.slots,  # one cap for every transition stream: they share the streams' pool
+        app.clock.now_ms,
+        keepalive_s=settings.watch_keepalive_s,
+    )
     app.health = new_health_servicer()
     app.ops = operations(
         settings, app.clock, redis, shard_keys, heartbeats, app.embedded, app.health
@@ -293,6 +309,7 @@ async def _serving(app: App, shard_keys: Keys, heartbeats: RedisHeartbeats) -> N
         call_timeout_s=settings.call_timeout_s,
         observers=_observers(app.tracing),
         status=app.ops.status,
+        subscriptions=app.subscriptions,
     )
 
 

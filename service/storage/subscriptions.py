@@ -124,7 +124,8 @@ class Subscription:
 
     @classmethod
     def from_mapping(cls, table: Mapping[str, Any]) -> Subscription:
-        """From a config table (``[[subscriptions]]``): lists, a role name."""
+        """From a config table (``[[subscriptions]]``): enum entries by their proto name
+        (``ACTION_APPROVE``), their name (``APPROVE``) or their value (``approve``)."""
         known = {"name", "service", "role", "actions", "states", "signals", "shop_id", "start",
                  "max_deliveries"}  # fmt: skip
         unknown = sorted(set(table) - known)
@@ -132,12 +133,24 @@ class Subscription:
             raise InvalidInput(unknown[0], "unknown subscription key")
         values = dict(table)
         values["role"] = _role(str(values.get("role", "")))
-        for name in ("actions", "states", "signals"):
-            raw = values.get(name, [])
+        for key, enum, prefix in (
+            ("actions", Action, "ACTION_"),
+            ("states", State, "AFTER_SALE_STATUS_"),
+            ("signals", Signal, "SIGNAL_"),
+        ):
+            raw = values.get(key, [])
             if not isinstance(raw, list | tuple):
-                raise InvalidInput(name, "must be a list")
-            values[name] = tuple(str(v).lower() if name != "states" else str(v) for v in raw)
+                raise InvalidInput(key, "must be a list")
+            values[key] = tuple(sorted(_member(enum, prefix, str(v), key) for v in raw))
         return cls(**values)
+
+
+def _member(enum: Any, prefix: str, raw: str, key: str) -> str:
+    text = raw.strip()
+    for member in enum:
+        if text in (member.value, member.name, prefix + member.name):
+            return str(member.value)
+    raise InvalidInput(key, f"{raw!r} is not one of {enum.__name__}")
 
 
 def _role(raw: str) -> Role:
