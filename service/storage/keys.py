@@ -25,7 +25,6 @@ Per shard ``{as:NN}``:
 ``{as:NN}:order:<order_id>``             order listing (zset, score = created ms)
 ``{as:NN}:requests``                     every request of the shard (zset, score = created ms)
 ``{as:NN}:stats:<shop_id>``              shop counters (hash, SPEC §10)
-``{as:NN}:seen:<group>:<rid>:<version>`` subscriber dedupe marks (string, with TTL)
 ``{as:NN}:flagged``                      requests flagged for ops (zset, score = flagged
                                          ms): a refund never answered; kept by the commit
 ``{as:NN}:sub:<name>:lease``             which consumer session holds this shard of a
@@ -214,9 +213,6 @@ class Keys:
 
     def all_requests(self, shard: int) -> str:
         return f"{self.tag(shard)}:requests"
-
-    def seen(self, shard: int, group: str, request_id: str, version: int) -> str:
-        return f"{self.tag(shard)}:seen:{group}:{request_id}:{version}"
 
     def flagged(self, shard: int) -> str:
         """Requests of ``shard`` flagged for ops, by when (kept by the commit script)."""
