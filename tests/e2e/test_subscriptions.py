@@ -7,6 +7,7 @@ consumes or sees what is not theirs; a new subscription starts at the live tail.
 from __future__ import annotations
 
 import asyncio
+import urllib.request
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -193,8 +194,15 @@ async def _true(value: bool) -> bool:
     return value
 
 
-async def test_a_failing_event_goes_to_the_dead_letters_and_ops_replay_and_purge_it(
-    api: Api, channel: grpc.aio.Channel
+async def scrape(app: App) -> str:
+    url = f"http://{app.metrics_address}/metrics"
+    with await asyncio.to_thread(urllib.request.urlopen, url) as response:
+        text: str = response.read().decode()
+    return text
+
+
+async def test_a_failing_event_goes_to_the_dead_letters_and_ops_replay_it(
+    api: Api, app: App, channel: grpc.aio.Channel
 ) -> None:
     await create(api, channel, **payment_subscription(max_deliveries=3))
     consumer = Consumer(channel, "payment", "pay-1", api.payment_token)
@@ -221,6 +229,9 @@ async def test_a_failing_event_goes_to_the_dead_letters_and_ops_replay_and_purge
         await ops(api, channel).GetSubscription(sp.GetSubscriptionRequest(name="payment"))
     ).state
     assert (state.dead_letters, state.pending) == (1, 0)
+    metrics = await scrape(app)
+    assert 'aftersale_subscription_dead_letters{subscription="payment"} 1.0' in metrics
+    assert 'aftersale_subscription_dead_letters_total{subscription="payment"}' in metrics
 
     consumer.failing = set()
     replay = sp.ReplayDeadLettersRequest(subscription="payment", ids=[letter.id])
