@@ -126,8 +126,8 @@ class SubscriptionStreams:
             try:
                 async with aclosing(session.deliveries()) as deliveries:
                     async for item in until_stopped(deliveries, self._stopping, self.keepalive_s):
-                        if acks.done():
-                            break
+                        if acks.done() and not acks.cancelled() and acks.exception():
+                            break  # a bad ack: the error below ends the call
                         if item is None:
                             yield sp.SubscribeResponse()  # keep-alive
                             continue
@@ -146,8 +146,9 @@ class SubscriptionStreams:
 
 
 async def _acknowledge(requests: AsyncIterator[Any], session: SubscriptionSession) -> None:
-    """Apply the client's acks and nacks until it half-closes (then the stream ends: with no
-    more acks, nothing more should be delivered)."""
+    """Apply the client's acks and nacks until it half-closes. Deliveries go on after that
+    (up to max_in_flight, then again after the ack deadline) until the client cancels: a
+    tool that sends only the open message (grpcurl) can look at what is there."""
     async for raw in requests:
         request = _message(raw)
         if request.HasField("open"):
@@ -156,7 +157,6 @@ async def _acknowledge(requests: AsyncIterator[Any], session: SubscriptionSessio
             raise InvalidInput("ack_ids", f"at most {MAX_IDS} per message")
         await session.ack(list(request.ack_ids))
         await session.nack(list(request.nack_ids))
-    session.stop()
 
 
 def _message(raw: Any) -> sp.SubscribeRequest:

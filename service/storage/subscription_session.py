@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis, RedisCluster
+from redis.exceptions import ResponseError
 
 from aftersale.events import TransitionEvent
 from aftersale.exceptions import InvalidInput, NotFound
@@ -53,7 +54,7 @@ from service.storage.cursor import parse_stream_id, stream_id_order
 from service.storage.decoding import UndecodableEntry, event_from_fields
 from service.storage.stream import block_below_timeout, xread_entries
 from service.storage.subscription_scripts import ORIGINAL_ID
-from service.storage.subscriptions import Subscription, Subscriptions, event_fields
+from service.storage.subscriptions import OLDEST, Subscription, Subscriptions, event_fields
 
 log = logging.getLogger("service.subscriptions")
 
@@ -188,11 +189,27 @@ class SubscriptionSession:
                 entries = self._from_queue(room)
                 if not entries:
                     block = int(max(0.0, next_tick - loop.time()) * 1000)
-                    entries = await self._read_new(min(self.block_ms, max(block, 1)))
+                    try:
+                        entries = await self._read_new(min(self.block_ms, max(block, 1)))
+                    except ResponseError as error:
+                        if "NOGROUP" not in str(error):
+                            raise
+                        await self._regroup()
+                        continue
                 for delivery in await self._process(entries):
                     yield delivery
         finally:
             await self._leave()
+
+    async def _regroup(self) -> None:
+        """A group vanished under a read: the subscription was deleted (SubscriptionGone), or
+        its stream was lost (Redis without persistence restarted): then the group is made
+        again at the oldest retained event — at least once, so rather again than never."""
+        if await self.registry.find(self.name) is None:
+            raise SubscriptionGone(self.name)
+        log.warning("subscription=%s: its consumer group was missing; made again at the "
+                    "oldest retained event", self.name)  # fmt: skip
+        await self.registry.ensure_groups(self.name, OLDEST)
 
     async def _pause(self, seconds: float) -> None:
         self._wake.clear()

@@ -7,9 +7,11 @@ consumes or sees what is not theirs; a new subscription starts at the live tail.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import urllib.request
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -401,3 +403,114 @@ async def test_create_is_idempotent_and_a_different_definition_is_already_exists
     await ops(api, channel).DeleteSubscription(sp.DeleteSubscriptionRequest(name="payment"))
     listed = await ops(api, channel).ListSubscriptions(sp.ListSubscriptionsRequest())
     assert not listed.states
+
+
+class RawStream:
+    """A Subscribe call by hand: ``send`` acks, ``deliveries`` reads."""
+
+    def __init__(self, channel: Any, token: str, subscription: str, consumer: str, **open_: Any):
+        self.outgoing: asyncio.Queue[sp.SubscribeRequest] = asyncio.Queue()
+        opening = sp.SubscribeOpen(subscription=subscription, consumer=consumer, **open_)
+        self.outgoing.put_nowait(sp.SubscribeRequest(open=opening))
+        metadata = [("authorization", f"Bearer {token}")]
+        self.call = new_stub(channel).Subscribe(self._requests(), metadata=metadata)
+        # Reads in a task of their own: a read cancelled by a timeout would cancel the call.
+        self.incoming: asyncio.Queue[Any] = asyncio.Queue()
+        self.reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        with contextlib.suppress(grpc.aio.AioRpcError, asyncio.CancelledError):
+            async for message in self.call:
+                self.incoming.put_nowait(message)
+
+    async def _requests(self) -> AsyncIterator[sp.SubscribeRequest]:
+        while True:
+            yield await self.outgoing.get()
+
+    def ack(self, *ack_ids: str) -> None:
+        self.outgoing.put_nowait(sp.SubscribeRequest(ack_ids=list(ack_ids)))
+
+    async def deliveries(self, within_s: float) -> list[sp.SubscribeResponse]:
+        """What arrives within ``within_s`` (keep-alives left out)."""
+        got: list[sp.SubscribeResponse] = []
+        end = asyncio.get_running_loop().time() + within_s
+        while (left := end - asyncio.get_running_loop().time()) > 0:
+            try:
+                message = await asyncio.wait_for(self.incoming.get(), left)
+            except TimeoutError:
+                break
+            if message.ack_id:
+                got.append(message)
+        return got
+
+
+async def test_a_consumer_holds_at_most_max_in_flight_unacknowledged_events(
+    api: Api, channel: grpc.aio.Channel
+) -> None:
+    await create(api, channel, **payment_subscription())
+    stream = RawStream(channel, api.payment_token, "payment", "slow", max_in_flight=2)
+    await consumers_settled(api, channel, "payment", 1)
+    await burst(api, 5)
+
+    first = await stream.deliveries(0.4)  # within the ack deadline: only what it may hold
+    assert len(first) == 2
+    stream.ack(*(m.ack_id for m in first))
+    second = await stream.deliveries(0.3)
+    assert len(second) == 2
+    assert {m.event.request_id for m in first}.isdisjoint(m.event.request_id for m in second)
+    stream.call.cancel()
+
+
+async def test_streams_end_cleanly_at_shutdown_and_the_client_moves_to_another_replica(
+    api: Api, channel: grpc.aio.Channel, replica: App
+) -> None:
+    await create(api, channel, **payment_subscription())
+    async with grpc.aio.insecure_channel(replica.address) as to_replica:
+        stream = RawStream(to_replica, api.payment_token, "payment", "moving")
+        await consumers_settled(api, channel, "payment", 1)
+        await replica.stop(grace_s=1.0)
+        assert await asyncio.wait_for(stream.call.code(), 10) == grpc.StatusCode.OK
+    survivor = Consumer(channel, "payment", "moving", api.payment_token)
+    ids = await burst(api, 3)
+    await eventually(lambda: _true({e.request_id for e in survivor.events} == set(ids)))
+    await survivor.close()
+
+
+async def test_deleting_a_subscription_ends_its_streams_with_not_found(
+    api: Api, channel: grpc.aio.Channel
+) -> None:
+    await create(api, channel, **payment_subscription())
+    consumer = Subscriber(channel, "payment", "pay-1", token=api.payment_token)
+    running = asyncio.create_task(consumer.run(_ignore))
+    await consumers_settled(api, channel, "payment", 1)
+    await ops(api, channel).DeleteSubscription(sp.DeleteSubscriptionRequest(name="payment"))
+    error = await rpc_error(asyncio.wait_for(running, 10))
+    assert error.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_open_subscribe_streams_are_capped_with_the_watch_streams(
+    api: Api, channel: grpc.aio.Channel
+) -> None:
+    await create(api, channel, **payment_subscription())
+    streams = [RawStream(channel, api.payment_token, "payment", f"c{i}") for i in range(4)]
+    await consumers_settled(api, channel, "payment", 4)
+    fifth = RawStream(channel, api.payment_token, "payment", "c5")
+    assert await asyncio.wait_for(fifth.call.code(), 10) == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "4 transition streams" in await fifth.call.details()
+    for stream in streams:
+        stream.call.cancel()
+
+
+async def test_subscriptions_declared_in_config_are_created_at_startup(
+    settings: Settings, clock: FakeClock, redis: Redis, app: App, channel: grpc.aio.Channel,
+    api: Api,
+) -> None:  # fmt: skip
+    table = '[{"name": "audit", "service": "ops", "role": "PLATFORM", "actions": ["approve"]}]'
+    declared = Settings.from_env({"AFTERSALE_SUBSCRIPTIONS": table}).subscriptions
+    started = await build(replace(settings, subscriptions=declared), clock=clock, redis=redis)
+    await started.stop(grace_s=0.1)
+    again = await build(replace(settings, subscriptions=declared), clock=clock, redis=redis)
+    await again.stop(grace_s=0.1)
+    reply = await ops(api, channel).GetSubscription(sp.GetSubscriptionRequest(name="audit"))
+    assert reply.state.subscription.filter.actions == [t.ACTION_APPROVE]
+    assert reply.state.subscription.role == t.ROLE_PLATFORM
