@@ -514,3 +514,28 @@ async def test_subscriptions_declared_in_config_are_created_at_startup(
     reply = await ops(api, channel).GetSubscription(sp.GetSubscriptionRequest(name="audit"))
     assert reply.state.subscription.filter.actions == [t.ACTION_APPROVE]
     assert reply.state.subscription.role == t.ROLE_PLATFORM
+
+
+OPS_RPCS = [m.name for m in sp.DESCRIPTOR.services_by_name["SubscriptionService"].methods
+            if m.name != "Subscribe"]  # fmt: skip
+
+
+@pytest.mark.parametrize("rpc", OPS_RPCS)
+async def test_the_ops_rpcs_are_platform_only(
+    api: Api, channel: grpc.aio.Channel, rpc: str
+) -> None:
+    request = getattr(sp, sp.DESCRIPTOR.services_by_name["SubscriptionService"]
+                      .methods_by_name[rpc].input_type.name)()  # fmt: skip
+    for who in (
+        Subs(channel, api.payment_token),
+        Subs(channel, api.order_token, ("x-shop-id", "shop-1")),
+        Subs(channel, api.order_token, ("x-actor-id", "buyer-1")),
+    ):
+        error = await rpc_error(getattr(who, rpc)(request))
+        assert error.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_a_buyer_may_not_subscribe(api: Api, channel: grpc.aio.Channel) -> None:
+    buyer = Subscriber(channel, "payment", "x", token=api.order_token, role="BUYER",
+                       actor_id="buyer-1")  # fmt: skip
+    assert (await rpc_error(buyer.run(_ignore))).code() == grpc.StatusCode.PERMISSION_DENIED
