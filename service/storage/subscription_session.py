@@ -416,10 +416,7 @@ class SubscriptionSession:
         if isinstance(self.reader, Redis):
             if self._connection is None:
                 self._connection = self.reader.client()  # dedicated: a blocked read holds it
-            reply = await self._connection.xreadgroup(
-                self.name, self.consumer, dict.fromkeys(streams, ">"), count=count,
-                block=block_ms,
-            )  # fmt: skip
+            reply = await self._blocking_read(self._connection, streams, count, block_ms)
             replies = [reply]
         else:
             replies = await self._read_cluster(list(streams), count)
@@ -435,6 +432,29 @@ class SubscriptionSession:
         for entry in found[room:]:
             self.queue[entry.key] = entry  # read beyond the room: ours, delivered next
         return found[:room]
+
+    async def _blocking_read(
+        self, connection: Redis, streams: dict[str, Any], count: int, block_ms: int
+    ) -> Any:
+        """XREADGROUP in a task of its own, so that cancelling the session always works (the
+        race ``TransitionReader._read_cancellably`` describes: a cancel lost in redis-py's
+        retry would leave the read blocked on): on a cancel the read is cancelled too, given
+        one BLOCK period, and its socket closed if it is still going."""
+        read = asyncio.ensure_future(
+            connection.xreadgroup(
+                self.name, self.consumer, dict.fromkeys(streams, ">"), count=count, block=block_ms
+            )
+        )
+        try:
+            await asyncio.wait({read})
+        except asyncio.CancelledError:
+            read.cancel()
+            await asyncio.wait({read}, timeout=block_ms / 1000 + 1)
+            if not read.done() and connection.connection is not None:
+                await connection.connection.disconnect(nowait=True)
+            read.add_done_callback(_consume)
+            raise
+        return read.result()
 
     async def _read_cluster(self, streams: list[str], count: int) -> list[Any]:
         client = self.reader
@@ -516,3 +536,9 @@ class SubscriptionSession:
 
     def _lease(self, shard: int) -> str:
         return self.keys.sub_lease(shard, self.name)
+
+
+def _consume(task: asyncio.Future[Any]) -> None:
+    """Retrieve an abandoned read's outcome so it is never reported as unhandled."""
+    if not task.cancelled():
+        task.exception()

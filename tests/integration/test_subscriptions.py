@@ -71,7 +71,7 @@ class Consumer:
         return {d.event.request_id for d in self.got}
 
 
-async def until(check: object, timeout: float = 8.0) -> None:
+async def until(check: object, timeout: float = 20.0) -> None:
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
     while not check():  # type: ignore[operator]
