@@ -139,6 +139,7 @@ class SubscriptionSession:
         self.queue: OrderedDict[Key, _Entry] = OrderedDict()  # ours, to deliver before new
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._closing = asyncio.Event()  # deliveries() is ending: the lease keeper stops
         self._connection: Redis | None = None
         self.delivered = 0
 
@@ -177,6 +178,7 @@ class SubscriptionSession:
         """Deliveries until ``stop()`` (or cancellation); SubscriptionGone if it is deleted."""
         loop = asyncio.get_running_loop()
         next_tick = 0.0
+        keeper = asyncio.ensure_future(self._keep_leases())
         try:
             while not self._stopping.is_set():
                 if loop.time() >= next_tick:
@@ -199,7 +201,29 @@ class SubscriptionSession:
                 for delivery in await self._process(entries):
                     yield delivery
         finally:
+            # A flag, not only a cancel: redis-py may swallow a cancel that races its own
+            # timeout (see _blocking_read), and the keeper must end all the same.
+            self._closing.set()
+            keeper.cancel()
+            await asyncio.wait({keeper}, timeout=self.settings.lease_s)
             await self._leave()
+
+    async def _keep_leases(self) -> None:
+        """Renew our registration and leases even while the consumer is slow to take the
+        next delivery (the loop above runs only when it does): a slow consumer keeps its
+        shards rather than having them handed to another under its feet."""
+        while not self._closing.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), self.settings.lease_s / 3)
+            if self._closing.is_set():
+                return
+            try:
+                now_ms = await self._now_ms()
+                key = self.keys.sub_consumers(self.name)
+                await self.client.zadd(key, {self.session: now_ms + self.lease_ms})
+                await self._renew()
+            except Exception as exc:  # the loop's own maintenance reports what persists
+                log.debug("subscription=%s: lease renewal failed: %s", self.name, exc)
 
     async def _regroup(self) -> None:
         """A group vanished under a read: the subscription was deleted (SubscriptionGone), or
