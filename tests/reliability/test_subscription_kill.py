@@ -12,7 +12,7 @@ import asyncio
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +104,13 @@ async def until(check: object, timeout_s: float) -> None:
         await asyncio.sleep(0.1)
 
 
+async def until_async(check: Callable[[], Awaitable[bool]], timeout_s: float) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.1)
+
+
 async def run_burst(app: App, tmp_path: Path, count: int) -> None:
     async with grpc.aio.insecure_channel(app.address) as channel:
         api = Api(channel, app.settings.tokens_path, FakeClock(START_MS))
@@ -120,20 +127,28 @@ async def run_burst(app: App, tmp_path: Path, count: int) -> None:
         try:
             one.start()
             two.start()
+
+            async def sharing() -> bool:
+                reply = await ops.GetSubscription(
+                    sp.GetSubscriptionRequest(name="payment"), metadata=metadata
+                )
+                return sum(1 for c in reply.state.consumers if c.shards) == 2
+
+            await until_async(sharing, 60)  # both consumers hold shards before the burst
             refunds: list[str] = []
             width = 20
             for start in range(0, count, width):
                 size = min(width, count - start)
                 refunds += await asyncio.gather(*(refund(api) for _ in range(size)))
                 if start <= count // 2 < start + width:
-                    await until(lambda: one.refunds() and two.refunds(), 30)
+                    await until(lambda: one.refunds() and two.refunds(), 60)
                     one.kill()  # mid-burst, holding unacknowledged refunds
                     one.start()
 
             def handled() -> bool:
                 return set(one.refunds()) | set(two.refunds()) >= set(refunds)
 
-            await until(handled, 60 + count / 20)
+            await until(handled, 120 + count / 20)
         finally:
             one.stop()
             two.stop()
