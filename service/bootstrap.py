@@ -45,12 +45,11 @@ from service.observability.tracing import Tracing, tracing_from_env
 from service.operations import Operations, operations
 from service.parts import (
     connect_redis,
-    declare_subscriptions,
     load_sealer,
     load_tokens,
     policy_of,
     stream_slots,
-    subscription_settings,
+    subscription_streams,
     tls_of,
 )
 from service.storage.connection import dedicated
@@ -59,7 +58,6 @@ from service.storage.keys import Keys
 from service.storage.redis_server import EmbeddedRedis
 from service.storage.repository import RedisRepository
 from service.storage.stream import TransitionReader
-from service.storage.subscriptions import Subscriptions
 from service.storage.timer_store import RedisTimerStore
 from service.timer_worker import TimerWorker, TimerWorkerSettings
 
@@ -284,14 +282,9 @@ async def _serving(app: App, shard_keys: Keys, heartbeats: RedisHeartbeats) -> N
         stream_slots(settings, tokens),
         keepalive_s=settings.watch_keepalive_s,
     )
-    subscriptions = Subscriptions(redis, shard_keys, subscription_settings(settings))
-    await declare_subscriptions(subscriptions, settings, tokens, app.clock)
-    app.subscriptions = SubscriptionStreams(
-        subscriptions,
-        streams,
-        app.watch.slots,  # one cap for every transition stream: they share the streams' pool
-        app.clock.now_ms,
-        keepalive_s=settings.watch_keepalive_s,
+    # One cap for every transition stream (Subscribe too): they share the streams' pool.
+    app.subscriptions = await subscription_streams(
+        settings, redis, streams, shard_keys, app.watch.slots, tokens, app.clock
     )
     app.health = new_health_servicer()
     app.ops = operations(

@@ -16,9 +16,11 @@ from aftersale.policy import Policy, TimerDurations
 from service.api.sealing import Sealer, read_key_file, write_key_file
 from service.api.server import TlsFiles
 from service.api.stream_slots import StreamLimits, StreamSlots
+from service.api.subscriptions import SubscriptionStreams
 from service.api.tokens import TokenTable, read_token_file, write_dev_tokens
 from service.config import Settings
 from service.storage.connection import connect, wait_ready
+from service.storage.keys import Keys
 from service.storage.redis_server import EmbeddedRedis
 from service.storage.sentinel_url import is_sentinel_url, without_password
 from service.storage.subscriptions import Subscriptions, SubscriptionSettings
@@ -91,6 +93,24 @@ def subscription_settings(settings: Settings) -> SubscriptionSettings:
         dead_letter_maxlen=settings.subscription_dead_letter_maxlen,
         lease_s=settings.subscription_lease_s,
         max_in_flight=settings.subscription_max_in_flight,
+    )
+
+
+async def subscription_streams(
+    settings: Settings,
+    redis: Redis | RedisCluster,
+    streams: Redis | RedisCluster,
+    keys: Keys,
+    slots: StreamSlots,
+    tokens: TokenTable,
+    clock: Clock,
+) -> SubscriptionStreams:
+    """The Subscribe streams (capped by ``slots``, reading through ``streams``, the streams'
+    own pool), once the subscriptions the settings declare exist."""
+    subscriptions = Subscriptions(redis, keys, subscription_settings(settings))
+    await declare_subscriptions(subscriptions, settings, tokens, clock)
+    return SubscriptionStreams(
+        subscriptions, streams, slots, clock.now_ms, keepalive_s=settings.watch_keepalive_s
     )
 
 
