@@ -102,12 +102,16 @@ class SubscriptionStreams:
             return  # the client closed before opening: nothing to do
         opened = _message(first)
         if not opened.HasField("open"):
-            raise InvalidInput("open", "required in the first message")
+            raise InvalidInput("open", "required in the first message", "必填:第一条消息须为 open")
         name_ = check_name(opened.open.subscription, "open.subscription")
         consumer = check_name(opened.open.consumer, "open.consumer")
         in_flight = opened.open.max_in_flight
         if not 0 <= in_flight <= MAX_IN_FLIGHT:
-            raise InvalidInput("open.max_in_flight", f"must be 0..{MAX_IN_FLIGHT}")
+            raise InvalidInput(
+                "open.max_in_flight",
+                f"must be 0..{MAX_IN_FLIGHT}",
+                f"须在 0 到 {MAX_IN_FLIGHT} 之间",
+            )
         subscription = await self.subscriptions.find(name_)
         if subscription is None or not _consumes(subscription, caller.service, caller.actor):
             raise PermissionDenied("*", f"service {caller.service}", NOT_YOURS)
@@ -152,16 +156,22 @@ async def _acknowledge(requests: AsyncIterator[Any], session: SubscriptionSessio
     async for raw in requests:
         request = _message(raw)
         if request.HasField("open"):
-            raise InvalidInput("open", "only in the first message")
+            raise InvalidInput("open", "only in the first message", "只能出现在第一条消息中")
         if len(request.ack_ids) > MAX_IDS or len(request.nack_ids) > MAX_IDS:
-            raise InvalidInput("ack_ids", f"at most {MAX_IDS} per message")
+            raise InvalidInput(
+                "ack_ids", f"at most {MAX_IDS} per message", f"每条消息最多 {MAX_IDS} 个"
+            )
         await session.ack(list(request.ack_ids))
         await session.nack(list(request.nack_ids))
 
 
 def _message(raw: Any) -> sp.SubscribeRequest:
     if not isinstance(raw, sp.SubscribeRequest):  # the tolerant parser's mark of bad bytes
-        raise InvalidInput("body", "not a valid protobuf encoding of aftersale.v1.SubscribeRequest")
+        raise InvalidInput(
+            "body",
+            "not a valid protobuf encoding of aftersale.v1.SubscribeRequest",
+            "请求体不是有效的 aftersale.v1.SubscribeRequest 编码",
+        )
     return raw
 
 
@@ -202,7 +212,9 @@ class SubscriptionServicer(subscriptions_pb2_grpc.SubscriptionServiceServicer):
     async def CreateSubscription(self, request: Any, context: Context) -> Any:
         subscription = subscription_in(request.subscription)
         if self._tokens is not None and subscription.service not in self._tokens.services:
-            raise InvalidInput("subscription.service", "no calling service of that name")
+            raise InvalidInput(
+                "subscription.service", "no calling service of that name", "没有该名称的调用服务"
+            )
         try:
             created, fresh = await self._subs.create(subscription, self._now_ms())
         except SubscriptionExists as exc:
@@ -278,11 +290,11 @@ class SubscriptionServicer(subscriptions_pb2_grpc.SubscriptionServiceServicer):
 
 def _which(request: Any) -> list[str] | None:
     if request.all and request.ids:
-        raise InvalidInput("ids", "give ids or all, not both")
+        raise InvalidInput("ids", "give ids or all, not both", "编号与 all 只能二选一")
     if not request.all and not request.ids:
-        raise InvalidInput("ids", "required (or all)")
+        raise InvalidInput("ids", "required (or all)", "必填(或 all)")
     if len(request.ids) > MAX_IDS:
-        raise InvalidInput("ids", f"at most {MAX_IDS}")
+        raise InvalidInput("ids", f"at most {MAX_IDS}", f"最多 {MAX_IDS} 个")
     return None if request.all else list(request.ids)
 
 
@@ -291,12 +303,14 @@ def _page_token(token: str, shards: int) -> tuple[int, str] | None:
         return None
     shard, _, last = token.partition(":")
     if not shard.isdigit() or not 0 <= int(shard) < shards:
-        raise InvalidInput("page_token", "not a page token of this call")
+        raise InvalidInput("page_token", "not a page token of this call", "不是本次调用的分页令牌")
     if last:
         try:
             parse_stream_id(last)
         except ValueError:
-            raise InvalidInput("page_token", "not a page token of this call") from None
+            raise InvalidInput(
+                "page_token", "not a page token of this call", "不是本次调用的分页令牌"
+            ) from None
     return int(shard), last
 
 
@@ -305,7 +319,9 @@ def subscription_in(message: Any) -> Subscription:
     role = ROLES.get(message.role)
     if role is None:
         rule = "must be ROLE_PAYMENT, ROLE_MERCHANT or ROLE_PLATFORM"
-        raise InvalidInput("subscription.role", rule)
+        raise InvalidInput(
+            "subscription.role", rule, "须为 ROLE_PAYMENT、ROLE_MERCHANT 或 ROLE_PLATFORM"
+        )
     where = message.filter
     actions = fields.enum_list(t.Action, ACTION, Action, where.actions,
                                "subscription.filter.actions")  # fmt: skip
@@ -328,7 +344,7 @@ def subscription_in(message: Any) -> Subscription:
     except InvalidInput as exc:
         if exc.field.startswith("subscription."):
             raise
-        raise InvalidInput(f"subscription.{exc.field}", exc.rule) from None
+        raise InvalidInput(f"subscription.{exc.field}", exc.rule, exc.message_zh) from None
 
 
 def subscription_out(subscription: Subscription) -> sp.Subscription:

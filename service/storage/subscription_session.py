@@ -99,9 +99,13 @@ def parse_ack_id(raw: str, shards: int, field: str = "ack_ids") -> Key:
         shard, kind, entry_id = int(parts[0]), parts[1], parts[2]
         parse_stream_id(entry_id)
     except (ValueError, IndexError):
-        raise InvalidInput(field, f"{raw[:80]!r} is not an ack id of this service") from None
+        raise InvalidInput(
+            field, f"{raw[:80]!r} is not an ack id of this service", "不是本服务发出的确认编号"
+        ) from None
     if len(parts) != 3 or kind not in (EVENTS, RETRY) or not 0 <= shard < shards:
-        raise InvalidInput(field, f"{raw[:80]!r} is not an ack id of this service")
+        raise InvalidInput(
+            field, f"{raw[:80]!r} is not an ack id of this service", "不是本服务发出的确认编号"
+        )
     return shard, kind, entry_id
 
 

@@ -24,7 +24,6 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from redis.asyncio import Redis, RedisCluster
-from redis.exceptions import ResponseError
 
 from aftersale.events import TransitionEvent
 from aftersale.exceptions import InvalidInput, NotFound
@@ -78,15 +77,27 @@ class Subscription:
     def __post_init__(self) -> None:
         check_name(self.name, "name")
         if not self.service:
-            raise InvalidInput("service", "required: the calling service it belongs to")
+            raise InvalidInput(
+                "service", "required: the calling service it belongs to", "必填:订阅所属的调用服务"
+            )
         if self.role not in CONSUMER_ROLES:
-            raise InvalidInput("role", "must be PAYMENT, MERCHANT or PLATFORM")
+            raise InvalidInput(
+                "role",
+                "must be PAYMENT, MERCHANT or PLATFORM",
+                "须为 PAYMENT、MERCHANT 或 PLATFORM",
+            )
         if self.role is Role.MERCHANT and not self.shop_id:
-            raise InvalidInput("filter.shop_id", "required for a MERCHANT subscription")
+            raise InvalidInput(
+                "filter.shop_id", "required for a MERCHANT subscription", "必填:商家订阅须指定店铺"
+            )
         if self.start not in (LIVE, OLDEST):
-            raise InvalidInput("start", "must be live or oldest")
+            raise InvalidInput("start", "must be live or oldest", "须为 live 或 oldest")
         if not 0 <= self.max_deliveries <= MAX_DELIVERIES_LIMIT:
-            raise InvalidInput("max_deliveries", f"must be 0..{MAX_DELIVERIES_LIMIT}")
+            raise InvalidInput(
+                "max_deliveries",
+                f"must be 0..{MAX_DELIVERIES_LIMIT}",
+                f"须在 0 到 {MAX_DELIVERIES_LIMIT} 之间",
+            )
         for name, values, enum in (
             ("actions", self.actions, Action),
             ("states", self.states, State),
@@ -95,7 +106,9 @@ class Subscription:
             known = {str(member.value) for member in enum}
             for value in values:
                 if value not in known:
-                    raise InvalidInput(f"filter.{name}", f"{value!r} is not one of {enum.__name__}")
+                    raise InvalidInput(
+                        f"filter.{name}", f"{value!r} is not one of {enum.__name__}", "取值未知"
+                    )
 
     def matches(self, event: TransitionEvent) -> bool:
         """Whether ``event`` passes the filters (visibility is the caller's to add)."""
@@ -130,7 +143,7 @@ class Subscription:
                  "max_deliveries"}  # fmt: skip
         unknown = sorted(set(table) - known)
         if unknown:
-            raise InvalidInput(unknown[0], "unknown subscription key")
+            raise InvalidInput(unknown[0], "unknown subscription key", "未知的订阅配置项")
         values = dict(table)
         values["role"] = _role(str(values.get("role", "")))
         for key, enum, prefix in (
@@ -140,7 +153,7 @@ class Subscription:
         ):
             raw = values.get(key, [])
             if not isinstance(raw, list | tuple):
-                raise InvalidInput(key, "must be a list")
+                raise InvalidInput(key, "must be a list", "须为列表")
             values[key] = tuple(sorted(_member(enum, prefix, str(v), key) for v in raw))
         return cls(**values)
 
@@ -150,19 +163,23 @@ def _member(enum: Any, prefix: str, raw: str, key: str) -> str:
     for member in enum:
         if text in (member.value, member.name, prefix + member.name):
             return str(member.value)
-    raise InvalidInput(key, f"{raw!r} is not one of {enum.__name__}")
+    raise InvalidInput(key, f"{raw!r} is not one of {enum.__name__}", "取值未知")
 
 
 def _role(raw: str) -> Role:
     name = raw.strip().upper().removeprefix("ROLE_")
     if name not in {r.value for r in CONSUMER_ROLES}:
-        raise InvalidInput("role", "must be PAYMENT, MERCHANT or PLATFORM")
+        raise InvalidInput(
+            "role", "must be PAYMENT, MERCHANT or PLATFORM", "须为 PAYMENT、MERCHANT 或 PLATFORM"
+        )
     return Role(name)
 
 
 def check_name(value: str, name: str) -> str:
     if not NAME.match(value):
-        raise InvalidInput(name, "must be 1..64 of [A-Za-z0-9_-]")
+        raise InvalidInput(
+            name, "must be 1..64 of [A-Za-z0-9_-]", "须为 1 到 64 个字母、数字、下划线或连字符"
+        )
     return value
 
 
@@ -422,9 +439,9 @@ def parse_dead_letter_id(raw: str, shards: int) -> tuple[int, str]:
         parse_stream_id(entry_id)
         number = int(shard)
     except (ValueError, InvalidInput):
-        raise InvalidInput("ids", f"{raw[:80]!r} is not a dead letter id") from None
+        raise InvalidInput("ids", f"{raw[:80]!r} is not a dead letter id", "不是死信编号") from None
     if not 0 <= number < shards:
-        raise InvalidInput("ids", f"{raw[:80]!r} is not a dead letter id")
+        raise InvalidInput("ids", f"{raw[:80]!r} is not a dead letter id", "不是死信编号")
     return number, entry_id
 
 
@@ -447,7 +464,3 @@ def _dead_letter(shard: int, entry_id: str, fields: dict[str, str]) -> DeadLette
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
-
-
-def is_no_group(error: BaseException) -> bool:
-    return isinstance(error, ResponseError) and "NOGROUP" in str(error)
