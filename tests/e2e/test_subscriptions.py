@@ -183,10 +183,11 @@ async def test_two_consumers_on_two_replicas_share_the_payment_subscription(
     assert all(c.events for c in pay), "both payment consumers got work"
     assert all(len({e.refund_id for e in c.events}) < len(ids) for c in pay)
     assert all(t.SIGNAL_REFUND_REQUESTED in e.signals for c in pay for e in c.events)
-    for consumer in audit:  # per request, each consumer saw versions in order
+    for consumer in audit:  # per request, each consumer saw versions in order...
         versions: dict[str, list[int]] = defaultdict(list)
         for event in consumer.events:
-            versions[event.request_id].append(event.version)
+            if event.version not in versions[event.request_id]:  # ...but for redeliveries
+                versions[event.request_id].append(event.version)  # (an ack past 0.6 s)
         assert all(v == sorted(v) for v in versions.values())
     everything = {(e.request_id, e.version) for c in audit for e in c.events}
     assert everything == {(rid, v) for rid in ids for v in (1, 2)}
