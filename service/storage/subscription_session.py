@@ -332,8 +332,13 @@ class SubscriptionSession:
 
     async def _leave(self) -> None:
         """Release our shards and our registration; what we delivered and nobody acked
-        stays pending, and whoever takes the shard next delivers it again."""
+        stays pending, and whoever takes the shard next delivers it again. The dedicated
+        connection is closed first: a second cancel (a server stopping) may cut this short,
+        and the leases expire by themselves, the connection would not."""
+        connection, self._connection = self._connection, None
         try:
+            if connection is not None:
+                await connection.aclose()
             calls = [([self._lease(shard)], [self.session]) for shard in self.held]
             if calls:
                 await self.registry.scripts.run_many(self.registry.release_script, calls)
@@ -343,9 +348,6 @@ class SubscriptionSession:
                         self.name, self.session, type(exc).__name__)  # fmt: skip
         finally:
             self.held.clear()
-            if self._connection is not None:
-                await self._connection.aclose()
-                self._connection = None
 
     # -- claims ----------------------------------------------------------------------------
 
