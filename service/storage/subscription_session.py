@@ -338,6 +338,11 @@ class SubscriptionSession:
         connection, self._connection = self._connection, None
         try:
             if connection is not None:
+                # Closed, not handed back: the streams' pool may already be closed when a
+                # stream cancelled at shutdown gets here, and a connection put back into a
+                # closed pool would never close.
+                if connection.connection is not None:
+                    await connection.connection.disconnect()
                 await connection.aclose()
             calls = [([self._lease(shard)], [self.session]) for shard in self.held]
             if calls:
