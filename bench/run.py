@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import (
+    delivery,
     domain_cost,
     machine,
     memory,
@@ -54,6 +55,7 @@ SECTIONS = (
     "domain",
     "transitions",
     "scale_out",
+    "delivery",
     "memory",
     "timer_burst",
     "timer_steady",
@@ -154,6 +156,13 @@ def main() -> int:
         peak = sections.get("transitions", {}).get("peak_concurrency", plan.levels[-1])
         redis_servers.flush(url)
         section("scale_out", lambda: run_scale_out(setup, plan, peak, log))
+        redis_servers.flush(url)
+        section(
+            "delivery",
+            lambda: delivery.run(
+                setup, plan, peak, log, delivery.DeliveryPlan.quick() if quick else None
+            ),
+        )
         redis_servers.flush(url)
         section("memory", lambda: isolated(memory.run, url, memory_n, _child_log))
         section("timer_burst", lambda: isolated(timers.burst, url, pid, timer_plan, _child_log))

@@ -33,6 +33,7 @@ from aftersale.clock import Clock, SystemClock
 from service import ops_metrics
 from service.api.sealing import Sealer
 from service.api.server import create_server, new_health_servicer, stop_server
+from service.api.subscriptions import SubscriptionStreams
 from service.api.tokens import TokenFileError, TokenTable, read_token_file
 from service.api.watch import TransitionWatch
 from service.config import Settings
@@ -48,6 +49,7 @@ from service.parts import (
     load_tokens,
     policy_of,
     stream_slots,
+    subscription_streams,
     tls_of,
 )
 from service.storage.connection import dedicated
@@ -76,6 +78,7 @@ class App:
     port: int = 0
     health: Any = None
     watch: TransitionWatch | None = None
+    subscriptions: SubscriptionStreams | None = None  # open Subscribe streams (serving only)
     stream_redis: Redis | RedisCluster | None = None  # the streams' own pool (closed by stop)
     sealer: Sealer | None = None  # seals page tokens and cursors (serving processes only)
     embedded: EmbeddedRedis | None = None
@@ -155,7 +158,9 @@ class App:
         grace = self.grace_s if grace_s is None else grace_s
         self.ops.stopping()
         if self.server is not None and self.watch is not None:
-            await stop_server(self.server, self.health, self.watch, grace, self.drain_s)
+            await stop_server(
+                self.server, self.health, self.watch, grace, self.drain_s, self.subscriptions
+            )
         self.worker.stop()
         if self._worker_task is not None:
             try:
@@ -277,6 +282,10 @@ async def _serving(app: App, shard_keys: Keys, heartbeats: RedisHeartbeats) -> N
         stream_slots(settings, tokens),
         keepalive_s=settings.watch_keepalive_s,
     )
+    # One cap for every transition stream (Subscribe too): they share the streams' pool.
+    app.subscriptions = await subscription_streams(
+        settings, redis, streams, shard_keys, app.watch.slots, tokens, app.clock
+    )
     app.health = new_health_servicer()
     app.ops = operations(
         settings, app.clock, redis, shard_keys, heartbeats, app.embedded, app.health
@@ -293,6 +302,7 @@ async def _serving(app: App, shard_keys: Keys, heartbeats: RedisHeartbeats) -> N
         call_timeout_s=settings.call_timeout_s,
         observers=_observers(app.tracing),
         status=app.ops.status,
+        subscriptions=app.subscriptions,
     )
 
 

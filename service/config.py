@@ -125,6 +125,12 @@ class Settings:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     tls_client_ca: Path | None = None
+    subscriptions: tuple[Any, ...] = ()  # service.storage.subscriptions.Subscription
+    subscription_ack_deadline_s: float = 30.0
+    subscription_max_deliveries: int = 5
+    subscription_dead_letter_maxlen: int = 10_000
+    subscription_lease_s: float = 10.0
+    subscription_max_in_flight: int = 100
 
     def __post_init__(self) -> None:
         for option in OPTIONS:
@@ -225,6 +231,8 @@ def _default_text(option: Option, defaults: Settings) -> str:
         return "`<data_dir>/tokens.json`"
     if option.field == "token_key_file":
         return "`<data_dir>/token.key`"
+    if option.field == "subscriptions":
+        return "none"
     value = option.get(defaults)
     if value is None:
         return "unset"

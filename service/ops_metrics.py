@@ -56,14 +56,6 @@ timers_unattended = Gauge(
 )
 
 # -- stream retention (service.trimming) -----------------------------------------------------
-# The one label is a subscription's (consumer group's) name: a closed set that ops configure,
-# one per consuming service, never an id.
-subscription_events_lost = Counter(
-    "aftersale_subscription_events_lost",
-    "Transition events the hard cap (AFTERSALE_STREAM_MAXLEN) trimmed before the subscription "
-    "acknowledged them, as trimmed by this process",
-    ("subscription",),
-)
 stream_entries_trimmed = Counter(
     "aftersale_stream_entries_trimmed",
     "Transition-stream entries this process trimmed (soft retention and hard cap)",

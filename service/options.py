@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import Callable
@@ -12,6 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from aftersale.exceptions import InvalidInput
+from service.storage.subscriptions import Subscription
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("auto", "json", "text")
@@ -143,7 +147,30 @@ def _parse_workers(raw: object) -> int:
         raise ValueError("must be an integer or auto") from None
 
 
+def _parse_subscriptions(raw: object) -> tuple[Any, ...]:
+    """Subscriptions declared in config: a TOML array of tables (``[[subscriptions]]``), or
+    the same as JSON in the variable. Each is checked like CreateSubscription checks it."""
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw) if raw.strip() else []
+        except ValueError:
+            raise ValueError("must be a JSON array of subscription tables") from None
+    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+        raise ValueError("must be an array of subscription tables ([[subscriptions]])")
+    parsed = []
+    for i, table in enumerate(raw):
+        try:
+            parsed.append(Subscription.from_mapping(table))
+        except InvalidInput as exc:
+            raise ValueError(f"subscriptions[{i}].{exc.field}: {exc.rule}") from None
+    names = [sub.name for sub in parsed]
+    if len(set(names)) != len(names):
+        raise ValueError("subscription names must be unique")
+    return tuple(parsed)
+
+
 PARSERS: dict[str, Callable[[object], object]] = {
+    "subscriptions": _parse_subscriptions,
     "bool": _parse_bool,
     "int": _parse_int,
     "float": _parse_float,
@@ -349,6 +376,25 @@ OPTIONS: tuple[Option, ...] = (
          "Keys sealing page tokens and cursors (one URL-safe base64 32-byte key per line; the "
          "first seals, all open); every replica needs the same file. Unset and missing: "
          "written with a fresh key (owner-only)"),
+    _opt("subscriptions", "subscriptions", "subscriptions", None,
+         "Durable subscriptions created (or updated) at startup: `[[subscriptions]]` tables "
+         "with `name`, `service`, `role` (PAYMENT, MERCHANT, PLATFORM), optional `actions`, "
+         "`states`, `signals`, `shop_id`, `start` (`live`, `oldest`), `max_deliveries`; the "
+         "variable takes the same as a JSON array"),
+    _opt("subscription_ack_deadline_s", "subscription.ack_deadline_s", "float", POSITIVE,
+         "A subscription delivery not acknowledged within this is delivered again"),
+    _opt("subscription_max_deliveries", "subscription.max_deliveries", "int", _between(1, 100),
+         "Deliveries without an ack before an event becomes a dead letter (a subscription "
+         "may set its own)"),
+    _opt("subscription_dead_letter_maxlen", "subscription.dead_letter_maxlen", "int",
+         _at_least(1),
+         "Dead letters kept per subscription and shard; beyond, the oldest is dropped "
+         "(counted and logged as lost)"),
+    _opt("subscription_lease_s", "subscription.lease_s", "float", POSITIVE,
+         "How long a consumer holds its shards without renewing (renewed every third of it); "
+         "a consumer that vanished without closing loses them after this"),
+    _opt("subscription_max_in_flight", "subscription.max_in_flight", "int",
+         _between(1, 1000), "Unacknowledged deliveries per consumer when it does not ask"),
     _opt("tls_cert", "tls.cert", "path", None, "Server certificate (PEM); unset: plaintext"),
     _opt("tls_key", "tls.key", "path", None, "Server private key (PEM)"),
     _opt("tls_client_ca", "tls.client_ca", "path", None,

@@ -11,15 +11,19 @@ from urllib.parse import urlsplit
 
 from redis.asyncio import Redis, RedisCluster
 
+from aftersale.clock import Clock
 from aftersale.policy import Policy, TimerDurations
 from service.api.sealing import Sealer, read_key_file, write_key_file
 from service.api.server import TlsFiles
 from service.api.stream_slots import StreamLimits, StreamSlots
+from service.api.subscriptions import SubscriptionStreams
 from service.api.tokens import TokenTable, read_token_file, write_dev_tokens
 from service.config import Settings
 from service.storage.connection import connect, wait_ready
+from service.storage.keys import Keys
 from service.storage.redis_server import EmbeddedRedis
 from service.storage.sentinel_url import is_sentinel_url, without_password
+from service.storage.subscriptions import Subscriptions, SubscriptionSettings
 
 log = logging.getLogger("service.bootstrap")
 
@@ -79,6 +83,50 @@ def stream_slots(settings: Settings, tokens: TokenTable) -> StreamSlots:
             slots.reserved, len(slots.services), limits.total,
         )  # fmt: skip
     return slots
+
+
+def subscription_settings(settings: Settings) -> SubscriptionSettings:
+    """How durable subscriptions deliver (``service.storage.subscriptions``)."""
+    return SubscriptionSettings(
+        ack_deadline_s=settings.subscription_ack_deadline_s,
+        max_deliveries=settings.subscription_max_deliveries,
+        dead_letter_maxlen=settings.subscription_dead_letter_maxlen,
+        lease_s=settings.subscription_lease_s,
+        max_in_flight=settings.subscription_max_in_flight,
+    )
+
+
+async def subscription_streams(
+    settings: Settings,
+    redis: Redis | RedisCluster,
+    streams: Redis | RedisCluster,
+    keys: Keys,
+    slots: StreamSlots,
+    tokens: TokenTable,
+    clock: Clock,
+) -> SubscriptionStreams:
+    """The Subscribe streams (capped by ``slots``, reading through ``streams``, the streams'
+    own pool), once the subscriptions the settings declare exist."""
+    subscriptions = Subscriptions(redis, keys, subscription_settings(settings))
+    await declare_subscriptions(subscriptions, settings, tokens, clock)
+    return SubscriptionStreams(
+        subscriptions, streams, slots, clock.now_ms, keepalive_s=settings.watch_keepalive_s
+    )
+
+
+async def declare_subscriptions(
+    subscriptions: Subscriptions, settings: Settings, tokens: TokenTable, clock: Clock
+) -> None:
+    """Create (or update) the subscriptions the settings declare; idempotent, so every
+    replica does it at startup. A declared service without a token is only warned about: the
+    tokens file may gain it later (SIGHUP)."""
+    for subscription in settings.subscriptions:
+        if subscription.service not in tokens.services:
+            log.warning("subscription %s: no token of service %s (yet)",
+                        subscription.name, subscription.service)  # fmt: skip
+        outcome = await subscriptions.put(subscription, clock.now_ms())
+        log.info("subscription name=%s service=%s %s", subscription.name, subscription.service,
+                 outcome)  # fmt: skip
 
 
 def tls_of(settings: Settings) -> TlsFiles | None:

@@ -9,9 +9,9 @@ The commit adds to the streams without a cap (that is work off the hot path), so
 trims a stream may exceed the cap by what its shard commits in one period: at 1,000
 transitions/s over 64 shards and the default 10 s, ≈ 160 entries on 100,000.
 
-A loss (the hard cap trimmed entries a subscription had not acknowledged) is never silent: the
-counter ``aftersale_subscription_events_lost_total{subscription}``, an error log naming the
-subscription, the shard, how many and their ids, and the subscription's mark in
+A loss (the hard cap trimmed entries a subscription had not acknowledged) is never silent:
+the counter ``aftersale_subscription_lost_events_total{subscription, why="hard_cap"}``, an
+error log naming the subscription, the shard, how many and their ids, and the subscription's mark in
 ``{as}:subscriptions:losses`` that ``GetStatus`` shows on every replica. The mark is written
 right after the trim; a process that dies between the two leaves that one loss in its log
 and metric only.
@@ -24,6 +24,7 @@ import logging
 
 from aftersale.clock import Clock
 from service import ops_metrics
+from service.observability import subscriptions as subscription_report
 from service.periodic import end_task, pause
 from service.storage.retention import Loss, StreamRetention, Trimmed
 
@@ -67,16 +68,10 @@ class StreamTrimming:
         return trimmed
 
     async def _lost(self, loss: Loss) -> None:
-        ops_metrics.subscription_events_lost.labels(loss.subscription).inc(loss.count)
-        log.error(
-            "subscription %s lost %d transition events of shard %d (ids %s..%s): the stream "
-            "reached its hard cap (AFTERSALE_STREAM_MAXLEN=%d) before the subscription "
-            "acknowledged them",
-            loss.subscription,
-            loss.count,
-            loss.shard,
-            loss.first_id,
-            loss.last_id,
-            self.retention.maxlen,
+        where = (
+            f"shard {loss.shard} ids {loss.first_id}..{loss.last_id}: the stream reached its "
+            f"hard cap (AFTERSALE_STREAM_MAXLEN={self.retention.maxlen}) before the "
+            "subscription acknowledged them"
         )
+        subscription_report.lost(loss.subscription, "hard_cap", loss.count, where)
         await self.retention.record_loss(loss, self._clock.now_ms())

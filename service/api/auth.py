@@ -60,6 +60,21 @@ METHOD_ROLES: Mapping[str, frozenset[Role]] = {
     "GetStatus": frozenset({PLATFORM}),  # ops: Redis, timer backlog, flagged requests, workers
     "ListNegotiationOptions": _EVERYONE,
     "ListRejectReasons": _EVERYONE,
+    # aftersale.v1.SubscriptionService: consumers speak as their subscription's role (the
+    # servicer checks the service and role own it); its definitions and dead letters are ops'.
+    "Subscribe": frozenset({MERCHANT, PAYMENT, PLATFORM}),
+    **dict.fromkeys(
+        (
+            "CreateSubscription",
+            "GetSubscription",
+            "ListSubscriptions",
+            "DeleteSubscription",
+            "ListDeadLetters",
+            "ReplayDeadLetters",
+            "PurgeDeadLetters",
+        ),
+        frozenset({PLATFORM}),
+    ),
 }
 
 

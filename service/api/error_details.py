@@ -81,12 +81,12 @@ def _invalid(exc: InvalidInput) -> list[Message]:
 
 def _not_found(exc: NotFound) -> list[Message]:
     resource = error_details_pb2.ResourceInfo(
-        resource_type="aftersale.v1.AfterSale", resource_name=exc.request_id
+        resource_type=exc.resource_type, resource_name=exc.request_id
     )
-    zh = f"售后单 {exc.request_id} 不存在"
+    zh = f"{exc.what_zh} {exc.request_id} 不存在"
     return [
         resource,
-        _info("REQUEST_NOT_FOUND", {"request_id": exc.request_id}),
+        _info(exc.info_reason, {exc.key: exc.request_id}),
         *_messages(exc.message, zh),
     ]
 

@@ -65,10 +65,13 @@ REASONS: dict[str, Reason] = {
     "NOT_YOUR_REQUEST": Reason(_DENIED, "request_id", None, "Act only on your own requests (the same answer whether or not the request exists)."),
     "ROLE_NOT_ALLOWED": Reason(_DENIED, "request_id", None, "Call as a role this RPC or action is open to (README \"The API\")."),
     "TOKEN_ROLE_NOT_HELD": Reason(_DENIED, "", None, "Use a token that holds the role, or another `x-actor-role`."),
+    "NOT_YOUR_SUBSCRIPTION": Reason(_DENIED, "", None, "Consume only your service's subscriptions, as their role (the same answer whether or not the name exists)."),
     "OUT_OF_SCOPE": Reason(_DENIED, "request_id", None, "Narrow the filter to your own shop, buyer id or role."),
     "FILTER_REQUIRED": Reason(_DENIED, "", None, "Filter by shop, buyer or order."),
     # -- NOT_FOUND, ALREADY_EXISTS, DATA_LOSS
     "REQUEST_NOT_FOUND": Reason(Code.NOT_FOUND, "request_id", None, "Check the id (only ops are told a request does not exist)."),
+    "SUBSCRIPTION_NOT_FOUND": Reason(Code.NOT_FOUND, "subscription", None, "Check the name (ListSubscriptions); a consumer's stream ends so when its subscription is deleted."),
+    "SUBSCRIPTION_EXISTS": Reason(Code.ALREADY_EXISTS, "subscription", None, "Use the existing definition, or delete it first (its consumers' streams end)."),
     "IDEMPOTENCY_KEY_REUSED": Reason(Code.ALREADY_EXISTS, "idempotency_key", None, "Use a new idempotency key for a different call."),
     "RECORD_UNREADABLE": Reason(Code.DATA_LOSS, "request_id", None, "Tell ops the request id; the log has the details."),
     # -- ABORTED: a lost race (one without expected_version is retried inside the service)

@@ -1,8 +1,10 @@
 """Wrapping a gRPC method handler's behaviour, so an interceptor can run code around every
 call of the after-sale service (authentication, the error table) in the call's own context.
 
-All after-sale RPCs take one request: they are unary-unary or unary-stream (an async
-generator). Handlers of other shapes (reflection) are returned unchanged.
+The after-sale RPCs take one request: they are unary-unary or unary-stream (an async
+generator). ``SubscriptionService.Subscribe`` is bidirectional: its behaviour takes the
+request iterator where the others take the request, and is wrapped like a stream. Handlers
+of other shapes (client streaming, reflection) are returned unchanged.
 """
 
 from __future__ import annotations
@@ -16,11 +18,16 @@ UnaryBehavior = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
 StreamBehavior = Callable[[Any, grpc.aio.ServicerContext], AsyncGenerator[Any, None]]
 
 SERVICE_PREFIX = "/aftersale.v1.AfterSaleService/"
+SERVICE_PREFIXES = (SERVICE_PREFIX, "/aftersale.v1.SubscriptionService/")  # names never repeat
 
 
 def rpc_name(method: str) -> str:
-    """``/aftersale.v1.AfterSaleService/GetAfterSale`` → ``GetAfterSale``; "" for other services."""
-    return method.removeprefix(SERVICE_PREFIX) if method.startswith(SERVICE_PREFIX) else ""
+    """``/aftersale.v1.AfterSaleService/GetAfterSale`` → ``GetAfterSale`` (the subscription
+    service's RPCs alike); "" for other services."""
+    for prefix in SERVICE_PREFIXES:
+        if method.startswith(prefix):
+            return method.removeprefix(prefix)
+    return ""
 
 
 def wrap_handler(
@@ -32,11 +39,17 @@ def wrap_handler(
     """``handler`` (a ``grpc.RpcMethodHandler``) with its behaviour passed through ``unary`` or
     ``stream`` (and its request deserializer through ``deserializer``, if given);
     request-streaming handlers are returned as they are."""
-    if handler is None or handler.request_streaming:
+    if handler is None or (handler.request_streaming and not handler.response_streaming):
         return handler
     parse = handler.request_deserializer
     if deserializer is not None and parse is not None:
         parse = deserializer(parse)
+    if handler.request_streaming:
+        return grpc.stream_stream_rpc_method_handler(
+            stream(handler.stream_stream),
+            request_deserializer=parse,
+            response_serializer=handler.response_serializer,
+        )
     if handler.response_streaming:
         return grpc.unary_stream_rpc_method_handler(
             stream(handler.unary_stream),

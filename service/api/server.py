@@ -22,19 +22,31 @@ from service.api.auth import AuthInterceptor
 from service.api.error_interceptor import ErrorInterceptor
 from service.api.sealing import Sealer
 from service.api.servicer import AfterSaleServicer
+from service.api.subscriptions import SubscriptionServicer, SubscriptionStreams
 from service.api.tokens import TokenTable
 from service.api.watch import TransitionWatch
-from service.gen.aftersale.v1 import aftersale_pb2, aftersale_pb2_grpc
+from service.gen.aftersale.v1 import (
+    aftersale_pb2,
+    aftersale_pb2_grpc,
+    subscriptions_pb2,
+    subscriptions_pb2_grpc,
+)
 from service.handlers import AfterSaleHandlers
 from service.status import StatusReader
 
 SERVICE_NAME: str = aftersale_pb2.DESCRIPTOR.services_by_name["AfterSaleService"].full_name
+SUBSCRIPTION_SERVICE_NAME: str = subscriptions_pb2.DESCRIPTOR.services_by_name[
+    "SubscriptionService"
+].full_name
 SERVING = health_pb2.HealthCheckResponse.SERVING
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 
 
 # The generated module is untyped; this is the one place that calls into it.
 add_servicer: Callable[[Any, Any], None] = aftersale_pb2_grpc.add_AfterSaleServiceServicer_to_server
+add_subscriptions: Callable[[Any, Any], None] = (
+    subscriptions_pb2_grpc.add_SubscriptionServiceServicer_to_server
+)
 
 
 class BindError(RuntimeError):
@@ -100,6 +112,7 @@ async def create_server(
     call_timeout_s: float = 5.0,
     observers: Sequence[Any] = (),
     status: StatusReader | None = None,
+    subscriptions: SubscriptionStreams | None = None,
 ) -> tuple[Any, int]:
     """A bound, not yet started ``grpc.aio.Server`` and its port.
 
@@ -118,8 +131,12 @@ async def create_server(
     )
     servicer = AfterSaleServicer(handlers, watch, sealer, status)
     add_servicer(servicer, server)
+    served = [SERVICE_NAME]
+    if subscriptions is not None:
+        add_subscriptions(SubscriptionServicer(subscriptions, tokens), server)
+        served.append(SUBSCRIPTION_SERVICE_NAME)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    names = (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME)
+    names = (*served, health.SERVICE_NAME, reflection.SERVICE_NAME)
     reflection.enable_server_reflection(names, server)
     try:
         if tls is None:
@@ -131,7 +148,8 @@ async def create_server(
     if not port:
         raise BindError(f"cannot listen on {address}")
     await health_servicer.set(health.OVERALL_HEALTH, SERVING)
-    await health_servicer.set(SERVICE_NAME, SERVING)
+    for name in served:
+        await health_servicer.set(name, SERVING)
     return server, port
 
 
@@ -141,7 +159,12 @@ def new_health_servicer() -> Any:
 
 
 async def stop_server(
-    server: Any, health_servicer: Any, watch: TransitionWatch, grace_s: float, drain_s: float = 0
+    server: Any,
+    health_servicer: Any,
+    watch: TransitionWatch,
+    grace_s: float,
+    drain_s: float = 0,
+    subscriptions: SubscriptionStreams | None = None,
 ) -> None:
     """Graceful stop: NOT_SERVING (then ``drain_s`` for load balancers to notice), stop
     accepting calls, end the transition streams cleanly, let unary calls finish within
@@ -152,4 +175,6 @@ async def stop_server(
     stopping = asyncio.ensure_future(server.stop(grace_s))
     await asyncio.sleep(0)  # let stop() refuse new calls before the streams end
     watch.stop()
+    if subscriptions is not None:
+        subscriptions.stop()
     await stopping

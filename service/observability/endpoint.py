@@ -29,6 +29,7 @@ from prometheus_client.registry import Collector
 
 from aftersale.clock import Clock
 from service.storage.keys import Keys
+from service.storage.subscriptions import Subscriptions
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,29 @@ class ScrapeProbe(Collector):
             "Refunds flagged for ops: no payment result after every reminder",
             flagged,
         )
+        yield from self._dead_letters()
+
+    def _dead_letters(self) -> Iterator[Any]:
+        """``aftersale_subscription_dead_letters{subscription}``: dead letters kept now."""
+        read = asyncio.run_coroutine_threadsafe(self._dead_letter_counts(), self._loop)
+        try:
+            counts = read.result(self._timeout_s)
+        except Exception as exc:
+            read.cancel()
+            log.warning("metrics: cannot read the dead letters: %s", type(exc).__name__)
+            return
+        gauge = GaugeMetricFamily(
+            "aftersale_subscription_dead_letters",
+            "Dead letters a subscription keeps now (replay or purge them: SubscriptionService)",
+            labels=["subscription"],
+        )
+        for name, count in sorted(counts.items()):
+            gauge.add_metric([name], count)
+        yield gauge
+
+    async def _dead_letter_counts(self) -> dict[str, int]:
+        with suppress_instrumentation():
+            return await Subscriptions(self._redis, self._keys).dead_letter_counts()
 
     async def _timers(self) -> tuple[int, float, int, int, int]:
         with suppress_instrumentation():  # a scrape is not a trace

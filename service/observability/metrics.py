@@ -19,13 +19,14 @@ from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 from aftersale.decide import Decision
 from aftersale.events import TransitionEvent
 from aftersale.exceptions import AfterSaleError
-from service.gen.aftersale.v1 import aftersale_pb2
+from service.gen.aftersale.v1 import aftersale_pb2, subscriptions_pb2
 from service.storage.ports import CommitResult
 
 # No *_created twin per series: half the scrape, nothing a dashboard reads.
 disable_created_metrics()  # type: ignore[no-untyped-call]
 SERVICE = aftersale_pb2.DESCRIPTOR.services_by_name["AfterSaleService"]
-RPC_NAMES = frozenset(method.name for method in SERVICE.methods)
+SUBSCRIPTION_SERVICE = subscriptions_pb2.DESCRIPTOR.services_by_name["SubscriptionService"]
+RPC_NAMES = frozenset(m.name for s in (SERVICE, SUBSCRIPTION_SERVICE) for m in s.methods)
 OTHER = "OTHER"
 
 # Seconds. RPCs: most take a few ms (one or two Redis round trips); the call timeout is 5 s.

@@ -12,7 +12,7 @@ reader         skipped
 history        a row of a request's history list (GetHistory pages)
 record         a record hash (list pages, timer batches; a direct read answers DATA_LOSS)
 stream         a transition stream entry (WatchTransitions, ``TransitionReader``)
-subscriber     a stream entry a consumer group delivered (``TransitionSubscriber``; acked)
+subscriber     a stream entry a subscription read (``SubscriptionSession``; acked)
 =============  ============================================================================
 """
 

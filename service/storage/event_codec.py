@@ -321,7 +321,7 @@ def _facts(n: _NegotiationIn | None) -> NegotiationFacts:
         return NegotiationFacts()
     proposed = n.proposed_amount
     return NegotiationFacts(
-        round=n.round or None,
+        round=n.round,  # present (0 too) whenever the negotiation object is
         kind=_member(_KINDS, "negotiation.kind", n.kind),
         option=_member(_OPTIONS, "negotiation.option", n.option),
         outcome=_member(_OUTCOMES, "negotiation.outcome", n.outcome),

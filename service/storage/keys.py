@@ -27,9 +27,13 @@ Per shard ``{as:NN}``:
 ``{as:NN}:order:<order_id>``             order listing (zset, score = created ms)
 ``{as:NN}:requests``                     every request of the shard (zset, score = created ms)
 ``{as:NN}:stats:<shop_id>``              shop counters (hash, SPEC §10)
-``{as:NN}:seen:<group>:<rid>:<version>`` subscriber dedupe marks (string, with TTL)
 ``{as:NN}:flagged``                      requests flagged for ops (zset, score = flagged
                                          ms): a refund never answered; kept by the commit
+``{as:NN}:sub:<name>:lease``             which consumer session holds this shard of a
+                                         subscription (string, PX TTL, renewed)
+``{as:NN}:sub:<name>:retry``             dead letters replayed for that subscription alone
+                                         (stream, read by its group before the shard's own)
+``{as:NN}:sub:<name>:dead``              the subscription's dead letters (stream, capped)
 =======================================  ===================================================
 
 Not per shard (one key each, read by the ops status):
@@ -41,6 +45,12 @@ Not per shard (one key each, read by the ops status):
                                          (hash: field the consumer group's name, value JSON
                                          ``{count, last_lost_at_ms, shard, first_id,
                                          last_id}``)
+``{as}:subscriptions``                   durable subscriptions (hash: name → definition
+                                         JSON); each is a consumer group ``<name>`` on
+                                         every ``{as:NN}:events``
+``{as}:subscriptions:lost``              dead letters each subscription dropped at its cap
+                                         (hash: name → count)
+``{as}:sub:<name>:consumers``            its live consumer sessions (zset, score = expiry ms)
 =======================================  ===================================================
 
 A record hash without ``d`` (every field its own hash field) or an idempotency result with
@@ -224,12 +234,33 @@ class Keys:
     def all_requests(self, shard: int) -> str:
         return f"{self.tag(shard)}:requests"
 
-    def seen(self, shard: int, group: str, request_id: str, version: int) -> str:
-        return f"{self.tag(shard)}:seen:{group}:{request_id}:{version}"
-
     def flagged(self, shard: int) -> str:
         """Requests of ``shard`` flagged for ops, by when (kept by the commit script)."""
         return f"{self.tag(shard)}:flagged"
+
+    def subscriptions(self) -> str:
+        """The subscription registry (name → definition JSON)."""
+        return f"{{{self.prefix}}}:subscriptions"
+
+    def subscriptions_lost(self) -> str:
+        """Events each subscription lost (name → count)."""
+        return f"{{{self.prefix}}}:subscriptions:lost"
+
+    def sub_consumers(self, name: str) -> str:
+        """A subscription's live consumer sessions (score: when each expires, ms)."""
+        return f"{{{self.prefix}}}:sub:{name}:consumers"
+
+    def sub_lease(self, shard: int, name: str) -> str:
+        """Which session of subscription ``name`` holds ``shard``."""
+        return f"{self.tag(shard)}:sub:{name}:lease"
+
+    def sub_retry(self, shard: int, name: str) -> str:
+        """Replayed dead letters of ``name`` in ``shard`` (its own stream, its group)."""
+        return f"{self.tag(shard)}:sub:{name}:retry"
+
+    def sub_dead(self, shard: int, name: str) -> str:
+        """Dead letters of ``name`` in ``shard``."""
+        return f"{self.tag(shard)}:sub:{name}:dead"
 
     def heartbeats(self, kind: str) -> str:
         """Last beats of the processes of ``kind`` (``timer_worker``, ``server``)."""

@@ -296,7 +296,7 @@ class StreamRetention:
         """Every subscription's loss mark, by name (a mark that does not decode is shown
         as one lost event of unknown range rather than hidden)."""
         raw: dict[Any, Any] = await self.client.hgetall(self.keys.subscription_losses())
-        return {str(name): _mark(value) for name, value in raw.items()}
+        return {str(name): loss_mark(value) for name, value in raw.items()}
 
     async def groups(self) -> list[list[GroupState]]:
         """The consumer groups of each shard stream, by shard."""
@@ -308,7 +308,8 @@ class StreamRetention:
         ]
 
 
-def _mark(value: Any) -> LossMark:
+def loss_mark(value: Any) -> LossMark:
+    """A loss mark as stored (one lost event of unknown range if it does not decode)."""
     try:
         data = json.loads(value)
         return LossMark(

@@ -43,14 +43,6 @@ end
 return due
 """
 
-# ACK_SEEN — a subscriber finished an entry: mark (request, version) seen and XACK, atomically.
-# KEYS 1 stream  2 seen mark   ARGV 1 group  2 entry id  3 mark TTL (s)
-ACK_SEEN = """
-redis.call('SET', KEYS[2], '1', 'EX', ARGV[3])
-return redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-"""
-
-
 # LOAD_WITH_IDEMPOTENCY — a request's record and the first result of an idempotency key on
 # the request's order, in one round trip, although only the record knows the order id that
 # the key's name holds. That key shares the record's slot (every key of an order carries the
@@ -94,7 +86,6 @@ class Scripts:
         self.load_with_idempotency = client.register_script(LOAD_WITH_IDEMPOTENCY)
         self.reclaim = client.register_script(RECLAIM)
         self.claim = client.register_script(CLAIM)
-        self.ack_seen = client.register_script(ACK_SEEN)
 
     async def load(self, script: AsyncScript) -> None:
         """SCRIPT LOAD ``script`` (on every primary of a cluster)."""

@@ -77,7 +77,13 @@ class EvidenceRequired(InvalidInput):
 
 
 class NotFound(AfterSaleError):
+    """No such request (subclasses name other resources: what, its reason and metadata key)."""
+
     reason = "NOT_FOUND"
+    resource_type = "aftersale.v1.AfterSale"
+    info_reason = "REQUEST_NOT_FOUND"
+    key = "request_id"
+    what_zh = "售后单"
 
     def __init__(self, request_id: str) -> None:
         super().__init__(f"after-sale request {request_id} not found")

@@ -50,8 +50,8 @@ async def trim(app: App, *, retention_ms: int = HOUR_MS, maxlen: int = 100_000) 
 
 
 def lost_metric(subscription: str) -> float:
-    labels = {"subscription": subscription}
-    return REGISTRY.get_sample_value("aftersale_subscription_events_lost_total", labels) or 0.0
+    labels = {"subscription": subscription, "why": "hard_cap"}
+    return REGISTRY.get_sample_value("aftersale_subscription_lost_events_total", labels) or 0.0
 
 
 async def subscribe(redis: Redis, keys: Keys, group: str) -> None:
@@ -118,13 +118,13 @@ async def test_past_the_hard_cap_the_loss_is_reported(
     shard = keys.shard_of_request(req.request_id)
     assert await handle_all(redis, keys, "scoring") == 4
 
-    with caplog.at_level(logging.ERROR, logger="service.trimming"):
+    with caplog.at_level(logging.ERROR, logger="service.subscriptions"):
         assert await trim(app, maxlen=1) == 3
 
     assert lost_metric("payment") - before == 3
     assert lost_metric("scoring") == 0
     (line,) = [r.getMessage() for r in caplog.records if "lost" in r.getMessage()]
-    assert "subscription payment lost 3 transition events of shard" in line
+    assert "events lost subscription=payment why=hard_cap count=3 where=shard" in line
     assert f"shard {shard} " in line
     status = await api.ops.GetStatus(pb.GetStatusRequest())
     backlog = subscription(status, "payment")

@@ -62,7 +62,9 @@ def test_every_key_of_one_order_hashes_to_one_cluster_slot() -> None:
         keys.order("order-7"),
         keys.stats(shard, "shop-1"),
         keys.all_requests(shard),
-        keys.seen(shard, "group", request_id, 3),
+        keys.sub_lease(shard, "payment"),
+        keys.sub_retry(shard, "payment"),
+        keys.sub_dead(shard, "payment"),
         keys.flagged(shard),
     ]
 

@@ -17,7 +17,6 @@ from aftersale.vocabulary import Action, State
 from service.storage.keys import Keys
 from service.storage.repository import RedisRepository
 from service.storage.stream import NOW, Transition, TransitionFilter, TransitionReader
-from service.storage.subscriber import TransitionSubscriber
 from tests.integration.storage_support import (
     CLIENTS,
     Client,
@@ -27,7 +26,6 @@ from tests.integration.storage_support import (
     contact_recorded,
     pick_client,
     refunded,
-    unique,
 )
 
 
@@ -227,126 +225,3 @@ async def test_a_commit_never_trims_the_stream(client: Client, keys: Keys) -> No
 
     assert length == 401
     assert len(await repo.history(record.request_id, limit=1_000)) == 401
-
-
-# -- consumer groups ---------------------------------------------------------------------------
-
-
-def subscriber(
-    client: Client, keys: Keys, consumer: str, seen: list[tuple[str, int]], **kwargs: object
-) -> TransitionSubscriber:
-    async def handle(event: TransitionEvent, event_id: str) -> None:
-        seen.append((event.request_id, event.version))
-
-    options: dict[str, object] = {"block_ms": 100, "poll_interval_s": 0.02, "min_idle_ms": 50}
-    options.update(kwargs)
-    return TransitionSubscriber(client, "notify", consumer, handle, keys=keys, **options)  # type: ignore[arg-type]
-
-
-async def test_two_consumers_of_a_group_handle_every_event_once(
-    client: Client, keys: Keys, repo: RedisRepository
-) -> None:
-    records = await busy_requests(repo, keys, 5)
-    seen: list[tuple[str, int]] = []
-    one, two = subscriber(client, keys, "c1", seen), subscriber(client, keys, "c2", seen)
-    await one.ensure_groups()
-
-    for _ in range(20):
-        await asyncio.gather(one.run_once(), two.run_once())
-
-    expected = {(r.request_id, v) for r in records for v in range(1, r.version + 1)}
-    assert sorted(seen) == sorted(expected)
-    for shard in keys.all_shards():
-        pending = await client.xpending(keys.events(shard), "notify")
-        assert pending["pending"] == 0
-
-
-async def test_entries_left_by_a_dead_consumer_are_claimed_and_handled_by_another(
-    client: Client, keys: Keys, repo: RedisRepository
-) -> None:
-    records = [await commit(repo, applied(keys)) for _ in range(6)]
-    seen: list[tuple[str, int]] = []
-
-    async def crash(event: TransitionEvent, event_id: str) -> None:
-        raise RuntimeError("consumer died mid-way")
-
-    dead = TransitionSubscriber(client, "notify", "dead", crash, keys=keys, block_ms=100)
-    await dead.ensure_groups()
-    await dead.run_once()  # reads its entries, never acknowledges them
-    patient = subscriber(client, keys, "patient", seen, min_idle_ms=60_000)
-    survivor = subscriber(client, keys, "survivor", seen, min_idle_ms=0)
-    await survivor.run_once()  # nothing new for it: the dead one holds every entry
-    assert seen == []
-
-    too_fresh = await patient.claim_stale()  # idle for less than a minute: left alone
-    claimed = await survivor.claim_stale()
-    for _ in range(5):
-        await survivor.run_once()
-
-    assert too_fresh == 0
-    assert claimed == len(records)
-    assert sorted(seen) == sorted((r.request_id, 1) for r in records)
-
-
-async def test_redelivered_events_are_not_handled_twice(
-    client: Client, keys: Keys, repo: RedisRepository
-) -> None:
-    records = [await commit(repo, applied(keys)) for _ in range(4)]
-    seen: list[tuple[str, int]] = []
-    first = subscriber(client, keys, "c1", seen)
-    await first.ensure_groups()
-    for _ in range(3):
-        await first.run_once()
-    for shard in keys.all_shards():  # an operator rewinds the group
-        await client.xgroup_setid(keys.events(shard), "notify", "0")
-
-    fresh = subscriber(client, keys, "c2", seen, lru_size=0)
-    for _ in range(3):
-        await fresh.run_once()
-
-    assert sorted(seen) == sorted((r.request_id, 1) for r in records)
-    assert fresh.skipped == len(records) and fresh.handled == 0
-
-
-async def test_a_failing_handler_keeps_the_order_of_its_shard_and_retries(
-    client: Client, keys: Keys, repo: RedisRepository
-) -> None:
-    order_id = unique("order")
-    record = await commit(repo, applied(keys, order_id))
-    for _ in range(3):
-        record = await commit(repo, contact_recorded(record))
-    handled: list[int] = []
-    failures = iter([True, False])
-
-    async def flaky(event: TransitionEvent, event_id: str) -> None:
-        if event.version == 2 and next(failures, False):
-            raise RuntimeError("downstream hiccup")
-        handled.append(event.version)
-
-    shard = keys.shard_of_order(order_id)
-    sub = TransitionSubscriber(client, "notify", "c1", flaky, keys=keys, shards=[shard],
-                               block_ms=100, poll_interval_s=0.02)  # fmt: skip
-    await sub.ensure_groups()
-
-    failed = await sub.run_once()
-    for _ in range(3):
-        await sub.run_once()
-
-    assert failed == 1
-    assert handled == [1, 2, 3, 4]
-
-
-async def test_run_stops_cleanly(client: Client, keys: Keys, repo: RedisRepository) -> None:
-    seen: list[tuple[str, int]] = []
-    sub = subscriber(client, keys, "c1", seen, claim_interval_s=0.05)
-    task = asyncio.create_task(sub.run())
-    record = await commit(repo, applied(keys))
-    for _ in range(100):
-        if seen:
-            break
-        await asyncio.sleep(0.02)
-
-    sub.stop()
-    await asyncio.wait_for(task, 2)
-
-    assert seen == [(record.request_id, 1)]

@@ -1,10 +1,11 @@
 """Events already stored by the previous release (flat stream entries, cjson history rows) stay
 readable beside today's proto JSON entries, through the real readers on a real Redis: the
-WatchTransitions reader, the history (GetHistory) and the consumer-group subscriber. An entry of
+WatchTransitions reader, the history (GetHistory) and a durable subscription. An entry of
 a schema version this release does not know is skipped and counted, never a crash."""
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import aclosing
 from typing import Any
 
@@ -12,13 +13,20 @@ import pytest
 from prometheus_client import REGISTRY
 
 from aftersale.events import TransitionEvent
+from aftersale.vocabulary import Role
 from service.observability.undecodable import Reader
 from service.storage.decoding import stored_event
 from service.storage.keys import Keys
 from service.storage.ports import StoredEvent
 from service.storage.repository import RedisRepository
 from service.storage.stream import Transition, TransitionReader
-from service.storage.subscriber import TransitionSubscriber
+from service.storage.subscription_session import SubscriptionSession
+from service.storage.subscriptions import (
+    OLDEST,
+    Subscription,
+    Subscriptions,
+    SubscriptionSettings,
+)
 from tests.integration.storage_support import (
     CLIENTS,
     Client,
@@ -93,9 +101,11 @@ async def test_the_history_reads_rows_the_previous_release_wrote(
     assert [s.event.version for s in again] == [1, 2]
 
 
-async def test_a_subscriber_handles_entries_of_both_forms(
+async def test_a_subscription_delivers_entries_of_both_forms(
     client: Client, keys: Keys, repo: RedisRepository
 ) -> None:
+    subs = Subscriptions(client, keys, SubscriptionSettings(block_ms=50))
+    sub, _ = await subs.create(Subscription("forms", "s", Role.PLATFORM, start=OLDEST), 1)
     first = await commit(repo, applied(keys))
     stream = keys.events(keys.shard_of_request(first.request_id))
     earlier = applied(keys, first.order_id, sku_id="sku-2")  # another request, same shard
@@ -104,15 +114,19 @@ async def test_a_subscriber_handles_entries_of_both_forms(
     second = contact_recorded(first)
     await commit(repo, second)
     seen: list[TransitionEvent] = []
+    session = SubscriptionSession(subs, sub, "c1")
 
-    async def handle(event: TransitionEvent, event_id: str) -> None:
-        if event.order_id == first.order_id:
-            seen.append(event)
+    async def consume() -> None:
+        async with aclosing(session.deliveries()) as deliveries:
+            async for delivery in deliveries:
+                if delivery.event.order_id == first.order_id:
+                    seen.append(delivery.event)
+                await session.ack([delivery.ack_id])
+                if len(seen) == 3:
+                    return
 
-    consumer = TransitionSubscriber(client, "forms", "c1", handle, keys=keys, block_ms=100)
-    await consumer.ensure_groups()
-    for _ in range(3):
-        await consumer.run_once()
+    await asyncio.wait_for(consume(), 20)
+    session.stop()
 
     assert seen[1:] == [earlier.event, second.event]
     assert (seen[0].request_id, seen[0].version) == (first.request_id, 1)

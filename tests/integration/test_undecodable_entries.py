@@ -10,15 +10,16 @@ import pytest
 from prometheus_client import REGISTRY
 
 from aftersale.clock import FakeClock
-from aftersale.events import TransitionEvent
 from aftersale.policy import HOUR_MS, Policy
+from aftersale.vocabulary import Role
 from service.handlers import AfterSaleHandlers
 from service.observability.undecodable import Reader
 from service.storage.keys import Keys
 from service.storage.ports import RecordOwner, UndecodableRecord
 from service.storage.repository import RedisRepository
 from service.storage.stream import Transition, TransitionReader
-from service.storage.subscriber import TransitionSubscriber
+from service.storage.subscription_session import SubscriptionSession
+from service.storage.subscriptions import Subscription, Subscriptions, SubscriptionSettings
 from service.storage.timer_store import RedisTimerStore
 from service.timer_worker import TimerWorker, TimerWorkerSettings
 from tests.integration.storage_support import (
@@ -87,25 +88,26 @@ async def test_a_stream_reader_skips_undecodable_entries_and_reads_past_them(
     assert skipped("stream") - before == 2 * len(GARBAGE_EVENTS)
 
 
-async def test_a_subscriber_acks_an_undecodable_entry_and_handles_the_ones_after_it(
+async def test_a_subscription_acks_an_undecodable_entry_and_delivers_the_ones_after_it(
     client: Client, keys: Keys, repo: RedisRepository
 ) -> None:
+    subscriptions = Subscriptions(client, keys, SubscriptionSettings(block_ms=50))
+    await subscriptions.create(Subscription("notify", "n", Role.PLATFORM), 0)
     first = await commit(repo, applied(keys))
     stream = keys.events(keys.shard_of_request(first.request_id))
     for garbage in GARBAGE_EVENTS:
         await client.xadd(stream, garbage)  # type: ignore[arg-type]
     await commit(repo, contact_recorded(first))
-    seen: list[tuple[str, int]] = []
-
-    async def handle(event: TransitionEvent, event_id: str) -> None:
-        seen.append((event.request_id, event.version))
-
-    consumer = TransitionSubscriber(client, "notify", "c1", handle, keys=keys, block_ms=100)
-    await consumer.ensure_groups()
+    session = SubscriptionSession(subscriptions, await subscriptions.get("notify"), "c1")
     before = skipped("subscriber")
 
-    for _ in range(3):
-        await consumer.run_once()
+    seen: list[tuple[str, int]] = []
+    async with aclosing(session.deliveries()) as deliveries:
+        async for delivery in deliveries:
+            seen.append((delivery.event.request_id, delivery.event.version))
+            await session.ack([delivery.ack_id])
+            if len(seen) == 2:
+                break
 
     assert seen == [(first.request_id, 1), (first.request_id, 2)]
     assert (await client.xpending(stream, "notify"))["pending"] == 0

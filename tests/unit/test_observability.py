@@ -12,7 +12,7 @@ import pytest
 from prometheus_client.metrics import MetricWrapperBase
 
 from service.config import ConfigError, Settings
-from service.observability import metrics, undecodable
+from service.observability import metrics, subscriptions, undecodable
 from service.observability.calls import CallRecord, begin_call, end_call
 from service.observability.logs import make_handler
 from service.observability.tracing import TracingConfigError, tracing_from_env
@@ -29,12 +29,14 @@ BOUNDED_LABELS = {
     "command": "Redis command names (command_label)",
     "error": "exception class names (error_label)",
     "reader": "the readers that skip undecodable entries (undecodable.READERS)",
+    "subscription": "subscription names: ops create them (config or the ops RPC), no caller",
+    "why": "why a subscription lost events: trimmed, dead_letter_cap",
 }
 ID_LIKE = re.compile(r"(^|_)(ids?|key|token|buyer|shop|order|request|sku|user|actor|phone)($|_)")
 
 
 def service_metrics() -> list[MetricWrapperBase]:
-    modules = (metrics, undecodable)
+    modules = (metrics, undecodable, subscriptions)
     return [
         m for module in modules for m in vars(module).values() if isinstance(m, MetricWrapperBase)
     ]

@@ -13,7 +13,7 @@ import re
 
 from google.protobuf.descriptor import Descriptor
 
-from service.gen.aftersale.v1 import aftersale_pb2, types_pb2
+from service.gen.aftersale.v1 import aftersale_pb2, subscriptions_pb2, types_pb2
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_\-./]*")
 _ID_LIKE = re.compile(r"[0-9_\-./]")
@@ -27,11 +27,11 @@ def _field_names() -> frozenset[str]:
         for nested in message.nested_types:
             walk(nested)
 
-    for module in (aftersale_pb2, types_pb2):
+    for module in (aftersale_pb2, subscriptions_pb2, types_pb2):
         for message in module.DESCRIPTOR.message_types_by_name.values():
             walk(message)
-    for service in aftersale_pb2.DESCRIPTOR.services_by_name.values():
-        names.update(m.name for m in service.methods)
+        for service in module.DESCRIPTOR.services_by_name.values():
+            names.update(m.name for m in service.methods)
     return frozenset(names)
 
 
@@ -42,6 +42,8 @@ ALLOWED: frozenset[str] = _field_names() | {
     "MERCHANT",
     "PAYMENT",
     "PLATFORM",
+    "live",  # a subscription's `start` in config, the value the caller writes
+    "oldest",
 }
 
 
