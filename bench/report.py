@@ -116,6 +116,21 @@ def render(results: dict[str, Any]) -> str:
         f"{_spread(_get(so, 'processes_1', 'transition_rps'), 0)} / "
         f"{_spread(_get(so, 'processes_2', 'transition_rps'), 0)} (×{_fmt(so.get('speedup'), 2)})",
     )
+    dl = results.get("sections", {}).get("delivery", {})
+    row(
+        f"delivery to a payment consumer at {_fmt(dl.get('concurrency'), 0)} in flight: "
+        "events/s, subscription (acked) vs WatchTransitions",
+        f"{_spread(_get(dl, 'subscribe', 'events_per_s'), 0)} vs "
+        f"{_spread(_get(dl, 'watch', 'events_per_s'), 0)} "
+        f"(ratio {_spread(dl.get('throughput_ratio'), 3)})",
+    )
+    row(
+        "delivery latency commit → consumer p50 / p99 ms: subscription vs WatchTransitions",
+        " vs ".join(
+            f"{_spread(_get(dl, mode, 'p50_ms'), 1)} / {_spread(_get(dl, mode, 'p99_ms'), 1)}"
+            for mode in ("subscribe", "watch")
+        ),
+    )
     d = results.get("sections", {}).get("domain", {})
     row(
         "domain: `decide` µs per action (mean over both flows)",

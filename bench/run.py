@@ -215,6 +215,9 @@ def main() -> int:
             ),
             "bytes_per_history_entry": sections.get("memory", {}).get("bytes_per_history_entry"),
             "scale_out_speedup": sections.get("scale_out", {}).get("speedup"),
+            "delivery_subscription_to_watch_ratio": sections.get("delivery", {})
+            .get("throughput_ratio", {})
+            .get("median"),
             "observability_cost_us_per_transition": _get_median(
                 sections, "observability", "cost_us_per_transition"
             ),
