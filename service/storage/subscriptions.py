@@ -92,7 +92,9 @@ class Subscription:
                 "filter.shop_id", "required for a MERCHANT subscription", "必填:商家订阅须指定店铺"
             )
         if self.start not in (LIVE, OLDEST):
-            raise InvalidInput("start", "must be live or oldest", "须为 live(实时尾部)或 oldest(最早保留处)")
+            raise InvalidInput(
+                "start", "must be live or oldest", "须为 live(实时尾部)或 oldest(最早保留处)"
+            )
         if not 0 <= self.max_deliveries <= MAX_DELIVERIES_LIMIT:
             raise InvalidInput(
                 "max_deliveries",
