@@ -264,7 +264,10 @@ class TransitionReader:
                 waiting = connection.xread(streams, count=1, block=self.block_ms)
                 await self._cancellably(connection, waiting, self.block_ms)
         finally:
-            await connection.aclose()
+            # In a task of its own: a second cancel must not leave the client unclosed.
+            closing = asyncio.ensure_future(connection.aclose())
+            closing.add_done_callback(_consume)
+            await asyncio.shield(closing)
 
     async def _cancellably(
         self, connection: Redis, command: Awaitable[Any], block: int | None

@@ -92,6 +92,15 @@ class SubscriptionGone(NotFound):
         self.message = f"subscription {name!r} was deleted"
 
 
+async def _close_dedicated(connection: Redis) -> None:
+    """Close a dedicated connection, not handing it back: the streams' pool may already be
+    closed when a stream cancelled at shutdown gets here, and a connection put back into a
+    closed pool would never close."""
+    if connection.connection is not None:
+        await connection.connection.disconnect()
+    await connection.aclose()
+
+
 def ack_id_of(key: Key) -> str:
     shard, kind, entry_id = key
     return f"{shard}.{kind}.{entry_id}"
@@ -214,8 +223,10 @@ class SubscriptionSession:
             # timeout (see _blocking_read), and the keeper must end all the same.
             self._closing.set()
             keeper.cancel()
-            await asyncio.wait({keeper}, timeout=self.settings.lease_s)
-            await self._leave()
+            try:
+                await asyncio.wait({keeper}, timeout=self.settings.lease_s)
+            finally:  # a second cancel here must not skip closing the dedicated connection
+                await self._leave()
 
     async def _keep_leases(self) -> None:
         """Renew our registration and leases even while the consumer is slow to take the
@@ -343,12 +354,11 @@ class SubscriptionSession:
         connection, self._connection = self._connection, None
         try:
             if connection is not None:
-                # Closed, not handed back: the streams' pool may already be closed when a
-                # stream cancelled at shutdown gets here, and a connection put back into a
-                # closed pool would never close.
-                if connection.connection is not None:
-                    await connection.connection.disconnect()
-                await connection.aclose()
+                # In a task of its own: a second cancel (a server stopping) must not cut the
+                # close short, or the client object would be collected unclosed.
+                closing = asyncio.ensure_future(_close_dedicated(connection))
+                closing.add_done_callback(_consume)
+                await asyncio.shield(closing)
             calls = [([self._lease(shard)], [self.session]) for shard in self.held]
             if calls:
                 await self.registry.scripts.run_many(self.registry.release_script, calls)

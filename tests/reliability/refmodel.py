@@ -380,13 +380,14 @@ class Model:
         rule = CATALOGUE.get(option)
         if rule is None or kind != rule.kind:
             errors.add((INVALID, PRECONDITION), f"option {option} is not of kind {kind}")
-        elif req.state in AT_BOTH:
-            if req.state not in rule.states or req.type not in rule.types:
-                errors.add((INVALID, PRECONDITION), f"{option} not for {req.state}/{req.type}")
-            if rule.images and not images:
+        else:
+            if rule.images and not images:  # a shape error: answered before any read
                 errors.add((INVALID, PRECONDITION), f"{option} needs images")
-            if option == "UNABLE_TO_CONTACT" and req.contacts == 0:
-                errors.add(PRECONDITION, "no contact attempt recorded")
+            if req.state in AT_BOTH:
+                if req.state not in rule.states or req.type not in rule.types:
+                    errors.add((INVALID, PRECONDITION), f"{option} not for {req.state}/{req.type}")
+                if option == "UNABLE_TO_CONTACT" and req.contacts == 0:
+                    errors.add(PRECONDITION, "no contact attempt recorded")
         if rule is not None and rule.kind == "MODIFY_APPLICATION":
             self._check_proposal(req, option, proposed_type, proposed_amount, errors)
         elif proposed_type is not None or proposed_amount is not None:

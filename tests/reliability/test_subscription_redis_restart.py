@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -76,6 +77,20 @@ async def refund_riding_out(api: Api) -> str:
     raise AssertionError("Redis did not come back")
 
 
+async def both_hold_shards(ops: Any, metadata: list[tuple[str, str]]) -> None:
+    """Until the two consumer processes (slow to start on a busy machine) share the shards."""
+    deadline = asyncio.get_running_loop().time() + 120
+    while True:
+        reply = await ops.GetSubscription(
+            sp.GetSubscriptionRequest(name="payment"), metadata=metadata
+        )
+        shards = [c.shards for c in reply.state.consumers]
+        if len(shards) == 2 and all(shards):
+            return
+        assert asyncio.get_running_loop().time() < deadline, f"consumers never settled: {shards}"
+        await asyncio.sleep(0.2)
+
+
 async def run_burst(app: App, server: EmbeddedRedis, tmp_path: Path, count: int) -> None:
     async with grpc.aio.insecure_channel(app.address) as channel:
         api = Api(channel, app.settings.tokens_path, FakeClock(START_MS))
@@ -92,6 +107,7 @@ async def run_burst(app: App, server: EmbeddedRedis, tmp_path: Path, count: int)
         try:
             one.start()
             two.start()
+            await both_hold_shards(ops, metadata)
             refunds: list[str] = []
             width = 20
             for start in range(0, count, width):
