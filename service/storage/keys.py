@@ -41,15 +41,14 @@ Not per shard (one key each, read by the ops status):
 =======================================  ===================================================
 ``{as}:heartbeats:<kind>``               processes alive (zset: member a process id, score
                                          its last beat ms); kinds ``timer_worker``, ``server``
-``{as}:subscriptions:losses``            subscriptions that lost events to the hard cap
+``{as}:subscriptions:losses``            subscriptions that lost events (to the stream's hard
+                                         cap, or dead letters dropped at their cap)
                                          (hash: field the consumer group's name, value JSON
                                          ``{count, last_lost_at_ms, shard, first_id,
                                          last_id}``)
 ``{as}:subscriptions``                   durable subscriptions (hash: name → definition
                                          JSON); each is a consumer group ``<name>`` on
                                          every ``{as:NN}:events``
-``{as}:subscriptions:lost``              dead letters each subscription dropped at its cap
-                                         (hash: name → count)
 ``{as}:sub:<name>:consumers``            its live consumer sessions (zset, score = expiry ms)
 =======================================  ===================================================
 
@@ -241,10 +240,6 @@ class Keys:
     def subscriptions(self) -> str:
         """The subscription registry (name → definition JSON)."""
         return f"{{{self.prefix}}}:subscriptions"
-
-    def subscriptions_lost(self) -> str:
-        """Events each subscription lost (name → count)."""
-        return f"{{{self.prefix}}}:subscriptions:lost"
 
     def sub_consumers(self, name: str) -> str:
         """A subscription's live consumer sessions (score: when each expires, ms)."""

@@ -252,7 +252,6 @@ class StreamRetention:
         self._scripts = Scripts(client)
         self._trim = client.register_script(TRIM)
         self._groups = client.register_script(GROUPS)
-        self._loss = client.register_script(LOSS)
 
     async def trim(self) -> Trimmed:
         """Trim every shard stream once (a shard over the cap by more than ``batch``: again,
@@ -282,15 +281,7 @@ class StreamRetention:
 
     async def record_loss(self, loss: Loss, at_ms: int) -> int:
         """Add ``loss`` to its subscription's mark; the subscription's total lost so far."""
-        args: list[str | int] = [
-            loss.subscription,
-            loss.count,
-            at_ms,
-            loss.shard,
-            loss.first_id,
-            loss.last_id,
-        ]
-        return int(await self._loss(keys=[self.keys.subscription_losses()], args=args))
+        return await record_loss(self.client, self.keys, loss, at_ms)
 
     async def loss_marks(self) -> dict[str, LossMark]:
         """Every subscription's loss mark, by name (a mark that does not decode is shown
@@ -306,6 +297,16 @@ class StreamRetention:
             [GroupState(str(n), int(p), int(age), int(lag)) for n, p, age, lag in reply]
             for reply in replies
         ]
+
+
+async def record_loss(client: Redis | RedisCluster, keys: Keys, loss: Loss, at_ms: int) -> int:
+    """Add ``loss`` to its subscription's mark (one hash for every cause: the hard cap here,
+    dead letters dropped at their cap in ``subscriptions``); the total lost so far."""
+    args: list[str | int] = [
+        loss.subscription, loss.count, at_ms, loss.shard, loss.first_id, loss.last_id
+    ]  # fmt: skip
+    script = client.register_script(LOSS)  # a local SHA-1 only: losses are rare
+    return int(await script(keys=[keys.subscription_losses()], args=args))
 
 
 def loss_mark(value: Any) -> LossMark:

@@ -52,6 +52,7 @@ from service.observability import subscriptions as report
 from service.observability.undecodable import undecodable
 from service.storage.cursor import parse_stream_id, stream_id_order
 from service.storage.decoding import UndecodableEntry, event_from_fields
+from service.storage.retention import Loss
 from service.storage.stream import block_below_timeout, xread_entries
 from service.storage.subscription_scripts import ORIGINAL_ID
 from service.storage.subscriptions import OLDEST, Subscription, Subscriptions, event_fields
@@ -578,7 +579,10 @@ class SubscriptionSession:
             where = (
                 f"{self.keys.sub_dead(shard, self.name)} (cap {self.settings.dead_letter_maxlen})"
             )
-            await self.registry.note_lost(self.name, "dead_letter_cap", int(dropped), where)
+            loss = Loss(self.name, shard, int(dropped), "", "")  # the oldest dead letters
+            await self.registry.note_lost(
+                self.name, "dead_letter_cap", loss, await self._now_ms(), where
+            )
 
     # -- names -------------------------------------------------------------------------------
 

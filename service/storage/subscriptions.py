@@ -31,7 +31,7 @@ from aftersale.vocabulary import Action, Role, Signal, State
 from service.observability import subscriptions as report
 from service.storage.cursor import parse_stream_id
 from service.storage.keys import Keys
-from service.storage.retention import loss_mark
+from service.storage.retention import Loss, loss_mark, record_loss
 from service.storage.scripts import Scripts
 from service.storage.subscription_scripts import (
     DEAD_LETTER,
@@ -316,7 +316,6 @@ class Subscriptions:
             pipe.delete(self.keys.sub_dead(shard, name))
             pipe.delete(self.keys.sub_lease(shard, name))
         pipe.delete(self.keys.sub_consumers(name))
-        pipe.hdel(self.keys.subscriptions_lost(), name)
         pipe.hdel(self.keys.subscription_losses(), name)
         await pipe.execute(raise_on_error=False)
 
@@ -326,7 +325,6 @@ class Subscriptions:
         name = subscription.name
         pipe = self.client.pipeline(transaction=False)
         pipe.zrangebyscore(self.keys.sub_consumers(name), now_ms, "+inf")
-        pipe.hget(self.keys.subscriptions_lost(), name)
         pipe.hget(self.keys.subscription_losses(), name)
         for shard in self.keys.all_shards():
             pipe.xpending(self.keys.events(shard), name)
@@ -334,14 +332,12 @@ class Subscriptions:
             pipe.xlen(self.keys.sub_dead(shard, name))
             pipe.get(self.keys.sub_lease(shard, name))
         replies = await pipe.execute(raise_on_error=False)
-        sessions, dropped, hard_cap = replies[0], replies[1], replies[2]
-        lost = (int(dropped) if isinstance(dropped, str) else 0) + (
-            loss_mark(hard_cap).count if isinstance(hard_cap, str) else 0
-        )
+        sessions, mark = replies[0], replies[1]
+        lost = loss_mark(mark).count if isinstance(mark, str) else 0
         pending, dead, oldest = 0, 0, 0
         held: dict[str, int] = {}
         for i in range(self.keys.shards):
-            events, retry, dead_count, lease = replies[3 + 4 * i : 7 + 4 * i]
+            events, retry, dead_count, lease = replies[2 + 4 * i : 6 + 4 * i]
             for summary in (events, retry):
                 if isinstance(summary, dict) and summary.get("pending"):
                     pending += int(summary["pending"])
@@ -369,12 +365,13 @@ class Subscriptions:
         shards = self.keys.shards
         return {name: sum(replies[i * shards : (i + 1) * shards]) for i, name in enumerate(names)}
 
-    async def note_lost(self, name: str, why: str, count: int, where: str) -> None:
-        """Report events ``name`` will never deliver (metric, log, its lost count)."""
-        if count <= 0:
+    async def note_lost(self, name: str, why: str, loss: Loss, at_ms: int, where: str) -> None:
+        """Report events ``name`` will never deliver (metric, log, and its loss mark: the
+        same mark the trim keeps for the hard cap)."""
+        if loss.count <= 0:
             return
-        report.lost(name, why, count, where)
-        await self.client.hincrby(self.keys.subscriptions_lost(), name, count)
+        report.lost(name, why, loss.count, where)
+        await record_loss(self.client, self.keys, loss, at_ms)
 
     # -- dead letters ------------------------------------------------------------------------
 

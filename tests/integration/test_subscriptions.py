@@ -194,3 +194,23 @@ async def test_pending_entries_the_hard_cap_trimmed_are_counted_lost_once_and_ac
     assert (state.pending, state.lost_events, other.got) == (0, 3, [])
     assert LOST.labels("notify", "hard_cap")._value.get() - before == 3  # and only the trim
     await other.close()
+
+
+async def test_dead_letters_dropped_at_their_cap_are_counted_lost(redis: Redis) -> None:
+    one_shard = Keys(shards=1)  # every dead letter lands in the one shard's capped stream
+    settings = SubscriptionSettings(
+        ack_deadline_s=0.3, lease_s=0.3, block_ms=50, max_deliveries=1, dead_letter_maxlen=1
+    )
+    subs = Subscriptions(redis, one_shard, settings)
+    sub, _ = await subs.create(Subscription("capped", "s", Role.PLATFORM), NOW_MS)
+    consumer = Consumer(subs, sub, "c1")
+    await until(lambda: len(consumer.session.held) == 1)
+    consumer.fail = {"order-doomed-1", "order-doomed-2"}
+    before = LOST.labels("capped", "dead_letter_cap")._value.get()
+    repo = RedisRepository(redis, one_shard)
+    for order in sorted(consumer.fail):
+        await commit(repo, applied(one_shard, order))
+    await until(lambda: LOST.labels("capped", "dead_letter_cap")._value.get() - before == 1)
+    state = await subs.status(sub, NOW_MS)
+    assert (state.dead_letters, state.lost_events) == (1, 1)  # one kept, one dropped: reported
+    await consumer.close()

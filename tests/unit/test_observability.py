@@ -30,7 +30,7 @@ BOUNDED_LABELS = {
     "error": "exception class names (error_label)",
     "reader": "the readers that skip undecodable entries (undecodable.READERS)",
     "subscription": "subscription names: ops create them (config or the ops RPC), no caller",
-    "why": "why a subscription lost events: trimmed, dead_letter_cap",
+    "why": "why a subscription lost events: hard_cap, dead_letter_cap",
 }
 ID_LIKE = re.compile(r"(^|_)(ids?|key|token|buyer|shop|order|request|sku|user|actor|phone)($|_)")
 
