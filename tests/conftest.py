@@ -25,6 +25,9 @@ from service.storage.connection import connect
 from service.storage.redis_cluster import EmbeddedCluster
 from service.storage.redis_server import EmbeddedRedis
 
+# PostgreSQL fixtures (`postgres_url`, `archive_db`) for the archive's tests.
+pytest_plugins = ["tests.archive_support"]
+
 CLUSTER_FIXTURES = {"redis_cluster", "redis_cluster_client"}
 
 
