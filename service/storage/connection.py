@@ -8,7 +8,7 @@ check makes a replay a no-op), and blocking reads must stay below `redis_socket_
 from __future__ import annotations
 
 import asyncio
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from redis import exceptions
 from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
@@ -21,6 +21,34 @@ from service.storage.sentinel_url import is_sentinel_url, parse_sentinel_url
 
 RedisClient: TypeAlias = Redis | RedisCluster
 RETRIED = (exceptions.ConnectionError, exceptions.TimeoutError)
+
+
+class ClosingConnectionPool(BlockingConnectionPool):
+    """A blocking pool that opens nothing once it is closed.
+
+    redis-py's pool stays usable after ``aclose``: a task still running when the client is
+    closed (a reader being cancelled, a command in its retry loop) gets a fresh connection,
+    or reconnects the one it holds, and hands it back to a pool nobody will close again. The
+    socket then lives until the garbage collector finds it (a ResourceWarning, at any later
+    point). Here a closed pool refuses new work with a ConnectionError, and a connection
+    handed back after the close is disconnected instead of kept.
+    """
+
+    closed = False
+
+    async def get_connection(self, *args: Any, **options: Any) -> Any:
+        if self.closed:
+            raise exceptions.ConnectionError("the Redis client is closed")
+        return await super().get_connection(*args, **options)  # type: ignore[no-untyped-call]
+
+    async def release(self, connection: Any) -> None:
+        await super().release(connection)
+        if self.closed:
+            await connection.disconnect()
+
+    async def aclose(self) -> None:
+        self.closed = True
+        await super().aclose()
 
 
 def connect(settings: Settings, url: str | None = None) -> RedisClient:
@@ -63,7 +91,7 @@ def connect(settings: Settings, url: str | None = None) -> RedisClient:
             decode_responses=True,
         )
     # A blocking pool queues a command for a free connection instead of failing at the cap.
-    pool = BlockingConnectionPool.from_url(
+    pool = ClosingConnectionPool.from_url(
         target,
         max_connections=settings.redis_max_connections,
         timeout=settings.redis_socket_timeout_s,
@@ -89,7 +117,7 @@ def dedicated(client: RedisClient, max_connections: int) -> RedisClient:
         return client
     pool = client.connection_pool
     kwargs = dict(pool.connection_kwargs)
-    own = BlockingConnectionPool(
+    own = ClosingConnectionPool(
         connection_class=pool.connection_class,
         max_connections=max_connections,
         timeout=kwargs.get("socket_timeout") or None,
