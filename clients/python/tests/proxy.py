@@ -127,7 +127,9 @@ class Proxy:
             return
 
 
-async def _frames(reader: asyncio.StreamReader) -> AsyncIterator[tuple[int, int, int, bytes, bytes]]:
+async def _frames(
+    reader: asyncio.StreamReader,
+) -> AsyncIterator[tuple[int, int, int, bytes, bytes]]:
     """HTTP/2 frames: (type, flags, stream id, payload, the frame's bytes)."""
     while True:
         head = await reader.readexactly(9)

@@ -15,7 +15,7 @@ from aftersale_client import errors
 from aftersale_client.errors import from_rpc_error
 
 
-class FailedCall(grpc.RpcError):
+class FailedCall(grpc.RpcError):  # type: ignore[misc]  # grpc ships no type hints
     """A failed call as grpc hands it over: code, message, trailers."""
 
     def __init__(self, code: grpc.StatusCode, message: str, details: list[Message]) -> None:
@@ -57,7 +57,9 @@ def test_unavailable_carries_the_retry_delay_and_the_key() -> None:
     assert (error.reason, error.retry_delay, error.retryable) == ("STORAGE_UNAVAILABLE", 1.5, True)
     assert (error.rpc, error.idempotency_key) == ("ApproveAfterSale", "k-1")
     assert error.message("zh-CN") == "存储暂不可用。"
-    assert str(error) == "UNAVAILABLE STORAGE_UNAVAILABLE (ApproveAfterSale): Storage is unavailable."
+    assert (
+        str(error) == "UNAVAILABLE STORAGE_UNAVAILABLE (ApproveAfterSale): Storage is unavailable."
+    )
     assert error.__cause__ is call
 
 
@@ -138,4 +140,3 @@ def test_a_status_that_disagrees_with_the_call_is_not_trusted() -> None:
     error = from_rpc_error(call)
 
     assert isinstance(error, errors.Internal) and error.reason == ""
-

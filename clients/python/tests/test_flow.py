@@ -77,7 +77,7 @@ async def test_a_refusal_is_a_typed_error_with_reason_allowed_actions_and_chines
     assert refused.allowed_actions == tuple(
         t.Action.Name(a.action).removeprefix("ACTION_") for a in allowed.allowed
     )
-    assert "SEND_NEGOTIATION" in refused.allowed_actions or "NEGOTIATE" in refused.allowed_actions
+    assert "NEGOTIATE" in refused.allowed_actions and "REJECT" not in refused.allowed_actions
     assert [v.type for v in refused.violations] == ["NEGOTIATION_REQUIRED"]
     chinese = refused.message("zh-CN")
     assert CJK.search(chinese) and chinese != refused.message("en-US")

@@ -10,6 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 import aftersale_client
+from aftersale_client.v1 import aftersale_pb2
 
 PACKAGE = Path(aftersale_client.__file__).parent
 ALLOWED = ("aftersale_client", "grpc", "google.protobuf", "google.rpc", "grpc_status")
@@ -38,8 +39,6 @@ def test_the_client_imports_only_grpc_protobuf_and_its_own_stubs() -> None:
 
 
 def test_the_stubs_load_under_the_client_s_own_path() -> None:
-    from aftersale_client.v1 import aftersale_pb2
-
     assert aftersale_pb2.__name__ == "aftersale_client._gen.aftersale.v1.aftersale_pb2"
     assert "aftersale.v1" not in sys.modules and "service" not in sys.modules
 

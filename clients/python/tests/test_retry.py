@@ -70,8 +70,9 @@ async def test_without_the_policy_a_lost_answer_is_unavailable_with_the_key_to_r
     order_id, shop_id = unique("order"), unique("shop")
     request = application(order_id, shop_id)
     proxy.break_next = 1
-    async with AfterSaleClient(proxy.address, token=server.tokens["order-system"],
-                               actor=Actor.buyer(unique("buyer")), retries=False) as buyer:  # fmt: skip
+    buyer = AfterSaleClient(proxy.address, token=server.tokens["order-system"],
+                            actor=Actor.buyer(unique("buyer")), retries=False)  # fmt: skip
+    async with buyer:
         with pytest.raises(Unavailable) as lost:
             await buyer.create_after_sale(request, timeout=30)
         again = await buyer.create_after_sale(request, idempotency_key=lost.value.idempotency_key)

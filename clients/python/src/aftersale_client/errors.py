@@ -129,7 +129,7 @@ class AfterSaleError(Exception):
         by language), else in English, else the status message."""
         if locale in self.messages:
             return self.messages[locale]
-        language = locale.split("-")[0].lower()
+        language = locale.split("-", maxsplit=1)[0].lower()
         for known, text in self.messages.items():
             if known.split("-")[0].lower() == language:
                 return text
@@ -288,7 +288,7 @@ _BY_CODE: dict[str, type[AfterSaleError]] = {
 def decode_details(error: grpc.RpcError) -> list[Message]:
     """The ``google.rpc.Status`` details of a failed call, unpacked (unknown types left out)."""
     try:
-        status = rpc_status.from_call(error)  # type: ignore[arg-type]
+        status = rpc_status.from_call(error)
     except ValueError:  # trailers whose status disagrees with the call's: trust neither
         return []
     if status is None:
@@ -307,9 +307,9 @@ def from_rpc_error(
     error: grpc.RpcError, *, rpc: str = "", idempotency_key: str = ""
 ) -> AfterSaleError:
     """The typed error for a failed call (``error`` is a grpc or grpc.aio call error)."""
-    code: grpc.StatusCode = error.code()  # type: ignore[attr-defined]
+    code: grpc.StatusCode = error.code()
     kind = _BY_CODE.get(code.name, Internal)
-    message: str = error.details() or ""  # type: ignore[attr-defined]
+    message: str = error.details() or ""
     found = kind(code, message, details=decode_details(error), rpc=rpc,
                  idempotency_key=idempotency_key)  # fmt: skip
     found.__cause__ = error
