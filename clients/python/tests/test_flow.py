@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 import re
 
+import grpc
 import pytest
 
 from aftersale_client import (
@@ -206,5 +207,5 @@ async def test_a_client_closes_its_channel_and_a_view_does_not(server: Server) -
     await client.close()
 
     assert status.ByteSize() > 0
-    with pytest.raises(Exception, match="closed"):
+    with pytest.raises(grpc.aio.UsageError, match="closed"):
         await client.get_status()
