@@ -9,16 +9,20 @@ PY := $(BIN)/python
 
 .DEFAULT_GOAL := help
 .PHONY: help install proto proto-go proto-tools lint lint-proto breaking typecheck test \
-	test-unit test-integration test-e2e diagram spec run clean bench chaos
+	test-unit test-integration test-e2e diagram spec run clean bench chaos client-proto test-client
 
 help: ## list the targets and what each does
 	@grep -E '^[a-z][a-z0-9-]*:.*## ' $(MAKEFILE_LIST) \
 		| awk 'BEGIN {FS = ":.*## "}; {printf "  make %-17s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+# The client (clients/python) goes into .venv too, editable: for ruff and mypy, and for the
+# test processes that run it (tests/reliability/payment_consumer.py). Its own tests run in its
+# own venv (test-client, below).
+$(STAMP): pyproject.toml clients/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/pip install --quiet -e clients/python
 	touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install the service with its dev tools
@@ -26,6 +30,27 @@ install: $(STAMP) ## create .venv and install the service with its dev tools
 
 proto: $(STAMP) ## regenerate the Python stubs in service/gen from proto/
 	$(PY) -m service.gen.build
+
+# --- The Python client (clients/python, package aftersale-client) -----------------------------
+# Its tests run in a venv of their own holding only the client and pytest, installed from the
+# source as a client team installs it (not editable), so they prove it needs nothing of the
+# server; the server under test is `python -m service serve` from .venv, a subprocess.
+CLIENT := clients/python
+CLIENT_BIN := $(CLIENT)/.venv/bin
+CLIENT_STAMP := $(CLIENT)/.venv/.installed
+
+$(CLIENT_STAMP): $(CLIENT)/pyproject.toml
+	$(PYTHON) -m venv $(CLIENT)/.venv
+	$(CLIENT_BIN)/pip install --quiet --upgrade pip 'setuptools>=77'
+	$(CLIENT_BIN)/pip install --quiet '$(CLIENT)[test]'
+	touch $(CLIENT_STAMP)
+
+client-proto: $(STAMP) ## regenerate the client's stubs, typed methods and retry policy copy
+	$(PY) $(CLIENT)/tools/build.py
+
+test-client: $(STAMP) $(CLIENT_STAMP) ## the client's tests, in its own venv, on a server subprocess
+	$(CLIENT_BIN)/pip install --quiet --no-deps --no-build-isolation --force-reinstall ./$(CLIENT)
+	cd $(CLIENT) && SERVER_PYTHON=$(CURDIR)/$(PY) .venv/bin/pytest -q
 
 # --- The contract's tools, installed into .tools/ on first use (no root needed) -------------
 # buf is a Node tool (npm). protoc-gen-go and protoc-gen-go-grpc are Debian packages: their
@@ -90,14 +115,16 @@ lint: $(STAMP) ## ruff, and the deployment files (hadolint, yamllint, Compose sc
 	$(BIN)/yamllint --strict deploy .yamllint.yaml
 	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec deploy/compose.yaml
 
-typecheck: $(STAMP) ## mypy --strict
+typecheck: $(STAMP) ## mypy --strict (the service, then the client with its own config)
 	$(BIN)/mypy
+	cd $(CLIENT) && $(CURDIR)/$(BIN)/mypy
 
 # The Go generation test (tests/unit/test_proto_languages.py) needs buf and protoc-gen-go: installed
 # here first, and required (a missing tool fails the test instead of skipping it; the name
 # has no AFTERSALE_ prefix: the service refuses unknown AFTERSALE_* variables).
 test: lint typecheck proto-tools ## lint, typecheck and every test but the long runs
 	PROTO_TOOLS_REQUIRED=1 $(BIN)/pytest -q
+	$(MAKE) test-client
 
 test-unit: $(STAMP) ## the unit tests (no I/O; seconds)
 	$(BIN)/pytest -q tests/unit
@@ -126,4 +153,5 @@ chaos: $(STAMP) ## the long reliability runs, about 11 minutes (kill -9, Redis r
 
 clean: ## remove the venv, caches and build output (not .tools/ nor var/)
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build *.egg-info
+	rm -rf $(CLIENT)/.venv $(CLIENT)/build $(CLIENT)/src/*.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -21,12 +21,12 @@ from redis.asyncio import Redis
 
 from aftersale.clock import FakeClock
 from service.bootstrap import App, build
-from service.client import Subscriber
 from service.config import Settings
 from service.gen.aftersale.v1 import aftersale_pb2 as pb
 from service.gen.aftersale.v1 import subscriptions_pb2 as sp
 from service.gen.aftersale.v1 import subscriptions_pb2_grpc
 from service.gen.aftersale.v1 import types_pb2 as t
+from tests.e2e.subscribe_support import StreamConsumer
 from tests.e2e.support import Api, applied, key, reason_of, rpc_error
 
 new_stub: Callable[[Any], Any] = subscriptions_pb2_grpc.SubscriptionServiceStub
@@ -120,17 +120,12 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 20
 
 
 class Consumer:
-    """The thin client in a task, recording what its handler got."""
+    """A stream consumer in a task, recording what its handler got."""
 
     def __init__(self, channel: Any, subscription: str, name: str, token: str, **options: Any):
         self.events: list[t.TransitionEvent] = []
         self.failing: set[str] = set()  # request ids the handler fails on
-        quick: dict[str, Any] = {
-            "attempts": 1,
-            "retry_backoff_s": 0.01,
-            "reconnect_backoff_s": 0.05,
-        }
-        self.client = Subscriber(channel, subscription, name, token=token, **quick, **options)
+        self.client = StreamConsumer(channel, subscription, name, token=token, **options)
         self.task = asyncio.create_task(self.client.run(self.handle))
 
     async def handle(self, event: t.TransitionEvent) -> None:
@@ -318,10 +313,10 @@ async def test_only_the_owning_service_consumes_and_only_ops_see_subscriptions(
     api: Api, channel: grpc.aio.Channel
 ) -> None:
     await create(api, channel, **payment_subscription())
-    orders = Subscriber(channel, "payment", "x", token=api.order_token, role="MERCHANT",
+    orders = StreamConsumer(channel, "payment", "x", token=api.order_token, role="MERCHANT",
                         shop_id="shop-1")  # fmt: skip
     denied = await rpc_error(orders.run(_ignore))
-    unknown = Subscriber(channel, "nope", "x", token=api.order_token, role="MERCHANT",
+    unknown = StreamConsumer(channel, "nope", "x", token=api.order_token, role="MERCHANT",
                          shop_id="shop-1")  # fmt: skip
     missing = await rpc_error(unknown.run(_ignore))
     assert denied.code() == missing.code() == grpc.StatusCode.PERMISSION_DENIED
@@ -359,7 +354,7 @@ async def test_a_merchant_subscription_delivers_only_its_shop(
     await asyncio.sleep(0.5)
     await shop.close()
     assert {e.shop_id for e in shop.events} == {mine.shop_id}
-    stranger = Subscriber(channel, "shop-feed", "x", token=api.order_token, role="MERCHANT",
+    stranger = StreamConsumer(channel, "shop-feed", "x", token=api.order_token, role="MERCHANT",
                           shop_id=other_shop.shop_id)  # fmt: skip
     refused = await rpc_error(stranger.run(_ignore))
     assert refused.code() == grpc.StatusCode.PERMISSION_DENIED
@@ -486,7 +481,7 @@ async def test_deleting_a_subscription_ends_its_streams_with_not_found(
     api: Api, channel: grpc.aio.Channel
 ) -> None:
     await create(api, channel, **payment_subscription())
-    consumer = Subscriber(channel, "payment", "pay-1", token=api.payment_token)
+    consumer = StreamConsumer(channel, "payment", "pay-1", token=api.payment_token)
     running = asyncio.create_task(consumer.run(_ignore))
     await consumers_settled(api, channel, "payment", 1)
     await ops(api, channel).DeleteSubscription(sp.DeleteSubscriptionRequest(name="payment"))
@@ -542,6 +537,6 @@ async def test_the_ops_rpcs_are_platform_only(
 
 
 async def test_a_buyer_may_not_subscribe(api: Api, channel: grpc.aio.Channel) -> None:
-    buyer = Subscriber(channel, "payment", "x", token=api.order_token, role="BUYER",
+    buyer = StreamConsumer(channel, "payment", "x", token=api.order_token, role="BUYER",
                        actor_id="buyer-1")  # fmt: skip
     assert (await rpc_error(buyer.run(_ignore))).code() == grpc.StatusCode.PERMISSION_DENIED

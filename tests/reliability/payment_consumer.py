@@ -1,5 +1,6 @@
-"""A payment consumer as a process of its own (so a test can SIGKILL it): the thin client
-(``service.client``) on the ``payment`` subscription, writing one line per handled refund
+"""A payment consumer as a process of its own (so a test can SIGKILL it): the Python client's
+``Subscriber`` (clients/python, installed in .venv by ``make install``) on the ``payment``
+subscription, writing one line per handled refund
 (``refund_id request_id version delivery``) to a file before the handler returns, hence
 before its ack.
 
@@ -12,9 +13,8 @@ import asyncio
 import sys
 
 import grpc
-
-from service.client import Subscriber
-from service.gen.aftersale.v1 import types_pb2 as t
+from aftersale_client import Subscriber
+from aftersale_client.v1 import types_pb2 as t
 
 
 async def main(address: str, token: str, consumer: str, out: str) -> None:

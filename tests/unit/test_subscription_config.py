@@ -1,10 +1,9 @@
-"""Units of durable subscriptions: the thin client depends on nothing of this repository but
-the generated stubs (so it can move into a client distribution unchanged), subscriptions
-declared in config are checked like the ops RPC checks them, ack ids name their field."""
+"""Units of durable subscriptions: subscriptions declared in config are checked like the ops
+RPC checks them, ack ids name their field. (The subscriber client moved to clients/python,
+whose own tests check that it imports nothing of the server.)"""
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
@@ -14,30 +13,6 @@ from aftersale.vocabulary import Role
 from service.config import ConfigError, Settings
 from service.storage.subscription_session import ack_id_of, parse_ack_id
 from service.storage.subscriptions import OLDEST, Subscription
-
-CLIENT = Path(__file__).resolve().parents[2] / "service" / "client"
-ALLOWED = ("grpc", "google.protobuf", "service.gen.aftersale.v1", "service.client")
-
-
-def imported(path: Path) -> set[str]:
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-    return names
-
-
-def test_the_client_imports_only_grpc_protobuf_and_the_generated_stubs() -> None:
-    modules = sorted(CLIENT.glob("*.py"))
-    assert modules
-    for module in modules:
-        for name in imported(module):
-            top = name.split(".")[0]
-            ours = top in {"service", "aftersale", "statemachine", "bench", "tests"}
-            if ours or top in {"grpc", "google", "redis"}:
-                assert name.startswith(ALLOWED) and not name.startswith("grpc_"), (module, name)
 
 
 def test_subscriptions_declared_in_toml_are_parsed_and_checked(tmp_path: Path) -> None:

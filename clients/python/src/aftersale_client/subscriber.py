@@ -1,9 +1,10 @@
-"""A thin Python client of ``aftersale.v1.SubscriptionService.Subscribe``: no Redis, nothing of
-the service but its generated stubs (this module imports only grpc, protobuf and
-``service.gen``, so it can ship on its own; a unit test checks it).
+"""A consumer of ``aftersale.v1.SubscriptionService.Subscribe`` (a durable subscription):
 
     async with Subscriber(channel, "payment", "payment-1", token=TOKEN, role="PAYMENT") as s:
         await s.run(handle)          # async def handle(event: TransitionEvent) -> None
+
+or ``client.subscriber("payment", "payment-1")`` on an ``AfterSaleClient`` (its channel,
+token and actor).
 
 The event is acknowledged when ``handle`` returns: a handler that raises is retried here
 (``attempts`` times, with backoff), then nacked, so the server delivers it again, and after
@@ -13,8 +14,8 @@ handler idempotent (the payment service keys on ``refund_id``).
 Events of one request are handled one after another in the order they came (version order,
 unless one was delivered again); with ``concurrency`` > 1, different requests are handled
 in parallel. The stream reconnects with backoff when the server is unavailable or ends it
-(a server shutting down ends it cleanly); other errors (an unknown subscription,
-PERMISSION_DENIED, a bad argument) end ``run``.
+(a server shutting down ends it cleanly); other errors end ``run`` with the typed error
+(``errors.NotFound`` for a deleted subscription, ``errors.PermissionDenied``, …).
 """
 
 from __future__ import annotations
@@ -29,11 +30,12 @@ from typing import Any
 
 import grpc
 
-from service.gen.aftersale.v1 import subscriptions_pb2 as sp
-from service.gen.aftersale.v1 import subscriptions_pb2_grpc
-from service.gen.aftersale.v1 import types_pb2 as t
+from aftersale_client._gen.aftersale.v1 import subscriptions_pb2 as sp
+from aftersale_client._gen.aftersale.v1 import subscriptions_pb2_grpc
+from aftersale_client._gen.aftersale.v1 import types_pb2 as t
+from aftersale_client.errors import from_rpc_error
 
-log = logging.getLogger("aftersale.client.subscriber")
+log = logging.getLogger("aftersale_client.subscriber")
 
 Handler = Callable[[t.TransitionEvent], Awaitable[None]]
 RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED,
@@ -98,14 +100,15 @@ class Subscriber:
         self._stopping.set()
 
     async def run(self, handler: Handler) -> None:
-        """Consume until ``stop()``, reconnecting when the stream breaks."""
+        """Consume until ``stop()``, reconnecting when the stream breaks; an error no
+        reconnection mends (``RETRYABLE`` lists those it does) raises an ``AfterSaleError``."""
         backoff = self.reconnect_backoff_s
         while not self._stopping.is_set():
             try:
                 delivered = await self._stream_once(handler)
             except grpc.aio.AioRpcError as error:
                 if error.code() not in RETRYABLE:
-                    raise
+                    raise from_rpc_error(error, rpc="Subscribe") from error
                 log.warning("subscription %s: stream broke (%s); reconnecting",
                             self.subscription, error.code().name)  # fmt: skip
                 delivered = False
