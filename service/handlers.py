@@ -47,6 +47,9 @@ from service.access import (
     scope_filters,
     unreadable,
 )
+from service.archive.combined import CombinedReads
+from service.archive.figures import shop_figures
+from service.archive.reads import ArchiveDisabled, ArchiveReads
 from service.observability.metrics import count_committed
 from service.storage.ports import (
     AfterSaleRepository,
@@ -99,10 +102,14 @@ class AfterSaleHandlers:
         repository: AfterSaleRepository,
         clock: Clock,
         policy: Policy,
+        archive: ArchiveReads | None = None,
     ) -> None:
         self._repo = repository
         self._clock = clock
         self._policy = policy
+        # Reads answer from Redis, and from the archive for requests that left Redis; the
+        # write path reads Redis alone (a write acts on live work only).
+        self._reads = CombinedReads(repository, archive)
 
     # -- the write path --------------------------------------------------------------------
 
@@ -224,6 +231,10 @@ class AfterSaleHandlers:
             fired[i] = not isinstance(result, AfterSaleError)
         return fired
 
+    def use_archive(self, archive: ArchiveReads) -> None:
+        """Answer reads of requests that left Redis from ``archive`` from now on."""
+        self._reads = CombinedReads(self._repo, archive)
+
     # -- reads: never a machine ---------------------------------------------------------------
 
     async def get(self, request_id: str, actor: Actor) -> AfterSale:
@@ -244,7 +255,7 @@ class AfterSaleHandlers:
         shop_id, buyer_id = scope_filters(actor, shop_id, buyer_id)
         if not (shop_id or buyer_id or order_id) and actor.role is not Role.PLATFORM:
             raise PermissionDenied("", f"{actor.role}:{actor.id}", FILTER_REQUIRED)
-        records, token = await self._repo.list_requests(
+        records, token = await self._reads.list_requests(
             shop_id=shop_id,
             buyer_id=buyer_id,
             order_id=order_id,
@@ -258,8 +269,8 @@ class AfterSaleHandlers:
         self, request_id: str, actor: Actor, offset: int = 0, limit: int = 100
     ) -> HistoryPage:
         """A page of the request's events, if ``actor`` may see the request."""
-        await self._load_visible(request_id, actor)
-        return await self._repo.history_page(request_id, offset, limit)
+        record = await self._load_visible(request_id, actor)
+        return await self._reads.history_page(request_id, offset, limit, record.version)
 
     async def allowed_actions(
         self, request_id: str, actor: Actor, role: Role
@@ -271,11 +282,22 @@ class AfterSaleHandlers:
         return record, allowed_actions(record, acting, self._clock.now_ms(), self._policy)
 
     async def shop_stats(self, shop_id: str, actor: Actor) -> dict[str, int]:
-        if actor.role is Role.MERCHANT and actor.id != shop_id:
-            raise PermissionDenied("", f"MERCHANT:{actor.id}", OTHER_SHOP)
-        if actor.role not in (Role.MERCHANT, Role.PLATFORM):
-            raise PermissionDenied("", f"{actor.role}:{actor.id}", SHOP_FIGURES)
+        """The shop's all-time counters (Redis), if ``actor`` may see them."""
+        _require_shop_figures(shop_id, actor)
         return await self._repo.shop_stats(shop_id)
+
+    async def shop_stats_window(
+        self, shop_id: str, actor: Actor, length_ms: int, end_ms: int | None = None
+    ) -> tuple[dict[str, int], int, int]:
+        """The shop's counters over the ``length_ms`` before ``end_ms`` (None: now), from the
+        archive, if ``actor`` may see them; with the window's [start, end) in ms."""
+        _require_shop_figures(shop_id, actor)
+        archive = self._reads.archive
+        if archive is None:
+            raise ArchiveDisabled("window")
+        end = self._clock.now_ms() if end_ms is None else end_ms
+        start = max(0, end - length_ms)
+        return await shop_figures(archive, shop_id, start, end), start, end
 
     async def _load_or_none(self, request_id: str, actor: Actor) -> AfterSale | None:
         try:
@@ -284,7 +306,11 @@ class AfterSaleHandlers:
             raise unreadable(error, actor) from None
 
     async def _load_visible(self, request_id: str, actor: Actor) -> AfterSale:
-        record = await self._load_or_none(request_id, actor)
+        """The record for a read, wherever it is, if ``actor`` may see it."""
+        try:
+            record = await self._reads.load(request_id)
+        except UndecodableRecord as error:
+            raise unreadable(error, actor) from None
         if record is None:
             raise missing(request_id, actor)
         require_visible(record, actor)
@@ -293,6 +319,14 @@ class AfterSaleHandlers:
     @property
     def repository(self) -> AfterSaleRepository:
         return self._repo
+
+
+def _require_shop_figures(shop_id: str, actor: Actor) -> None:
+    """Merchants see their own shop's figures, ops every shop's; nobody else any."""
+    if actor.role is Role.MERCHANT and actor.id != shop_id:
+        raise PermissionDenied("", f"MERCHANT:{actor.id}", OTHER_SHOP)
+    if actor.role not in (Role.MERCHANT, Role.PLATFORM):
+        raise PermissionDenied("", f"{actor.role}:{actor.id}", SHOP_FIGURES)
 
 
 def _pending(record: AfterSale) -> c.FireTimer:

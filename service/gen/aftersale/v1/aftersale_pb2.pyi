@@ -634,16 +634,24 @@ class ListRejectReasonsResponse(_message.Message):
     def __init__(self, reasons: _Optional[_Iterable[_Union[_types_pb2.RejectReasonInfo, _Mapping]]] = ...) -> None: ...
 
 class GetShopStatsRequest(_message.Message):
-    __slots__ = ("shop_id",)
+    __slots__ = ("shop_id", "window", "window_end")
     SHOP_ID_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_END_FIELD_NUMBER: _ClassVar[int]
     shop_id: str
-    def __init__(self, shop_id: _Optional[str] = ...) -> None: ...
+    window: _duration_pb2.Duration
+    window_end: _timestamp_pb2.Timestamp
+    def __init__(self, shop_id: _Optional[str] = ..., window: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., window_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class GetShopStatsResponse(_message.Message):
-    __slots__ = ("stats",)
+    __slots__ = ("stats", "window_start", "window_end")
     STATS_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_START_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_END_FIELD_NUMBER: _ClassVar[int]
     stats: _types_pb2.ShopStats
-    def __init__(self, stats: _Optional[_Union[_types_pb2.ShopStats, _Mapping]] = ...) -> None: ...
+    window_start: _timestamp_pb2.Timestamp
+    window_end: _timestamp_pb2.Timestamp
+    def __init__(self, stats: _Optional[_Union[_types_pb2.ShopStats, _Mapping]] = ..., window_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., window_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class WatchTransitionsRequest(_message.Message):
     __slots__ = ("cursor", "from_oldest", "shop_id", "order_id", "states", "actions")

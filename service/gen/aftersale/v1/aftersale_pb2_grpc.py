@@ -446,7 +446,8 @@ class AfterSaleServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetShopStats(self, request, context):
-        """A shop's after-sale figures (SPEC §10). Callers: MERCHANT (own shop), PLATFORM.
+        """A shop's after-sale figures (SPEC §10), all-time or over a window (from the archive).
+        Callers: MERCHANT (own shop), PLATFORM.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
