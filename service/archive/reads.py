@@ -56,10 +56,13 @@ UNREACHABLE: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.InsufficientResourcesError,  # too many connections, disk full
 )
 # A pooled connection the server has dropped (a restart): worth one more try on a new one.
+# A drop the client has not noticed yet leaves the connection mid-way through reading the
+# server's farewell, and the next query fails as a client protocol error.
 STALE: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.ConnectionDoesNotExistError,
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
 )
 
 
