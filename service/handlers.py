@@ -251,7 +251,10 @@ class AfterSaleHandlers:
         states: frozenset[State] = frozenset(),
         page_size: int = 50,
         page_token: str = "",
+        created_from_ms: int | None = None,
+        created_before_ms: int | None = None,
     ) -> Page:
+        """A page of the requests ``actor`` may see that match the filters, newest first."""
         shop_id, buyer_id = scope_filters(actor, shop_id, buyer_id)
         if not (shop_id or buyer_id or order_id) and actor.role is not Role.PLATFORM:
             raise PermissionDenied("", f"{actor.role}:{actor.id}", FILTER_REQUIRED)
@@ -262,6 +265,8 @@ class AfterSaleHandlers:
             states=states,
             page_size=page_size,
             page_token=page_token,
+            created_from_ms=created_from_ms,
+            created_before_ms=created_before_ms,
         )
         return Page([r for r in records if can_see(r, actor)], token)
 

@@ -80,6 +80,8 @@ class AfterSaleServicer(aftersale_pb2_grpc.AfterSaleServiceServicer):
             states=q.states,
             page_size=q.page_size,
             page_token=convert_reads.open_page_token(self._sealer, q, caller),
+            created_from_ms=q.created_from_ms,
+            created_before_ms=q.created_before_ms,
         )
         next_token = convert_reads.seal_page_token(self._sealer, q, caller, page.next_page_token)
         return pb.ListAfterSalesResponse(

@@ -27,8 +27,8 @@ from service.storage.listing import (
     MAX_SCAN,
     Entry,
     ListingMerge,
-    decode_page_token,
     encode_page_token,
+    start_after,
 )
 from service.storage.ports import AfterSaleRepository, HistoryPage, RequestPage
 from service.storage.repository import Listed as Filtered
@@ -77,6 +77,8 @@ class CombinedReads:
         states: Collection[State] = (),
         page_size: int = 50,
         page_token: str = "",
+        created_from_ms: int | None = None,
+        created_before_ms: int | None = None,
     ) -> RequestPage:
         """Requests newest first matching every filter, from both sources (``RedisRepository
         .list_requests`` when there is no archive). Like Redis's, a page may come back short
@@ -90,15 +92,17 @@ class CombinedReads:
                 states=states,
                 page_size=page_size,
                 page_token=page_token,
+                created_from_ms=created_from_ms,
+                created_before_ms=created_before_ms,
             )
         assert isinstance(repo, RedisRepository)  # checked when made
         if page_size < 1:
             raise InvalidInput("page_size", "must be >= 1", "须 ≥ 1")
-        after = decode_page_token(page_token)
+        after = start_after(page_token, created_before_ms)
         listing = repo.listing_keys(shop_id, buyer_id, order_id)
-        live = _LiveSide(ListingMerge(repo.client, listing, after))
+        live = _LiveSide(ListingMerge(repo.client, listing, after, created_from_ms))
         column, value = listed_by(shop_id, buyer_id, order_id)
-        archived = _ArchivedSide(self.archive, column, value, after)
+        archived = _ArchivedSide(self.archive, column, value, after, created_from_ms)
         return await self._page(live, archived, page_size, keeper(states, shop_id, buyer_id))
 
     async def _page(
@@ -189,9 +193,16 @@ class _LiveSide:
 class _ArchivedSide:
     """The archive's listing positions, read in chunks from where the last one ended."""
 
-    def __init__(self, archive: ArchiveReads, column: str, value: str, after: Entry | None) -> None:
+    def __init__(
+        self,
+        archive: ArchiveReads,
+        column: str,
+        value: str,
+        after: Entry | None,
+        lowest: int | None,
+    ) -> None:
         self._archive = archive
-        self._column, self._value = column, value
+        self._column, self._value, self._lowest = column, value, lowest
         self._position = after
         self._buffer: deque[Listed] = deque()
         self._done = False
@@ -204,7 +215,9 @@ class _ArchivedSide:
         if not self._buffer and not self._done:
             # One more than wanted, so a page that takes them all knows whether it was last.
             chunk = min(MAX_SCAN, max(16, want + 1))
-            rows = await self._archive.listing(self._column, self._value, self._position, chunk)
+            rows = await self._archive.listing(
+                self._column, self._value, self._position, chunk, self._lowest
+            )
             self._done = len(rows) < chunk
             if rows:
                 self._position = rows[-1].entry

@@ -181,12 +181,18 @@ class ArchiveReads:
     # -- listings ------------------------------------------------------------------------
 
     async def listing(
-        self, column: str, value: str, after: Entry | None, limit: int
+        self,
+        column: str,
+        value: str,
+        after: Entry | None,
+        limit: int,
+        lowest: int | None = None,
     ) -> list[Listed]:
         """Up to ``limit`` archived requests whose ``column`` is ``value`` (an id column; ""
-        for every request), newest first, strictly after ``after``: the order of the Redis
-        listings, by the same one id (``repository.listed_by``), so a listing examines the
-        same positions wherever its requests are."""
+        for every request), created at ``lowest`` ms or later when given, newest first,
+        strictly after ``after``: the order of the Redis listings, by the same one id
+        (``repository.listed_by``), so a listing examines the same positions wherever its
+        requests are."""
         clauses: list[str] = []
         args: list[Any] = []
 
@@ -198,6 +204,8 @@ class ArchiveReads:
             if column not in LISTING_COLUMNS:
                 raise ValueError(f"not a listing column: {column!r}")
             clauses.append(f"{column} = {arg(value)}")
+        if lowest is not None:
+            clauses.append(f"created_at >= {arg(at_ms(lowest))}")
         if after is not None:
             # Written so that an index on (…, created_at, request_id) bounds the scan.
             at, request_id = arg(at_ms(after[0])), arg(after[1])

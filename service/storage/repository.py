@@ -25,7 +25,7 @@ from service.storage.counters import sum_stats
 from service.storage.decoding import UndecodableEntry, record_from_fields, stored_event
 from service.storage.keys import Keys
 from service.storage.legacy import result_from_json
-from service.storage.listing import ListingMerge, collect_page, decode_page_token
+from service.storage.listing import ListingMerge, collect_page, start_after
 from service.storage.ports import (
     AfterSaleRepository,
     CommitResult,
@@ -225,15 +225,19 @@ class RedisRepository:
         states: Collection[State] = (),
         page_size: int = 50,
         page_token: str = "",
+        created_from_ms: int | None = None,
+        created_before_ms: int | None = None,
     ) -> RequestPage:
         """Requests newest first, by the most selective id filter given (order, buyer, shop,
-        else all); the other filters and ``states`` are applied to the records. A page may
-        come back short with a next token when a state filter is sparse."""
+        else all), created in [``created_from_ms``, ``created_before_ms``) when given; the
+        other filters and ``states`` are applied to the records. A page may come back short
+        with a next token when a state filter is sparse."""
         listing = self.listing_keys(shop_id or "", buyer_id or "", order_id or "")
         if page_size < 1:
             raise InvalidInput("page_size", "must be >= 1", "须 ≥ 1")
         keep = keeper(states, shop_id or "", buyer_id or "")
-        merge = ListingMerge(self.client, listing, decode_page_token(page_token))
+        after = start_after(page_token, created_before_ms)
+        merge = ListingMerge(self.client, listing, after, created_from_ms)
         return RequestPage(*await collect_page(merge, self.load_many, page_size, keep))
 
     def listing_keys(self, shop_id: str, buyer_id: str, order_id: str) -> list[str]:

@@ -15,6 +15,7 @@ import asyncpg
 import grpc
 import pytest
 from google.protobuf.duration_pb2 import Duration
+from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import error_details_pb2
 from redis.asyncio import Redis
 
@@ -25,7 +26,17 @@ from service.gen.aftersale.v1 import aftersale_pb2 as pb
 from service.gen.aftersale.v1 import types_pb2 as t
 from service.storage.keys import Keys
 from tests.archive_rows import archive_from_redis, sweep
-from tests.e2e.support import Api, Party, create_request, detail, key, reason_of, rpc_error, unique
+from tests.e2e.support import (
+    Api,
+    Party,
+    create_request,
+    detail,
+    key,
+    reason_of,
+    rpc_error,
+    stamp,
+    unique,
+)
 
 DAY_S = 86_400
 
@@ -77,7 +88,9 @@ async def refunded(api: Api, shop_id: str, buyer_id: str) -> t.AfterSale:
     return paid
 
 
-async def everything_read(api: Api, party: Party, shop_id: str, ids: list[str]) -> list[bytes]:
+async def everything_read(
+    api: Api, party: Party, shop_id: str, ids: list[str], since: Timestamp
+) -> list[bytes]:
     """The reply bytes of every read ``party`` can make of the shop's requests; a listing's
     sealed tokens differ per call (random nonces), so its pages are compared without them and
     walked with them."""
@@ -89,11 +102,13 @@ async def everything_read(api: Api, party: Party, shop_id: str, ids: list[str]) 
             replies.append(await _bytes(party.GetHistory(history)))
         allowed = pb.GetAllowedActionsRequest(request_id=rid)
         replies.append(await _bytes(party.GetAllowedActions(allowed)))
-    for size in (1, 2, 50):
+    for size, created_from in ((1, None), (2, None), (50, None), (1, since)):
         token = ""
         while True:
             page = await party.ListAfterSales(
-                pb.ListAfterSalesRequest(shop_id=shop_id, page_size=size, page_token=token)
+                pb.ListAfterSalesRequest(
+                    shop_id=shop_id, page_size=size, page_token=token, created_from=created_from
+                )
             )
             token = page.next_page_token
             page.next_page_token = "more" if token else ""
@@ -120,7 +135,8 @@ async def test_a_swept_request_answers_every_read_with_the_same_bytes(
             made.append(await refunded(api, shop, buyer))
         ids = [r.request_id for r in made]
         parties = [api.ops, api.merchant(shop), api.buyer(buyer)]
-        before = [await everything_read(api, party, shop, ids) for party in parties]
+        since = made[1].created_at
+        before = [await everything_read(api, party, shop, ids, since) for party in parties]
         keys = Keys(settings.shards)
 
         for rid in ids[:2]:
@@ -129,7 +145,7 @@ async def test_a_swept_request_answers_every_read_with_the_same_bytes(
         await archive_from_redis(archive_db, redis, keys, ids[2])  # in both places
 
         assert not await redis.exists(keys.record(ids[0]), keys.record(ids[1]))
-        after = [await everything_read(api, party, shop, ids) for party in parties]
+        after = [await everything_read(api, party, shop, ids, since) for party in parties]
         assert after == before
 
 
@@ -199,3 +215,19 @@ async def test_an_unreachable_archive_is_unavailable_with_a_retry_delay_never_no
             assert reason_of(error) == "ARCHIVE_UNAVAILABLE"
             delay = detail(error, error_details_pb2.RetryInfo).retry_delay
             assert delay.ToMilliseconds() == 1_000
+
+
+async def test_a_time_range_that_ends_before_it_starts_is_bad_input(
+    settings: Settings, clock: FakeClock, redis: Redis
+) -> None:
+    async with serving(settings, clock, redis) as api:
+        ask = pb.ListAfterSalesRequest(
+            shop_id="shop-1", created_from=stamp(2_000), created_before=stamp(2_000)
+        )
+
+        error = await rpc_error(api.merchant("shop-1").ListAfterSales(ask))
+
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert detail(error, error_details_pb2.BadRequest).field_violations[0].field == (
+            "created_before"
+        )

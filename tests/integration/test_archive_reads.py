@@ -116,6 +116,13 @@ async def test_every_listing_pages_the_same_across_redis_and_the_archive(world: 
         (Actor(Role.MERCHANT, shop), {"buyer_id": buyers[1]}),
         (Actor(Role.BUYER, buyers[0]), {}),
         (Actor(Role.BUYER, buyers[1]), {"states": frozenset({State.PLATFORM_ARBITRATING})}),
+        (OPS, {"created_from_ms": made[1].created_at_ms}),
+        (OPS, {"created_before_ms": made[5].created_at_ms}),
+        (Actor(Role.MERCHANT, shop), {"created_from_ms": made[3].created_at_ms + 1}),
+        (
+            Actor(Role.BUYER, buyers[1]),
+            {"created_from_ms": made[3].created_at_ms, "created_before_ms": made[9].created_at_ms},
+        ),
     ]
     sizes = (1, 2, 3, 50)
     before = [await world.walk(a, n, **f) for a, f in listings for n in sizes]
@@ -162,3 +169,35 @@ async def test_a_page_token_issued_before_the_sweep_pages_on_after_it(world: Wor
     )
     assert [r.request_id for r in second.records] == [made[3].request_id, made[2].request_id]
     assert await world.walk(merchant, 2) == rest_before
+
+
+async def test_a_time_range_lists_the_requests_created_inside_it_from_both_places(
+    world: World,
+) -> None:
+    shop = unique("shop")
+    made = []
+    for step_ms in (0, 1_000, 0, 1_000, 1_000):
+        world.clock.advance(step_ms)
+        made.append(await world.refunded(await world.apply(shop, unique("buyer"))))
+    await world.sweep(made[0], made[2], made[4])
+    start, end = made[1].created_at_ms, made[4].created_at_ms  # made[1] and made[2] tie
+    merchant = Actor(Role.MERCHANT, shop)
+
+    pages = []
+    token = ""
+    while True:
+        page = await world.handlers.list_requests(
+            merchant, page_size=1, page_token=token, created_from_ms=start, created_before_ms=end
+        )
+        pages.append(page.records)
+        token = page.next_page_token
+        if not token:
+            break
+
+    inside = sorted(
+        (r for r in made if start <= r.created_at_ms < end),
+        key=lambda r: (r.created_at_ms, r.request_id),
+        reverse=True,
+    )
+    assert [r.request_id for page in pages for r in page] == [r.request_id for r in inside]
+    assert len(inside) == 3
