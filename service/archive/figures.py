@@ -55,7 +55,8 @@ async def shop_figures(
     archive: ArchiveReads, shop_id: str, start_ms: int, end_ms: int
 ) -> dict[str, int]:
     """The shop's counters over the events that happened in ``[start_ms, end_ms)``."""
-    rows = await archive.run(lambda c: c.fetch(_FACTS, shop_id, at_ms(start_ms), at_ms(end_ms)))
+    window = (at_ms(start_ms), at_ms(end_ms))
+    rows = await archive.run("figures", lambda c: c.fetch(_FACTS, shop_id, *window))
     total: dict[str, int] = {}
     for action, from_state, to_state, first_reason, option, outcome, events in rows:
         try:

@@ -20,12 +20,13 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
 
 import asyncpg
 
 from aftersale.model import AfterSale
 from aftersale.vocabulary import State
+from service.observability.metrics import archive_reads
 from service.observability.undecodable import undecodable
 from service.storage.codec import RECORD_FIELD
 from service.storage.decoding import (
@@ -40,6 +41,11 @@ from service.storage.ports import HistoryPage, StoredEvent, UndecodableRecord
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+Read = Literal["record", "records", "history", "listing", "figures"]
+READS: tuple[Read, ...] = ("record", "records", "history", "listing", "figures")
+for _read in READS:  # every series exists from the start, at 0: a rate needs a baseline
+    for _outcome in ("ok", "unavailable"):
+        archive_reads.labels(_read, _outcome)
 if TYPE_CHECKING:  # the stubs' generic is no runtime subscript
     Connection = asyncpg.pool.PoolConnectionProxy[asyncpg.Record]  # what the pool lends
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -109,29 +115,38 @@ class ArchiveReads:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
 
-    async def run(self, query: Callable[[Connection], Awaitable[T]]) -> T:
+    async def run(self, read: Read, query: Callable[[Connection], Awaitable[T]]) -> T:
         """``query`` on a pooled connection; ``ArchiveUnavailable`` when the database cannot
-        answer (after one retry on a fresh connection if the pooled one had been dropped)."""
+        answer (after one retry on a fresh connection if the pooled one had been dropped).
+        Counted by ``read`` in ``aftersale_archive_reads_total``."""
         for attempt in (1, 2):
             try:
                 async with self.pool.acquire() as connection:
-                    return await query(connection)
+                    answer = await query(connection)
+                archive_reads.labels(read, "ok").inc()
+                return answer
             except STALE as error:
                 if attempt == 2:
-                    raise ArchiveUnavailable(f"archive unreachable: {error!r}") from error
+                    raise self._unavailable(read, error) from error
                 log.info("archive connection dropped, retrying on a new one: %r", error)
             except UNREACHABLE as error:
-                raise ArchiveUnavailable(f"archive unreachable: {error!r}") from error
+                raise self._unavailable(read, error) from error
         raise AssertionError("unreachable: the second attempt returns or raises")
+
+    @staticmethod
+    def _unavailable(read: Read, error: BaseException) -> ArchiveUnavailable:
+        archive_reads.labels(read, "unavailable").inc()
+        return ArchiveUnavailable(f"archive unreachable: {error!r}")
 
     # -- records -------------------------------------------------------------------------
 
     async def load(self, request_id: str) -> AfterSale | None:
         """The archived record, or None; ``UndecodableRecord`` if it does not decode."""
         blob = await self.run(
+            "record",
             lambda c: c.fetchval(
                 "SELECT record::text FROM requests WHERE request_id = $1", request_id
-            )
+            ),
         )
         return None if blob is None else _record(request_id, blob)
 
@@ -141,10 +156,11 @@ class ArchiveReads:
         if not request_ids:
             return {}
         rows = await self.run(
+            "records",
             lambda c: c.fetch(
                 "SELECT request_id, record::text FROM requests WHERE request_id = ANY($1::text[])",
                 list(request_ids),
-            )
+            ),
         )
         records: dict[str, AfterSale] = {}
         for request_id, blob in rows:
@@ -161,13 +177,14 @@ class ArchiveReads:
         ``offset + 1``), oldest first; an undecodable row is skipped (logged and counted)
         and the next page still starts right after it."""
         rows = await self.run(
+            "history",
             lambda c: c.fetch(
                 "SELECT version, event::text FROM events WHERE request_id = $1 AND version > $2"
                 " ORDER BY version LIMIT $3",
                 request_id,
                 offset,
                 limit + 1,  # one more: is there a next page?
-            )
+            ),
         )
         events = []
         for version, row in rows[:limit]:
@@ -216,7 +233,7 @@ class ArchiveReads:
             + (" WHERE " + " AND ".join(clauses) if clauses else "")
             + f' ORDER BY created_at DESC, request_id COLLATE "C" DESC LIMIT {arg(limit)}'
         )
-        rows = await self.run(lambda c: c.fetch(sql, *args))
+        rows = await self.run("listing", lambda c: c.fetch(sql, *args))
         return [
             Listed(ms_of(created_at), request_id, State.__members__.get(state), shop, buyer)
             for created_at, request_id, state, shop, buyer in rows

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
+from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
 from aftersale.model import Actor
@@ -61,6 +62,8 @@ async def test_reads_needing_an_unreachable_archive_are_unavailable_never_not_fo
     world = World(redis, dead_pool, archive_db)  # the same data; its archive is down
     h = world.handlers
 
+    unavailable = {"read": "record", "outcome": "unavailable"}
+    counted = REGISTRY.get_sample_value("aftersale_archive_reads_total", unavailable) or 0.0
     assert get_reply(await h.get(live.request_id, OPS)) == get_reply(live)
     assert (await h.history(live.request_id, OPS)).events  # Redis holds it all
     for read in (
@@ -73,6 +76,8 @@ async def test_reads_needing_an_unreachable_archive_are_unavailable_never_not_fo
     ):
         with pytest.raises(ArchiveUnavailable):
             await read
+    after = REGISTRY.get_sample_value("aftersale_archive_reads_total", unavailable)
+    assert after == counted + 4  # the gets, the history and the allowed actions: the record
 
 
 async def test_a_connection_the_server_dropped_is_replaced_without_an_error(
