@@ -137,19 +137,26 @@ class CombinedReads:
         self, batch: list[Sourced], keep: Callable[[Filtered], bool]
     ) -> list[AfterSale | None]:
         """The record of each position: Redis's where Redis lists it and still holds it, else
-        the archive's (one read of each side at most), unless the archive's columns already
-        say the listing leaves it out. A Redis record that went between the listing read and
-        the load (swept) is read from the archive, which had it first."""
+        the archive's, unless the archive's columns already say the listing leaves it out.
+        Redis is asked about every position: a request it still holds is listed at Redis's
+        position only, even if the archive placed it elsewhere (a created time written
+        with another precision), so it is never named twice. A Redis record that went
+        between the listing read and the load (swept) is read from the archive, which had
+        it first. One read of each side at most."""
         assert self.archive is not None
-        in_redis = [entry[1] for entry, live, _ in batch if live]
-        found = dict(zip(in_redis, await self._repo.load_many(in_redis), strict=True))
+        ids = [entry[1] for entry, _, _ in batch]
+        found = dict(zip(ids, await self._repo.load_many(ids), strict=True))
         wanted = [
             e[1]
             for e, _, row in batch
             if row is not None and found.get(e[1]) is None and (row.state is None or keep(row))
         ]
         kept = await self.archive.load_many(wanted) if wanted else {}
-        return [found.get(e[1]) or kept.get(e[1]) for e, _, _ in batch]
+        records: list[AfterSale | None] = []
+        for (_, rid), live, _ in batch:
+            record = found.get(rid)
+            records.append((record if live else None) if record is not None else kept.get(rid))
+        return records
 
 
 async def _merged(live: _LiveSide, archived: _ArchivedSide, want: int) -> list[Sourced]:

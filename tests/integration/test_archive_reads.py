@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from aftersale.exceptions import NotFound, PermissionDenied
 from aftersale.model import Actor, AfterSale
 from aftersale.vocabulary import Role, State
+from tests.archive_rows import archive_request, sweep
 from tests.integration.archive_world import (
     OPS,
     World,
@@ -22,6 +23,7 @@ from tests.integration.archive_world import (
     history_reply,
     unique,
 )
+from tests.previous_event_form import previous_row
 
 
 @pytest.fixture
@@ -201,3 +203,35 @@ async def test_a_time_range_lists_the_requests_created_inside_it_from_both_place
     )
     assert [r.request_id for page in pages for r in page] == [r.request_id for r in inside]
     assert len(inside) == 3
+
+
+async def test_a_request_the_archive_places_elsewhere_is_listed_once_where_redis_has_it(
+    world: World,
+) -> None:
+    shop = unique("shop")
+    made = [await world.apply(shop, unique("buyer")) for _ in range(3)]
+    await world.archive(*made)
+    # An archiver that wrote the created time with another precision: the archive's
+    # position of the request differs from Redis's listing position.
+    await world.conn.execute(
+        "UPDATE requests SET created_at = created_at + interval '1 millisecond'"
+        " WHERE request_id = $1",
+        made[1].request_id,
+    )
+
+    page = await world.handlers.list_requests(Actor(Role.MERCHANT, shop))
+
+    assert sorted(r.request_id for r in page.records) == sorted(r.request_id for r in made)
+
+
+async def test_history_rows_of_the_previous_release_read_the_same_from_the_archive(
+    world: World,
+) -> None:
+    record = await world.disputed(await world.apply(unique("shop"), unique("buyer")))
+    before = history_reply(await world.handlers.history(record.request_id, OPS))
+    events = await world.repo.history(record.request_id, 0, 100)
+
+    await archive_request(world.conn, record, [previous_row(e.event, e.event_id) for e in events])
+    await sweep(world.redis, world.keys, record)
+
+    assert history_reply(await world.handlers.history(record.request_id, OPS)) == before
