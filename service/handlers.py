@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -59,6 +60,8 @@ from service.storage.ports import (
     TimerMember,
     UndecodableRecord,
 )
+
+log = logging.getLogger(__name__)
 
 # A lost race re-runs the command on the fresh record; jittered backoff spreads a burst of
 # writers on one request so each round has a winner instead of a stampede.
@@ -147,7 +150,7 @@ class AfterSaleHandlers:
                 await asyncio.sleep(random.uniform(0, CONFLICT_BACKOFF_S * attempt))
                 record = await self._load_or_none(request_id, call.actor)
             if record is None:
-                raise missing(request_id, call.actor)
+                return await self._on_archived(request_id, command, call)
             require_visible(record, call.actor)
             if call.expected_version is not None and call.expected_version != record.version:
                 raise VersionConflict(request_id, call.expected_version, record.version)
@@ -163,16 +166,48 @@ class AfterSaleHandlers:
     async def _decide_and_commit(
         self, record: AfterSale, command: Command | None, call: Call, body_hash: str
     ) -> AfterSale:
+        decision = self._decide(record, command, call)
+        if decision.event is None:  # an idempotent no-op: nothing to write
+            return decision.record
+        return await self._commit(decision, record.version, call, body_hash)
+
+    def _decide(self, record: AfterSale, command: Command | None, call: Call) -> Decision:
         step: Command
         if command is None:  # ops fire the pending timer: the timer acts, the operator is noted
             step, actor, forced_by = _pending(record), SYSTEM_ACTOR, call.actor
         else:
             step, actor, forced_by = command, call.actor, None
         now_ms = self._clock.now_ms()
-        decision = decide(record, step, actor, now_ms, self._policy, forced_by)
-        if decision.event is None:  # an idempotent no-op: nothing to write
-            return decision.record
-        return await self._commit(decision, record.version, call, body_hash)
+        return decide(record, step, actor, now_ms, self._policy, forced_by)
+
+    async def _on_archived(self, request_id: str, command: Command | None, call: Call) -> AfterSale:
+        """An action on a request Redis does not hold: if the archive has it, it left Redis
+        finished, so the action is refused as it was before it left (or is the no-op it was,
+        such as a payment result reported again); nothing is written. Otherwise it does not
+        exist."""
+        archived = await self._archived(request_id, call.actor)
+        if archived is None:
+            raise missing(request_id, call.actor)
+        require_visible(archived, call.actor)
+        if call.expected_version is not None and call.expected_version != archived.version:
+            raise VersionConflict(request_id, call.expected_version, archived.version)
+        try:
+            decision = self._decide(archived, command, call)
+        except ActionRefused as refused:
+            raise self._explained(refused, archived, call.actor) from None
+        if decision.event is not None:  # only finished requests leave Redis: not this one
+            log.error("archived request %s in %s would move", request_id, archived.state)
+            raise missing(request_id, call.actor)
+        return decision.record
+
+    async def _archived(self, request_id: str, actor: Actor) -> AfterSale | None:
+        archive = self._reads.archive
+        if archive is None:
+            return None
+        try:
+            return await archive.load(request_id)
+        except UndecodableRecord as error:
+            raise unreadable(error, actor) from None
 
     def _explained(self, refused: ActionRefused, record: AfterSale, actor: Actor) -> ActionRefused:
         """``refused`` with what ``actor`` may do on ``record`` now: the very answer of
