@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Sequence
 
 import asyncpg
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
 
 from aftersale import commands as c
 from aftersale.clock import FakeClock
@@ -45,7 +45,9 @@ def unique(prefix: str) -> str:
 class World:
     """Handlers with an archive, and the steps the tests take."""
 
-    def __init__(self, redis: Redis, pool: asyncpg.Pool | None, conn: asyncpg.Connection) -> None:
+    def __init__(
+        self, redis: Redis | RedisCluster, pool: asyncpg.Pool | None, conn: asyncpg.Connection
+    ) -> None:
         self.redis = redis
         self.conn = conn
         self.keys = Keys(shards=16)

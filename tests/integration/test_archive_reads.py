@@ -23,6 +23,7 @@ from tests.integration.archive_world import (
     history_reply,
     unique,
 )
+from tests.integration.storage_support import CLIENTS, Client, pick_client
 from tests.previous_event_form import previous_row
 
 
@@ -100,7 +101,16 @@ async def test_a_history_swept_after_its_record_was_read_comes_from_the_archive(
     assert after == before
 
 
-async def test_every_listing_pages_the_same_across_redis_and_the_archive(world: World) -> None:
+@pytest.fixture(params=CLIENTS)
+def any_client(request: pytest.FixtureRequest) -> Client:
+    """The standalone Redis, or the cluster (the listings fan out over every node)."""
+    return pick_client(request)
+
+
+async def test_every_listing_pages_the_same_across_redis_and_the_archive(
+    any_client: Client, pool: asyncpg.Pool, archive_db: asyncpg.Connection
+) -> None:
+    world = World(any_client, pool, archive_db)
     shop, buyers = unique("shop"), [unique("buyer"), unique("buyer")]
     made: list[AfterSale] = []
     for step_ms in (0, 0, 0, 1_000, 0, 5_000, 0, 0, 60_000, 1):  # ties on purpose
