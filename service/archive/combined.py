@@ -31,8 +31,7 @@ from service.storage.listing import (
     start_after,
 )
 from service.storage.ports import AfterSaleRepository, HistoryPage, RequestPage
-from service.storage.repository import Listed as Filtered
-from service.storage.repository import RedisRepository, keeper, listed_by
+from service.storage.repository import Filterable, RedisRepository, keeper, listed_by
 
 # A listing position; listed by Redis; the archive's columns for it, when it is archived.
 Sourced = tuple[Entry, bool, Listed | None]
@@ -110,7 +109,7 @@ class CombinedReads:
         live: _LiveSide,
         archived: _ArchivedSide,
         page_size: int,
-        keep: Callable[[Filtered], bool],
+        keep: Callable[[Filterable], bool],
     ) -> RequestPage:
         records: list[AfterSale] = []
         last: Entry | None = None
@@ -134,7 +133,7 @@ class CombinedReads:
         return RequestPage(records, encode_page_token(last) if more and last is not None else "")
 
     async def _records(
-        self, batch: list[Sourced], keep: Callable[[Filtered], bool]
+        self, batch: list[Sourced], keep: Callable[[Filterable], bool]
     ) -> list[AfterSale | None]:
         """The record of each position: Redis's where Redis lists it and still holds it, else
         the archive's, unless the archive's columns already say the listing leaves it out.

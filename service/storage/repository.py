@@ -266,7 +266,7 @@ def listed_by(shop_id: str, buyer_id: str, order_id: str) -> tuple[str, str]:
     return "", ""
 
 
-class Listed(Protocol):
+class Filterable(Protocol):
     """What a listing filters on: a record, or an archived request's columns."""
 
     @property
@@ -277,11 +277,11 @@ class Listed(Protocol):
     def buyer_id(self) -> str: ...
 
 
-def keeper(states: Collection[State], shop_id: str, buyer_id: str) -> Callable[[Listed], bool]:
+def keeper(states: Collection[State], shop_id: str, buyer_id: str) -> Callable[[Filterable], bool]:
     """Whether a listed request matches the filters its listing did not apply."""
     wanted = set(states)
 
-    def keep(record: Listed) -> bool:
+    def keep(record: Filterable) -> bool:
         return (
             (not wanted or record.state in wanted)
             and (not shop_id or record.shop_id == shop_id)

@@ -401,15 +401,17 @@ class AfterSaleServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetAfterSale(self, request, context):
-        """One request. Callers: BUYER (own), MERCHANT (own shop), PLATFORM.
+        """One request. Callers: BUYER (own), MERCHANT (own shop), PLATFORM. The reads answer the
+        same for a request kept in Redis and for one that has left it for the archive.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListAfterSales(self, request, context):
-        """Requests matching filters, paged. Callers: BUYER (own), MERCHANT (own shop), PLATFORM;
-        the server narrows the filters to what the caller may see.
+        """Requests matching filters, paged, wherever they are kept (Redis or the archive). Callers:
+        BUYER (own), MERCHANT (own shop), PLATFORM; the server narrows the filters to what the
+        caller may see.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
