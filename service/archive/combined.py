@@ -16,6 +16,7 @@ Without an archive every read is Redis's own, exactly as before.
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from collections.abc import Callable, Collection
 
@@ -140,8 +141,9 @@ class CombinedReads:
         Redis is asked about every position: a request it still holds is listed at Redis's
         position only, even if the archive placed it elsewhere (a created time written
         with another precision), so it is never named twice. A Redis record that went
-        between the listing read and the load (swept) is read from the archive, which had
-        it first. One read of each side at most."""
+        between the listing read and the load (swept), or that does not decode (logged and
+        counted), is read from the archive, which had it first. One read of each side at
+        most."""
         assert self.archive is not None
         ids = [entry[1] for entry, _, _ in batch]
         found = dict(zip(ids, await self._repo.load_many(ids), strict=True))
@@ -163,6 +165,8 @@ async def _merged(live: _LiveSide, archived: _ArchivedSide, want: int) -> list[S
     out: list[Sourced] = []
     while len(out) < want:
         left = want - len(out)
+        if live.unread and archived.unread:  # both must be read on: at once
+            await asyncio.gather(live.head(left), archived.head(left))
         a, b = await live.head(left), await archived.head(left)
         if a is None and b is None:
             break
@@ -185,6 +189,11 @@ class _LiveSide:
     @property
     def exhausted(self) -> bool:
         return not self._buffer and self._merge.exhausted
+
+    @property
+    def unread(self) -> bool:
+        """The next position must be read from Redis first."""
+        return not self._buffer and not self._merge.exhausted
 
     async def head(self, want: int) -> Entry | None:
         # ``take`` returns at least one position unless every shard is read to its end.
@@ -216,6 +225,11 @@ class _ArchivedSide:
     @property
     def exhausted(self) -> bool:
         return not self._buffer and self._done
+
+    @property
+    def unread(self) -> bool:
+        """The next position must be read from the archive first."""
+        return not self._buffer and not self._done
 
     async def head(self, want: int) -> Listed | None:
         if not self._buffer and not self._done:
