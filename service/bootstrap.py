@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import asyncpg
 from redis.asyncio import Redis, RedisCluster
 
 from aftersale.clock import Clock, SystemClock
@@ -36,6 +37,7 @@ from service.api.server import create_server, new_health_servicer, stop_server
 from service.api.subscriptions import SubscriptionStreams
 from service.api.tokens import TokenFileError, TokenTable, read_token_file
 from service.api.watch import TransitionWatch
+from service.archive.reads import ArchiveReads
 from service.config import Settings
 from service.handlers import AfterSaleHandlers
 from service.observability.endpoint import MetricsEndpoint, ScrapeProbe
@@ -89,6 +91,7 @@ class App:
     metrics: MetricsEndpoint | None = None  # serving once started, if settings.metrics_listen
     _unobserve_redis: Callable[[], None] | None = field(default=None, repr=False)
     tokens: TokenTable | None = None  # the table the server authenticates with (reloadable)
+    archive_pool: asyncpg.Pool | None = None  # the archive's connections; None: no archive
     ops: Operations = field(default_factory=Operations)  # supervision, health, oversight, status
     _worker_task: asyncio.Task[None] | None = field(default=None, repr=False)
     _reloads: set[asyncio.Task[bool]] = field(default_factory=set, repr=False)
@@ -170,12 +173,24 @@ class App:
         await self.ops.stop()
         if self.stream_redis is not None and self.stream_redis is not self.redis:
             await self.stream_redis.aclose()  # always ours: made in build, streams have ended
+        await self._close_archive(grace)
         await self._stop_observing()
         if self.owns_redis:
             await self.redis.aclose()
         if self.embedded is not None:
             await asyncio.to_thread(self.embedded.stop)
         log.info("stopped")
+
+    async def _close_archive(self, grace_s: float) -> None:
+        """Close the archive's pool: calls have ended, so its connections are back; one
+        that is not within the grace period is terminated."""
+        if self.archive_pool is None:
+            return
+        try:
+            await asyncio.wait_for(self.archive_pool.close(), timeout=max(grace_s, 0.1))
+        except TimeoutError:
+            log.warning("archive connections did not close within %ss; terminated", grace_s)
+            self.archive_pool.terminate()
 
     async def _stop_observing(self) -> None:
         if self.metrics is not None:
@@ -217,6 +232,13 @@ async def build(
         redis, embedded = await connect_redis(settings)
     heartbeats = RedisHeartbeats(redis, shard_keys)  # the timer worker's and the oversight's
     app = _parts(settings, clock, redis, shard_keys, heartbeats, tracing, embedded, owns_redis)
+    try:
+        app.archive_pool = await _archive_pool(settings)
+    except BaseException:
+        await app.stop()
+        raise
+    if app.archive_pool is not None:  # reads fall back to the archive
+        app.handlers.use_archive(ArchiveReads(app.archive_pool))
     if not serve:
         app.ops = operations(settings, clock, redis, shard_keys, heartbeats, embedded)
         return app
@@ -304,6 +326,28 @@ async def _serving(app: App, shard_keys: Keys, heartbeats: RedisHeartbeats) -> N
         status=app.ops.status,
         subscriptions=app.subscriptions,
     )
+
+
+# The archive's pool: no connection is made until a read needs one (min_size 0), so the
+# service starts, and serves live work, while PostgreSQL is down; a connect that hangs gives
+# up well within a call's time bound, and the read answers UNAVAILABLE.
+ARCHIVE_CONNECT_TIMEOUT_S = 2.0
+ARCHIVE_COMMAND_TIMEOUT_S = 5.0
+ARCHIVE_POOL_SIZE = 10
+
+
+async def _archive_pool(settings: Settings) -> asyncpg.Pool | None:
+    """The archive's connection pool, or None when the service runs without an archive."""
+    if settings.archive_url is None:
+        return None
+    pool: asyncpg.Pool = await asyncpg.create_pool(
+        settings.archive_url,
+        min_size=0,
+        max_size=ARCHIVE_POOL_SIZE,
+        timeout=ARCHIVE_CONNECT_TIMEOUT_S,
+        command_timeout=ARCHIVE_COMMAND_TIMEOUT_S,
+    )
+    return pool
 
 
 def _observers(tracing: Tracing | None) -> list[object]:

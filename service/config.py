@@ -69,6 +69,7 @@ class Settings:
     log_format: str = "auto"  # json, text, or auto: text on a terminal, JSON otherwise
     metrics_listen: str = "127.0.0.1:9464"  # "": no metrics endpoint
     redis_url: str | None = None  # None: start the embedded redis-server
+    archive_url: str | None = None  # PostgreSQL; None: no archive, reads use Redis alone
     redis_cluster: bool = False
     redis_socket_timeout_s: float = 5.0
     redis_socket_connect_timeout_s: float = 2.0

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -47,6 +48,9 @@ from service.access import (
     scope_filters,
     unreadable,
 )
+from service.archive.combined import CombinedReads
+from service.archive.figures import shop_figures
+from service.archive.reads import ArchiveDisabled, ArchiveReads
 from service.observability.metrics import count_committed
 from service.storage.ports import (
     AfterSaleRepository,
@@ -56,6 +60,8 @@ from service.storage.ports import (
     TimerMember,
     UndecodableRecord,
 )
+
+log = logging.getLogger(__name__)
 
 # A lost race re-runs the command on the fresh record; jittered backoff spreads a burst of
 # writers on one request so each round has a winner instead of a stampede.
@@ -99,10 +105,14 @@ class AfterSaleHandlers:
         repository: AfterSaleRepository,
         clock: Clock,
         policy: Policy,
+        archive: ArchiveReads | None = None,
     ) -> None:
         self._repo = repository
         self._clock = clock
         self._policy = policy
+        # Reads answer from Redis, and from the archive for requests that left Redis; the
+        # write path reads Redis alone (a write acts on live work only).
+        self._reads = CombinedReads(repository, archive)
 
     # -- the write path --------------------------------------------------------------------
 
@@ -140,7 +150,7 @@ class AfterSaleHandlers:
                 await asyncio.sleep(random.uniform(0, CONFLICT_BACKOFF_S * attempt))
                 record = await self._load_or_none(request_id, call.actor)
             if record is None:
-                raise missing(request_id, call.actor)
+                return await self._on_archived(request_id, command, call)
             require_visible(record, call.actor)
             if call.expected_version is not None and call.expected_version != record.version:
                 raise VersionConflict(request_id, call.expected_version, record.version)
@@ -156,16 +166,48 @@ class AfterSaleHandlers:
     async def _decide_and_commit(
         self, record: AfterSale, command: Command | None, call: Call, body_hash: str
     ) -> AfterSale:
+        decision = self._decide(record, command, call)
+        if decision.event is None:  # an idempotent no-op: nothing to write
+            return decision.record
+        return await self._commit(decision, record.version, call, body_hash)
+
+    def _decide(self, record: AfterSale, command: Command | None, call: Call) -> Decision:
         step: Command
         if command is None:  # ops fire the pending timer: the timer acts, the operator is noted
             step, actor, forced_by = _pending(record), SYSTEM_ACTOR, call.actor
         else:
             step, actor, forced_by = command, call.actor, None
         now_ms = self._clock.now_ms()
-        decision = decide(record, step, actor, now_ms, self._policy, forced_by)
-        if decision.event is None:  # an idempotent no-op: nothing to write
-            return decision.record
-        return await self._commit(decision, record.version, call, body_hash)
+        return decide(record, step, actor, now_ms, self._policy, forced_by)
+
+    async def _on_archived(self, request_id: str, command: Command | None, call: Call) -> AfterSale:
+        """An action on a request Redis does not hold: if the archive has it, it left Redis
+        finished, so the action is refused as it was before it left (or is the no-op it was,
+        such as a payment result reported again); nothing is written. Otherwise it does not
+        exist."""
+        archived = await self._archived(request_id, call.actor)
+        if archived is None:
+            raise missing(request_id, call.actor)
+        require_visible(archived, call.actor)
+        if call.expected_version is not None and call.expected_version != archived.version:
+            raise VersionConflict(request_id, call.expected_version, archived.version)
+        try:
+            decision = self._decide(archived, command, call)
+        except ActionRefused as refused:
+            raise self._explained(refused, archived, call.actor) from None
+        if decision.event is not None:  # only finished requests leave Redis: not this one
+            log.error("archived request %s in %s would move", request_id, archived.state)
+            raise missing(request_id, call.actor)
+        return decision.record
+
+    async def _archived(self, request_id: str, actor: Actor) -> AfterSale | None:
+        archive = self._reads.archive
+        if archive is None:
+            return None
+        try:
+            return await archive.load(request_id)
+        except UndecodableRecord as error:
+            raise unreadable(error, actor) from None
 
     def _explained(self, refused: ActionRefused, record: AfterSale, actor: Actor) -> ActionRefused:
         """``refused`` with what ``actor`` may do on ``record`` now: the very answer of
@@ -224,6 +266,10 @@ class AfterSaleHandlers:
             fired[i] = not isinstance(result, AfterSaleError)
         return fired
 
+    def use_archive(self, archive: ArchiveReads) -> None:
+        """Answer reads of requests that left Redis from ``archive`` from now on."""
+        self._reads = CombinedReads(self._repo, archive)
+
     # -- reads: never a machine ---------------------------------------------------------------
 
     async def get(self, request_id: str, actor: Actor) -> AfterSale:
@@ -240,17 +286,22 @@ class AfterSaleHandlers:
         states: frozenset[State] = frozenset(),
         page_size: int = 50,
         page_token: str = "",
+        created_from_ms: int | None = None,
+        created_before_ms: int | None = None,
     ) -> Page:
+        """A page of the requests ``actor`` may see that match the filters, newest first."""
         shop_id, buyer_id = scope_filters(actor, shop_id, buyer_id)
         if not (shop_id or buyer_id or order_id) and actor.role is not Role.PLATFORM:
             raise PermissionDenied("", f"{actor.role}:{actor.id}", FILTER_REQUIRED)
-        records, token = await self._repo.list_requests(
+        records, token = await self._reads.list_requests(
             shop_id=shop_id,
             buyer_id=buyer_id,
             order_id=order_id,
             states=states,
             page_size=page_size,
             page_token=page_token,
+            created_from_ms=created_from_ms,
+            created_before_ms=created_before_ms,
         )
         return Page([r for r in records if can_see(r, actor)], token)
 
@@ -258,8 +309,8 @@ class AfterSaleHandlers:
         self, request_id: str, actor: Actor, offset: int = 0, limit: int = 100
     ) -> HistoryPage:
         """A page of the request's events, if ``actor`` may see the request."""
-        await self._load_visible(request_id, actor)
-        return await self._repo.history_page(request_id, offset, limit)
+        record = await self._load_visible(request_id, actor)
+        return await self._reads.history_page(request_id, offset, limit, record.version)
 
     async def allowed_actions(
         self, request_id: str, actor: Actor, role: Role
@@ -271,11 +322,22 @@ class AfterSaleHandlers:
         return record, allowed_actions(record, acting, self._clock.now_ms(), self._policy)
 
     async def shop_stats(self, shop_id: str, actor: Actor) -> dict[str, int]:
-        if actor.role is Role.MERCHANT and actor.id != shop_id:
-            raise PermissionDenied("", f"MERCHANT:{actor.id}", OTHER_SHOP)
-        if actor.role not in (Role.MERCHANT, Role.PLATFORM):
-            raise PermissionDenied("", f"{actor.role}:{actor.id}", SHOP_FIGURES)
+        """The shop's all-time counters (Redis), if ``actor`` may see them."""
+        _require_shop_figures(shop_id, actor)
         return await self._repo.shop_stats(shop_id)
+
+    async def shop_stats_window(
+        self, shop_id: str, actor: Actor, length_ms: int, end_ms: int | None = None
+    ) -> tuple[dict[str, int], int, int]:
+        """The shop's counters over the ``length_ms`` before ``end_ms`` (None: now), from the
+        archive, if ``actor`` may see them; with the window's [start, end) in ms."""
+        _require_shop_figures(shop_id, actor)
+        archive = self._reads.archive
+        if archive is None:
+            raise ArchiveDisabled("window")
+        end = self._clock.now_ms() if end_ms is None else end_ms
+        start = max(0, end - length_ms)
+        return await shop_figures(archive, shop_id, start, end), start, end
 
     async def _load_or_none(self, request_id: str, actor: Actor) -> AfterSale | None:
         try:
@@ -284,7 +346,11 @@ class AfterSaleHandlers:
             raise unreadable(error, actor) from None
 
     async def _load_visible(self, request_id: str, actor: Actor) -> AfterSale:
-        record = await self._load_or_none(request_id, actor)
+        """The record for a read, wherever it is, if ``actor`` may see it."""
+        try:
+            record = await self._reads.load(request_id)
+        except UndecodableRecord as error:
+            raise unreadable(error, actor) from None
         if record is None:
             raise missing(request_id, actor)
         require_visible(record, actor)
@@ -293,6 +359,14 @@ class AfterSaleHandlers:
     @property
     def repository(self) -> AfterSaleRepository:
         return self._repo
+
+
+def _require_shop_figures(shop_id: str, actor: Actor) -> None:
+    """Merchants see their own shop's figures, ops every shop's; nobody else any."""
+    if actor.role is Role.MERCHANT and actor.id != shop_id:
+        raise PermissionDenied("", f"MERCHANT:{actor.id}", OTHER_SHOP)
+    if actor.role not in (Role.MERCHANT, Role.PLATFORM):
+        raise PermissionDenied("", f"{actor.role}:{actor.id}", SHOP_FIGURES)
 
 
 def _pending(record: AfterSale) -> c.FireTimer:

@@ -229,6 +229,10 @@ LISTEN_OR_OFF = Rule("must be host:port, or empty or off", _listen_or_off)
 FORMAT = Rule("must be one of " + ", ".join(LOG_FORMATS), lambda value: value in LOG_FORMATS)
 LEVEL = Rule("must be one of " + ", ".join(LOG_LEVELS), lambda value: value in LOG_LEVELS)
 URL = Rule("scheme must be one of " + ", ".join(REDIS_SCHEMES), _redis_url)
+POSTGRES_URL = Rule(
+    "scheme must be postgresql or postgres",
+    lambda value: urlsplit(value).scheme in ("postgresql", "postgres"),
+)
 
 # fmt: off
 OPTIONS: tuple[Option, ...] = (
@@ -250,6 +254,9 @@ OPTIONS: tuple[Option, ...] = (
          "`redis+cluster://`, `rediss+cluster://` for a cluster; "
          "`redis+sentinel://host:port[,host:port]/service_name[/db]` (`rediss+sentinel://`) "
          "for a Sentinel-managed master", env="REDIS_URL"),
+    _opt("archive_url", "archive.url", "str", POSTGRES_URL,
+         "The archive (PostgreSQL, `postgresql://…`): reads of requests that left Redis and "
+         "the shop figures over a window come from it; unset: no archive"),
     _opt("redis_cluster", "redis.cluster", "bool", None, "Use the Redis Cluster client"),
     _opt("redis_socket_timeout_s", "redis.socket_timeout_s", "float", POSITIVE,
          "Socket read/write timeout; blocking reads stay below it"),

@@ -24,12 +24,18 @@ class ListQuery:
     states: frozenset[State]
     page_size: int
     page_token: str
+    created_from_ms: int | None = None
+    created_before_ms: int | None = None
 
 
 OWN_ROLE_ONLY = Denial("OUT_OF_SCOPE", "own role only", "只能查询自己角色可执行的操作")
 
 
 def list_query(request: pb.ListAfterSalesRequest) -> ListQuery:
+    created_from = fields.timestamp_ms(request, "created_from", required=False)
+    created_before = fields.timestamp_ms(request, "created_before", required=False)
+    if created_from is not None and created_before is not None and created_before <= created_from:
+        raise InvalidInput("created_before", "must be after created_from", "须晚于 created_from")
     return ListQuery(
         shop_id=fields.optional_id(request.shop_id, "shop_id"),
         buyer_id=fields.optional_id(request.buyer_id, "buyer_id"),
@@ -39,6 +45,8 @@ def list_query(request: pb.ListAfterSalesRequest) -> ListQuery:
         ),
         page_size=fields.page_size(request.page_size),
         page_token=fields.text(request.page_token, "page_token", limit=MAX_PAGE_TOKEN),
+        created_from_ms=created_from,
+        created_before_ms=created_before,
     )
 
 
@@ -46,7 +54,11 @@ def page_binding(query: ListQuery, caller: Caller) -> tuple[str, ...]:
     """What a list page token is bound to: the caller, and the query it pages through (a
     token is for the next page of the same listing, AIP-158)."""
     states = ",".join(sorted(state.value for state in query.states))
-    return (*identity(caller), query.shop_id, query.buyer_id, query.order_id, states)
+    parts = (*identity(caller), query.shop_id, query.buyer_id, query.order_id, states)
+    if query.created_from_ms is None and query.created_before_ms is None:
+        return parts  # as before the time range existed: the tokens issued then stay valid
+    bounds = (query.created_from_ms, query.created_before_ms)
+    return (*parts, ",".join("" if ms is None else str(ms) for ms in bounds))
 
 
 def open_page_token(sealer: Sealer, query: ListQuery, caller: Caller) -> str:

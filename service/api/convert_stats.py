@@ -1,12 +1,44 @@
-"""A shop's counters (``service.storage.counters``) → ``ShopStats`` with its rates (SPEC §10)."""
+"""A shop's counters (``service.storage.counters``) → ``ShopStats`` with its rates (SPEC §10);
+the window a ``GetShopStatsRequest`` asks for."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from aftersale.exceptions import InvalidInput
+from aftersale.policy import DAY_MS
 from aftersale.vocabulary import NegotiationOption, NegotiationOutcome
+from service.api import fields
 from service.api.convert_out import OPTION, name
 from service.gen.aftersale.v1 import types_pb2 as t
+
+# A window is read from the archive's events of the shop in it: a year bounds that scan,
+# and the platform judges a shop over 30 days (the all-time figures need no window).
+MIN_WINDOW_MS = 1_000
+MAX_WINDOW_MS = 366 * DAY_MS
+
+
+def window_bound(ms: int) -> Timestamp:
+    """A window's bound as a Timestamp (the epoch too: a bound is always set)."""
+    at = Timestamp()
+    at.FromMilliseconds(ms)
+    return at
+
+
+def stats_window(request: Any) -> tuple[int, int | None] | None:
+    """The window a ``GetShopStatsRequest`` asks for, as (length ms, end ms or None: now);
+    None: the all-time figures."""
+    if not request.HasField("window"):
+        if request.HasField("window_end"):
+            raise InvalidInput("window_end", "only with window", "须与 window 一起使用")
+        return None
+    length = fields.duration_ms(request, "window")
+    if not MIN_WINDOW_MS <= length <= MAX_WINDOW_MS:
+        raise InvalidInput("window", "must be 1 s to 366 days", "须在 1 秒至 366 天之间")
+    return length, fields.timestamp_ms(request, "window_end", required=False)
 
 
 def _rate(part: int, whole: int) -> float:

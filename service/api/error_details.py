@@ -16,6 +16,9 @@ IdempotencyKeyReused          ALREADY_EXISTS       ErrorInfo IDEMPOTENCY_KEY_REU
 ApiError (Unauthenticated,    its reason's code    ErrorInfo, messages (+ RetryInfo)
 ResourceExhausted)
 UndecodableRecord             DATA_LOSS            ErrorInfo RECORD_UNREADABLE, messages
+ArchiveUnavailable            UNAVAILABLE          ErrorInfo ARCHIVE_UNAVAILABLE, messages,
+                                                   RetryInfo
+ArchiveDisabled               FAILED_PRECONDITION  ErrorInfo ARCHIVE_DISABLED (field), messages
 Redis unreachable             UNAVAILABLE          ErrorInfo STORAGE_UNAVAILABLE, messages,
                                                    RetryInfo
 Redis refusing writes         UNAVAILABLE          ErrorInfo STORAGE_FULL (OOM) or
@@ -51,6 +54,7 @@ from aftersale.exceptions import (
 )
 from aftersale.guide import title_zh
 from service.api.errors import DOMAIN, REASONS, ApiError, Code
+from service.archive.reads import ArchiveDisabled, ArchiveUnavailable
 from service.storage.ports import UndecodableRecord
 
 log = logging.getLogger(__name__)
@@ -150,6 +154,20 @@ def _unreadable(exc: UndecodableRecord) -> list[Message]:
     return [info, *_messages(exc.message, zh)]
 
 
+def _archive_unavailable(exc: ArchiveUnavailable) -> list[Message]:
+    """Like Redis unreachable: an error id for the caller, the cause in the log."""
+    error_id = secrets.token_hex(8)
+    log.error("archive unavailable error_id=%s: %s", error_id, exc.__cause__ or exc)
+    message = f"archive unavailable, retry later (error id {error_id})"
+    zh = f"归档库暂时不可用,请稍后重试(错误编号 {error_id})"
+    return [_info("ARCHIVE_UNAVAILABLE", {"error_id": error_id}), *_messages(message, zh)]
+
+
+def _archive_disabled(exc: ArchiveDisabled) -> list[Message]:
+    zh = f"{exc.field} 需要归档库,而本服务未配置归档库"
+    return [_info("ARCHIVE_DISABLED", {"field": exc.field}), *_messages(str(exc), zh)]
+
+
 def _other_domain(exc: AfterSaleError) -> list[Message]:
     return [_info(exc.reason), *_messages(exc.message, exc.message)]
 
@@ -168,6 +186,8 @@ ERROR_TABLE: tuple[Row, ...] = (
     (VersionConflict, Code.ABORTED, _version),
     (IdempotencyKeyReused, Code.ALREADY_EXISTS, _key_reused),
     (UndecodableRecord, Code.DATA_LOSS, _unreadable),
+    (ArchiveUnavailable, Code.UNAVAILABLE, _archive_unavailable),
+    (ArchiveDisabled, Code.FAILED_PRECONDITION, _archive_disabled),
     (AfterSaleError, Code.FAILED_PRECONDITION, _other_domain),
     (ApiError, Code.UNKNOWN, _api),  # the code is the error's own
 )

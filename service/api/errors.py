@@ -80,6 +80,7 @@ REASONS: dict[str, Reason] = {
     "STORAGE_UNAVAILABLE": Reason(_UNAVAILABLE, "error_id", 1.0, "Retry with the same idempotency key (the service config does)."),
     "STORAGE_FULL": Reason(_UNAVAILABLE, "error_id", 5.0, "Retry later with the same idempotency key; ops free memory."),
     "STORAGE_NOT_PERSISTING": Reason(_UNAVAILABLE, "error_id", 5.0, "Retry later with the same idempotency key; ops fix the disk."),
+    "ARCHIVE_UNAVAILABLE": Reason(_UNAVAILABLE, "error_id", 1.0, "Retry later: the request or page is in the archive (PostgreSQL), which cannot be reached now; ops restore it."),
     # -- RESOURCE_EXHAUSTED: too many WatchTransitions streams
     "TOO_MANY_STREAMS_FOR_CALLER": Reason(_EXHAUSTED, "limit", 5.0, "Close one of your streams, or retry later."),
     "STREAMS_RESERVED_FOR_OTHER_SERVICES": Reason(_EXHAUSTED, "limit", 5.0, "Retry later."),
@@ -88,6 +89,8 @@ REASONS: dict[str, Reason] = {
     "CURSOR_TRIMMED": Reason(Code.OUT_OF_RANGE, "oldest_cursor", None, "Resume from `oldest_cursor`, or fill the gap from the request histories."),
     # -- INTERNAL
     "INTERNAL": Reason(Code.INTERNAL, "error_id", None, "Tell ops the error id; the log has the traceback."),
+    # -- FAILED_PRECONDITION: what this deployment cannot answer
+    "ARCHIVE_DISABLED": Reason(Code.FAILED_PRECONDITION, "field", None, "Ask without `field` (all-time figures), or ask a deployment with an archive (AFTERSALE_ARCHIVE_URL)."),
     # -- FAILED_PRECONDITION: the action's refusals (aftersale.refusals has their texts)
     "INVALID_STATE": _refused("", "Do one of `allowed_actions`, or wait for the request to move."),
     "STALE_TIMER": _refused("", "Nothing: the timer no longer applies."),

@@ -17,7 +17,7 @@ from typing import Any
 from aftersale.model import AfterSale
 from service.api import convert_allowed, convert_catalog, convert_in, convert_out, convert_reads
 from service.api.caller import current_caller
-from service.api.convert_stats import shop_stats
+from service.api.convert_stats import shop_stats, stats_window, window_bound
 from service.api.convert_status import status_limit, status_response
 from service.api.fields import require_id
 from service.api.sealing import Sealer
@@ -80,6 +80,8 @@ class AfterSaleServicer(aftersale_pb2_grpc.AfterSaleServiceServicer):
             states=q.states,
             page_size=q.page_size,
             page_token=convert_reads.open_page_token(self._sealer, q, caller),
+            created_from_ms=q.created_from_ms,
+            created_before_ms=q.created_before_ms,
         )
         next_token = convert_reads.seal_page_token(self._sealer, q, caller, page.next_page_token)
         return pb.ListAfterSalesResponse(
@@ -112,8 +114,17 @@ class AfterSaleServicer(aftersale_pb2_grpc.AfterSaleServiceServicer):
 
     async def GetShopStats(self, request: Any, context: Context) -> Any:
         shop_id = require_id(request.shop_id, "shop_id")
-        counters = await self._h.shop_stats(shop_id, current_caller().actor)
-        return pb.GetShopStatsResponse(stats=shop_stats(shop_id, counters))
+        window = stats_window(request)
+        actor = current_caller().actor
+        if window is None:
+            counters = await self._h.shop_stats(shop_id, actor)
+            return pb.GetShopStatsResponse(stats=shop_stats(shop_id, counters))
+        counters, start, end = await self._h.shop_stats_window(shop_id, actor, *window)
+        return pb.GetShopStatsResponse(
+            stats=shop_stats(shop_id, counters),
+            window_start=window_bound(start),
+            window_end=window_bound(end),
+        )
 
     async def GetStatus(self, request: Any, context: Context) -> Any:
         limit = status_limit(request)

@@ -89,6 +89,14 @@ redis_errors = Counter(
     ("command", "error"),
 )
 
+# -- the archive (PostgreSQL) -------------------------------------------------------------
+archive_reads = Counter(
+    "aftersale_archive_reads",
+    "Reads the archive answered (or could not), by what was read: record, records (a list "
+    "page's), history, listing, figures",
+    ("read", "outcome"),
+)
+
 _UPPER_SNAKE = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
 _COMMAND = re.compile(r"[A-Z][A-Z_]{0,23}")
 _CLASS_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")

@@ -25,7 +25,14 @@ from collections.abc import Mapping
 from aftersale.events import TransitionEvent
 from aftersale.groups import SUCCESS_STATES
 from aftersale.model import AfterSale
-from aftersale.vocabulary import QUALITY_REASONS, Action, BuyerReason, NegotiationOutcome
+from aftersale.vocabulary import (
+    QUALITY_REASONS,
+    Action,
+    BuyerReason,
+    NegotiationOption,
+    NegotiationOutcome,
+    State,
+)
 
 APPLICATIONS = "applications"
 REJECTIONS = "rejections"
@@ -43,8 +50,30 @@ def reason_class(first_reason: BuyerReason) -> str:
 
 def shop_counter_increments(event: TransitionEvent, record: AfterSale) -> dict[str, int]:
     """The counter fields ``event`` (leading to ``record``) adds to, and by how much."""
+    first_reason = event.first_reason or record.first_reason
+    facts = event.negotiation
+    incr = counted(
+        event.action, event.from_state, event.to_state, facts.option, facts.outcome, first_reason
+    )
+    if REFUNDS in incr:
+        klass = reason_class(first_reason)
+        amount = record.refund.amount if record.refund is not None else event.amount
+        incr[REFUND_FEN] = amount
+        incr[f"{REFUND_FEN}:{klass}"] = amount
+    return incr
+
+
+def counted(
+    action: Action,
+    from_state: State | None,
+    to_state: State,
+    option: NegotiationOption | None,
+    outcome: NegotiationOutcome | None,
+    first_reason: BuyerReason,
+) -> dict[str, int]:
+    """The counter fields one event of these facts adds 1 to (all but the amounts): the one
+    definition of the figures, for the live counters and for the archive's windows."""
     incr: dict[str, int] = {}
-    action = event.action
     if action == Action.APPLY:
         incr[APPLICATIONS] = 1
     elif action == Action.REJECT:
@@ -52,18 +81,13 @@ def shop_counter_increments(event: TransitionEvent, record: AfterSale) -> dict[s
     elif action in (Action.ESCALATE, Action.INTERVENE):
         incr[INTERVENTIONS] = 1
         incr[f"{INTERVENTIONS}:{action}"] = 1
-    option, outcome = event.negotiation.option, event.negotiation.outcome
     if option and action == Action.NEGOTIATE:
         incr[f"negotiations:{option}"] = 1
     elif option and outcome and outcome != NegotiationOutcome.OPEN:
         incr[f"negotiation_outcomes:{option}:{outcome}"] = 1
-    if event.to_state in SUCCESS_STATES and event.from_state not in SUCCESS_STATES:
-        klass = reason_class(event.first_reason or record.first_reason)
-        amount = record.refund.amount if record.refund is not None else event.amount
+    if to_state in SUCCESS_STATES and from_state not in SUCCESS_STATES:
         incr[REFUNDS] = 1
-        incr[f"{REFUNDS}:{klass}"] = 1
-        incr[REFUND_FEN] = amount
-        incr[f"{REFUND_FEN}:{klass}"] = amount
+        incr[f"{REFUNDS}:{reason_class(first_reason)}"] = 1
     return incr
 
 

@@ -42,6 +42,17 @@ def decode_page_token(token: str) -> Entry | None:
     return entry_from_bytes(raw)
 
 
+def start_after(token: str, created_before_ms: int | None) -> Entry | None:
+    """Where a page starts (strictly after): the page token's position, or, on a first page
+    with an upper bound, just below it: nothing is before ``(created_before_ms, "")`` in a
+    listing's order but what was created earlier."""
+    after = decode_page_token(token)
+    if created_before_ms is None:
+        return after
+    bound = (created_before_ms, "")
+    return bound if after is None or after > bound else after
+
+
 def entry_to_bytes(entry: Entry) -> bytes:
     """A page position as compact JSON ``[score, member]``."""
     return json.dumps(list(entry), separators=(",", ":")).encode()
@@ -63,10 +74,15 @@ class ListingMerge:
     """A k-way merge of ``keys`` (zsets), newest first, strictly after ``after``."""
 
     def __init__(
-        self, client: Redis | RedisCluster, keys: list[str], after: Entry | None = None
+        self,
+        client: Redis | RedisCluster,
+        keys: list[str],
+        after: Entry | None = None,
+        lowest: int | None = None,
     ) -> None:
         self.client = client
         self._after = after  # fixed: offsets count from the query it bounds
+        self._lowest: int | str = "-inf" if lowest is None else lowest  # the least score listed
         self._buffers: dict[str, deque[Entry]] = {key: deque() for key in keys}
         self._offsets = dict.fromkeys(keys, 0)
         self._done: set[str] = set()
@@ -84,7 +100,7 @@ class ListingMerge:
             pipe = self.client.pipeline(transaction=False)
             for key in need:
                 pipe.zrevrangebyscore(
-                    key, top, "-inf", start=self._offsets[key], num=chunk, withscores=True
+                    key, top, self._lowest, start=self._offsets[key], num=chunk, withscores=True
                 )
             replies: list[list[tuple[str, float]]] = await pipe.execute()
             still = []

@@ -176,8 +176,11 @@ class AfterSaleRepository(Protocol):
         states: Collection[State] = (),
         page_size: int = 50,
         page_token: str = "",
+        created_from_ms: int | None = None,
+        created_before_ms: int | None = None,
     ) -> RequestPage:
-        """Requests matching the filters, newest first; no id filter lists every request."""
+        """Requests matching the filters, newest first; no id filter lists every request;
+        created in [``created_from_ms``, ``created_before_ms``) when given."""
         ...
 
     async def history_page(self, request_id: str, offset: int = 0, limit: int = 100) -> HistoryPage:

@@ -8,8 +8,8 @@ release's flat hash).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from typing import Any, cast
+from collections.abc import Callable, Collection, Sequence
+from typing import Any, Protocol, cast
 
 from redis.asyncio import Redis, RedisCluster
 
@@ -25,7 +25,7 @@ from service.storage.counters import sum_stats
 from service.storage.decoding import UndecodableEntry, record_from_fields, stored_event
 from service.storage.keys import Keys
 from service.storage.legacy import result_from_json
-from service.storage.listing import ListingMerge, collect_page, decode_page_token
+from service.storage.listing import ListingMerge, collect_page, start_after
 from service.storage.ports import (
     AfterSaleRepository,
     CommitResult,
@@ -225,32 +225,70 @@ class RedisRepository:
         states: Collection[State] = (),
         page_size: int = 50,
         page_token: str = "",
+        created_from_ms: int | None = None,
+        created_before_ms: int | None = None,
     ) -> RequestPage:
         """Requests newest first, by the most selective id filter given (order, buyer, shop,
-        else all); the other filters and ``states`` are applied to the records. A page may
-        come back short with a next token when a state filter is sparse."""
-        keys = self.keys
-        if order_id:
-            listing = [keys.order(order_id)]
-        elif buyer_id:
-            listing = [keys.buyer(shard, buyer_id) for shard in keys.all_shards()]
-        elif shop_id:
-            listing = [keys.shop(shard, shop_id) for shard in keys.all_shards()]
-        else:  # ops: every request
-            listing = [keys.all_requests(shard) for shard in keys.all_shards()]
+        else all), created in [``created_from_ms``, ``created_before_ms``) when given; the
+        other filters and ``states`` are applied to the records. A page may come back short
+        with a next token when a state filter is sparse."""
+        listing = self.listing_keys(shop_id or "", buyer_id or "", order_id or "")
         if page_size < 1:
             raise InvalidInput("page_size", "must be >= 1", "须 ≥ 1")
-        wanted = set(states)
-
-        def keep(record: AfterSale) -> bool:
-            return (
-                (not wanted or record.state in wanted)
-                and (not shop_id or record.shop_id == shop_id)
-                and (not buyer_id or record.buyer_id == buyer_id)
-            )
-
-        merge = ListingMerge(self.client, listing, decode_page_token(page_token))
+        keep = keeper(states, shop_id or "", buyer_id or "")
+        after = start_after(page_token, created_before_ms)
+        merge = ListingMerge(self.client, listing, after, created_from_ms)
         return RequestPage(*await collect_page(merge, self.load_many, page_size, keep))
+
+    def listing_keys(self, shop_id: str, buyer_id: str, order_id: str) -> list[str]:
+        """The listing zsets that hold every request the id filters may match: those of the
+        most selective filter given (``listed_by``)."""
+        keys = self.keys
+        column, value = listed_by(shop_id, buyer_id, order_id)
+        if column == "order_id":
+            return [keys.order(value)]
+        if column == "buyer_id":
+            return [keys.buyer(shard, value) for shard in keys.all_shards()]
+        if column == "shop_id":
+            return [keys.shop(shard, value) for shard in keys.all_shards()]
+        return [keys.all_requests(shard) for shard in keys.all_shards()]  # ops: every request
+
+
+def listed_by(shop_id: str, buyer_id: str, order_id: str) -> tuple[str, str]:
+    """The one id filter a listing is read by, as (field, id): the most selective given
+    (order, buyer, shop), or ("", "") for every request; ``keeper`` applies the others."""
+    if order_id:
+        return "order_id", order_id
+    if buyer_id:
+        return "buyer_id", buyer_id
+    if shop_id:
+        return "shop_id", shop_id
+    return "", ""
+
+
+class Filterable(Protocol):
+    """What a listing filters on: a record, or an archived request's columns."""
+
+    @property
+    def state(self) -> State | None: ...
+    @property
+    def shop_id(self) -> str: ...
+    @property
+    def buyer_id(self) -> str: ...
+
+
+def keeper(states: Collection[State], shop_id: str, buyer_id: str) -> Callable[[Filterable], bool]:
+    """Whether a listed request matches the filters its listing did not apply."""
+    wanted = set(states)
+
+    def keep(record: Filterable) -> bool:
+        return (
+            (not wanted or record.state in wanted)
+            and (not shop_id or record.shop_id == shop_id)
+            and (not buyer_id or record.buyer_id == buyer_id)
+        )
+
+    return keep
 
 
 def _text(fields: Any) -> dict[str, str]:

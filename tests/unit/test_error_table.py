@@ -13,6 +13,7 @@ from aftersale.exceptions import NotFound, VersionConflict
 from aftersale.refusals import REASONS as REFUSAL_REASONS
 from service.api.error_details import status_for
 from service.api.errors import REASONS, Code, ResourceExhausted, readme_table
+from service.archive.reads import ArchiveDisabled, ArchiveUnavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -26,10 +27,14 @@ def test_the_readme_error_table_is_the_one_the_code_prints() -> None:
     assert text[start:end] == readme_table(), "run: python -m service.api.errors"
 
 
+# FAILED_PRECONDITION reasons that are not an action's refusal: what a deployment lacks.
+DEPLOYMENT_PRECONDITIONS = {"ARCHIVE_DISABLED"}
+
+
 def test_every_refusal_reason_is_a_failed_precondition_of_the_table() -> None:
     assert all(REASONS[r].code == Code.FAILED_PRECONDITION for r in REFUSAL_REASONS)
     refusals = {r for r, row in REASONS.items() if row.code == Code.FAILED_PRECONDITION}
-    assert refusals == REFUSAL_REASONS
+    assert refusals - DEPLOYMENT_PRECONDITIONS == REFUSAL_REASONS
 
 
 def test_invalid_argument_and_permission_denied_have_specific_reasons() -> None:
@@ -53,6 +58,8 @@ def test_unavailable_aborted_and_resource_exhausted_carry_retry_info() -> None:
     assert _retry_delay_s(VersionConflict("AS01-x", 2, 3)) == 0.0
     assert _retry_delay_s(exhausted) == 5.0
     assert _retry_delay_s(NotFound("AS01-x")) is None
+    assert _retry_delay_s(ArchiveUnavailable("archive unreachable")) == 1.0
+    assert _retry_delay_s(ArchiveDisabled("window")) is None
 
 
 def _reason_literals() -> set[str]:

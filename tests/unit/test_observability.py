@@ -28,6 +28,8 @@ BOUNDED_LABELS = {
     "to_state": "the domain's State values",
     "command": "Redis command names (command_label)",
     "error": "exception class names (error_label)",
+    "read": "what the archive was read for (service.archive.reads.READS)",
+    "outcome": "ok or unavailable",
     "reader": "the readers that skip undecodable entries (undecodable.READERS)",
     "subscription": "subscription names: ops create them (config or the ops RPC), no caller",
     "why": "why a subscription lost events: hard_cap, dead_letter_cap",
