@@ -4,6 +4,8 @@ schema migrated by the service's own runner; each test gets an emptied archive."
 from __future__ import annotations
 
 import asyncio
+import shutil
+import tempfile
 import warnings
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -17,9 +19,13 @@ TABLES = ("requests", "events")
 
 
 @pytest.fixture(scope="session")
-def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A PostgreSQL server for the whole session (Unix socket), migrated."""
-    directory: Path = tmp_path_factory.mktemp("postgres")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL server for the whole session (Unix socket), migrated.
+
+    Its data directory is not under pytest's temporary root: run as root, pgserver runs the
+    server as a `pgserver` user, and every pytest session starting on the machine resets that
+    root to mode 0700, which locked a running server out of its own files."""
+    directory = Path(tempfile.mkdtemp(prefix="aftersale-test-postgres-"))
     with warnings.catch_warnings():
         # pgserver asks platformdirs for a runtime directory, which warns when the machine has
         # no XDG_RUNTIME_DIR (CI, containers) and falls back to /tmp: harmless here.
@@ -42,6 +48,7 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
     finally:
         server.cleanup()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture
