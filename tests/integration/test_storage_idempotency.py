@@ -19,6 +19,7 @@ from tests.integration.storage_support import (
     commit,
     idem,
     pick_client,
+    replay_of,
 )
 
 
@@ -47,7 +48,7 @@ async def test_a_request_is_loaded_with_its_orders_key_of_the_same_caller_and_ac
     other_caller = await repo.load_with_idempotency(record.request_id, idem("k", "payments"))
     other_actor = await repo.load_with_idempotency(record.request_id, idem("k", actor=BUYER))
 
-    assert mine == (done, ("approve", done))
+    assert mine[0] == done and replay_of(mine[1]) == ("approve", done)
     assert other_caller == other_actor == (done, None)
 
 
@@ -61,7 +62,7 @@ async def test_a_record_blob_in_any_field_order_still_names_its_orders_key(
 
     loaded = await repo.load_with_idempotency(done.request_id, idem("k"))
 
-    assert loaded == (done, ("approve", done))
+    assert loaded[0] == done and replay_of(loaded[1]) == ("approve", done)
 
 
 async def test_a_missing_request_has_no_record_and_no_result(
