@@ -9,6 +9,7 @@ line's after-sale deadline, so the line's rules hold after the request is gone.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -158,21 +159,27 @@ async def test_a_request_within_its_retention_is_kept_even_when_archived(world: 
     assert swept.oldest_terminal_ms == record.updated_at_ms
 
 
-class _Rival(Connection):
-    """A connection that runs ``rival`` just before the ``at``-th command it (or any other
-    connection of its class) sends: another client's write lands between any two of the
-    sweep's round trips."""
+@dataclass
+class _Hook:
+    """Run ``rival`` just before the ``at``-th command sent (counted from 1; 0: never)."""
 
-    sends = 0
-    at = 0
-    rival: Callable[[], Awaitable[None]] | None = None
+    rival: Callable[[], Awaitable[None]]
+    at: int = 0
+    sends: int = 0
 
-    async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
-        cls = type(self)
-        cls.sends += 1
-        if cls.sends == cls.at and cls.rival is not None:
-            await cls.rival()
-        await super().send_packed_command(command, check_health)
+
+def _hooked(hook: _Hook) -> type[Connection]:
+    """A connection class that runs ``hook`` before the commands its connections send: another
+    client's write lands between any two of the sweep's round trips."""
+
+    class Hooked(Connection):
+        async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+            hook.sends += 1
+            if hook.sends == hook.at:
+                await hook.rival()
+            await super().send_packed_command(command, check_health)
+
+    return Hooked
 
 
 async def _move_between_round_trips(
@@ -200,12 +207,12 @@ async def _move_between_round_trips(
         except VersionConflict:  # the sweep had deleted it already: nothing moved
             pass
 
-    hooked = type("Rival", (_Rival,), {"sends": 0, "at": 0, "rival": staticmethod(rival)})
-    pool = ConnectionPool.from_url(redis_server.url, connection_class=hooked)
+    hook = _Hook(rival)
+    pool = ConnectionPool.from_url(redis_server.url, connection_class=_hooked(hook))
     client = Redis(connection_pool=pool, decode_responses=True)
     try:
         await client.ping()  # connected (its handshake is not one of the sweep's commands)
-        hooked.sends, hooked.at = 0, at
+        hook.sends, hook.at = 0, at
         await sweeper(client, world, record)
     finally:
         await client.aclose()
@@ -280,18 +287,18 @@ async def _keys_naming(world: World, shard: int, *ids: str) -> set[str]:
     client = world.client
     async for key in client.scan_iter(match=f"{world.keys.tag(shard)}*", count=1_000):
         kind = await client.type(key)
-        held: list[str] = [key]
+        held: list[Any] = [key]
         if kind == "zset":
             held += await client.zrange(key, 0, -1)
         elif kind == "hash":
             held += await client.hvals(key)
         elif kind == "stream":
-            held += [str(fields) for _, fields in await client.xrange(key)]
+            held += [fields for _, fields in await client.xrange(key) or []]
         elif kind == "list":
             held += await client.lrange(key, 0, -1)
         elif kind == "string":
-            held.append(await client.get(key) or "")
-        if any(i in text for i in ids for text in held):
+            held.append(await client.get(key))
+        if any(i in str(text) for i in ids for text in held):
             found.add(key)
     return found
 
