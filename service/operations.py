@@ -32,7 +32,12 @@ from service.storage.lifecycle import TerminalSweep
 from service.storage.redis_server import EmbeddedRedis
 from service.storage.retention import StreamRetention
 from service.storage.status_reads import RedisStatusReads
-from service.sweeping import RetentionSweeping, archive_enabled, nothing_deleted_warning
+from service.sweeping import (
+    RetentionSweeping,
+    archive_enabled,
+    nothing_deleted_warning,
+    retention_ms,
+)
 from service.trimming import StreamTrimming
 
 
@@ -123,7 +128,7 @@ def operations(
         sweep = TerminalSweep(
             redis,
             keys,
-            retention_ms=settings.retention_terminal_s * 1000,
+            retention_ms=retention_ms(settings),
             batch=settings.retention_sweep_batch,
         )
         interval_s = settings.retention_sweep_interval_s

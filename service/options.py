@@ -303,9 +303,10 @@ OPTIONS: tuple[Option, ...] = (
     _opt("idempotency_ttl_s", "storage.idempotency_ttl_s", "int", POSITIVE,
          "How long an idempotency key replays its first result"),
     _opt("retention_terminal_s", "retention.terminal_s", "int", _at_least(0),
-         "A finished request leaves Redis this long after it became terminal, once the "
-         "archive holds its final version (its order-line index stays until the line's "
-         "after-sale deadline); with the archive off nothing is ever deleted"),
+         "A finished request leaves Redis this long after it became terminal (never less "
+         "than `storage.idempotency_ttl_s`), once the archive holds its final version (its "
+         "order-line index stays until the line's after-sale deadline); with the archive off "
+         "nothing is ever deleted"),
     _opt("retention_sweep_interval_s", "retention.sweep_interval_s", "float", POSITIVE,
          "How often each serving process sweeps the finished requests out of Redis"),
     _opt("retention_sweep_batch", "retention.sweep_batch", "int", _between(1, 10_000),

@@ -32,6 +32,14 @@ def archive_enabled(settings: Settings) -> bool:
     return bool(getattr(settings, "archive_enabled", False))
 
 
+def retention_ms(settings: Settings) -> int:
+    """How long a finished request stays in Redis: the retention, and never less than the
+    idempotency TTL. Every call on a request came before it finished, so by then each key it
+    stored has expired: a retry never names a request whose record is gone while its key
+    lives (a request-scoped key is found through the record, which names its order)."""
+    return max(settings.retention_terminal_s, settings.idempotency_ttl_s) * 1000
+
+
 class RetentionSweeping:
     """The loop described in the module doc; ``start`` it in a serving process."""
 
