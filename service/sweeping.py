@@ -27,9 +27,12 @@ log = logging.getLogger(__name__)
 
 
 def archive_enabled(settings: Settings) -> bool:
-    """Whether an archive keeps the finished requests, so Redis may let them go. The archive's
-    own setting comes with the archive (service/archive); until it is there, it is off."""
-    return bool(getattr(settings, "archive_enabled", False))
+    """Whether an archive keeps the finished requests, so Redis may let them go: the archive's
+    URL is set (``archive_url``, which comes with the archive's own work: read by name until
+    this branch meets it). Safe either way: the sweep deletes only what the archiver marked as
+    held, so an archive that is configured but not written to deletes nothing (it is counted
+    as waiting, and alerted on)."""
+    return getattr(settings, "archive_url", None) is not None
 
 
 def retention_ms(settings: Settings) -> int:
