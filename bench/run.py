@@ -8,6 +8,8 @@ Environment:
 * ``BENCH_SECTIONS=domain,transitions,...``: only these sections (default: all; e.g.
   ``observability`` alone: the CPU of metrics, access log and tracing-off per transition, A/B);
 * ``BENCH_AOF=0``: skip the AOF ``everysec`` run of the transitions;
+* ``BENCH_LIFECYCLE_N`` (default 20,000; 100,000 takes ≈ 10 minutes): finished requests the
+  ``lifecycle`` section makes and sweeps;
 * ``BENCH_SERVICE_ENV="AFTERSALE_X=1,…"``: extra settings for the service processes (an
   experiment; recorded in the results);
 * ``BENCH_QUIET_WAIT_S`` (default 30): wait up to this long for other work on the machine to
@@ -36,6 +38,7 @@ from typing import Any
 from bench import (
     delivery,
     domain_cost,
+    lifecycle,
     machine,
     memory,
     observability,
@@ -57,6 +60,7 @@ SECTIONS = (
     "scale_out",
     "delivery",
     "memory",
+    "lifecycle",
     "timer_burst",
     "timer_steady",
     "timer_ballast",
@@ -165,6 +169,11 @@ def main() -> int:
         )
         redis_servers.flush(url)
         section("memory", lambda: isolated(memory.run, url, memory_n, _child_log))
+        redis_servers.flush(url)
+        # 100,000 takes ≈ 10 minutes here (≈ 800 commits/s in-process): the default keeps
+        # `make bench` near its budget; the per-request figures do not depend on the size.
+        lifecycle_n = 5_000 if quick else int(os.environ.get("BENCH_LIFECYCLE_N", "20000"))
+        section("lifecycle", lambda: isolated(lifecycle.run, url, lifecycle_n, _child_log))
         section("timer_burst", lambda: isolated(timers.burst, url, pid, timer_plan, _child_log))
         burst_rate = sections.get("timer_burst", {}).get("timer_fire_per_s", 1_000.0)
         steady_rate = min(burst_rate / 2, timer_plan.steady_max_rate)

@@ -96,6 +96,10 @@ class Settings:
     stream_retention_s: float = 86_400.0
     stream_trim_interval_s: float = 10.0
     idempotency_ttl_s: int = DAY
+    # Retention of finished requests (service.storage.lifecycle, service.sweeping)
+    retention_terminal_s: int = 30 * DAY
+    retention_sweep_interval_s: float = 60.0
+    retention_sweep_batch: int = 100
     timers: TimerSeconds = field(default_factory=TimerSeconds)
     max_negotiation_rounds: int = 3
     max_attempts_per_line: int = 5

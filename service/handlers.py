@@ -30,6 +30,7 @@ from aftersale.exceptions import (
     AfterSaleError,
     Denial,
     IdempotencyKeyReused,
+    IdempotentCallSuperseded,
     PermissionDenied,
     StaleTimer,
     VersionConflict,
@@ -397,8 +398,17 @@ def _body_hash(request_id: str, command: Command | None, actor: Actor) -> str:
 def _replayed(stored: IdempotentResult, body_hash: str, call: Call) -> AfterSale:
     """The first result of a retried call. A replay passes the authorization the call would:
     a party that may not see the request learns nothing from its key, not even that it is
-    used (the same refusal as acting on a request that is not theirs)."""
-    require_visible(stored.record, call.actor)
+    used (the same refusal as acting on a request that is not theirs). A call whose request
+    moved on since (or left Redis) took effect, but its answer is kept nowhere:
+    ``IdempotentCallSuperseded`` says so, with the version and event it made. (With no record
+    left to check, the key itself is the proof: its name holds the actor who used it.)"""
+    seen = stored.record or stored.current
+    if seen is not None:
+        require_visible(seen, call.actor)
     if stored.body_hash != body_hash:
         raise IdempotencyKeyReused(call.idempotency_key)
+    if stored.record is None:
+        raise IdempotentCallSuperseded(
+            call.idempotency_key, stored.request_id, stored.version, stored.event_id
+        )
     return stored.record

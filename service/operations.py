@@ -6,7 +6,9 @@
   readiness from a Redis probe on a client of its own, liveness from the vital tasks),
   ``oversight`` beats as a server replica and warns about timers nobody fires
   (``service.oversight``), ``trimming`` trims the transition streams, waiting for their
-  subscribers (``service.trimming``), ``status`` answers ``GetStatus`` (``service.status``).
+  subscribers (``service.trimming``), ``sweeping`` deletes finished requests the archive
+  holds once their retention ends (``service.sweeping``; not built with the archive off),
+  ``status`` answers ``GetStatus`` (``service.status``).
 """
 
 from __future__ import annotations
@@ -26,9 +28,16 @@ from service.status import StatusReader
 from service.storage.connection import connect
 from service.storage.heartbeats import RedisHeartbeats, alive_ttl_ms
 from service.storage.keys import Keys
+from service.storage.lifecycle import TerminalSweep
 from service.storage.redis_server import EmbeddedRedis
 from service.storage.retention import StreamRetention
 from service.storage.status_reads import RedisStatusReads
+from service.sweeping import (
+    RetentionSweeping,
+    archive_enabled,
+    nothing_deleted_warning,
+    retention_ms,
+)
 from service.trimming import StreamTrimming
 
 
@@ -38,6 +47,7 @@ class Operations:
     monitor: HealthMonitor | None = None
     oversight: TimerOversight | None = None
     trimming: StreamTrimming | None = None
+    sweeping: RetentionSweeping | None = None
     status: StatusReader | None = None
 
     async def start(self, worker: asyncio.Task[None] | None) -> None:
@@ -49,6 +59,8 @@ class Operations:
             self.oversight.start()
         if self.trimming is not None:
             self.trimming.start()
+        if self.sweeping is not None:
+            self.sweeping.start()
         if self.monitor is None:
             return
         await self.monitor.start()
@@ -57,6 +69,7 @@ class Operations:
             (self.supervisor.task if self.supervisor else None, "the embedded Redis supervisor"),
             (self.oversight.task if self.oversight else None, "the timer oversight"),
             (self.trimming.task if self.trimming else None, "the stream trimming"),
+            (self.sweeping.task if self.sweeping else None, "the retention sweep"),
         ]
         for task, what in vital:
             if task is not None:
@@ -73,6 +86,8 @@ class Operations:
             await self.oversight.stop()
         if self.trimming is not None:
             await self.trimming.stop()
+        if self.sweeping is not None:
+            await self.sweeping.stop()
         if self.monitor is not None:
             await self.monitor.stop()
         if self.supervisor is not None:
@@ -109,6 +124,17 @@ def operations(
         maxlen=settings.stream_maxlen,
     )
     ops.trimming = StreamTrimming(retention, clock, interval_s=settings.stream_trim_interval_s)
+    if archive_enabled(settings):
+        sweep = TerminalSweep(
+            redis,
+            keys,
+            retention_ms=retention_ms(settings),
+            batch=settings.retention_sweep_batch,
+        )
+        interval_s = settings.retention_sweep_interval_s
+        ops.sweeping = RetentionSweeping(sweep, clock, interval_s=interval_s)
+    else:
+        nothing_deleted_warning()
     reads = RedisStatusReads(redis, keys, retention)
     ttl_ms = alive_ttl_ms(settings.timer_heartbeat_s)
     ops.oversight = TimerOversight(

@@ -60,3 +60,29 @@ stream_entries_trimmed = Counter(
     "aftersale_stream_entries_trimmed",
     "Transition-stream entries this process trimmed (soft retention and hard cap)",
 )
+
+# -- retention of finished requests (service.sweeping) ---------------------------------------
+retention_sweep_enabled = Gauge(
+    "aftersale_retention_sweep_enabled",
+    "1 while this process sweeps finished, archived requests out of Redis; 0: the archive is "
+    "off and nothing is ever deleted",
+)
+retention_swept = Counter(
+    "aftersale_retention_swept_requests",
+    "Finished requests this process deleted from Redis (archived at their final version, "
+    "past AFTERSALE_RETENTION_TERMINAL_S); their order-line index stays until its deadline",
+)
+retention_waiting = Gauge(
+    "aftersale_retention_waiting_for_archive",
+    "Finished requests past retention that the last sweep kept because the archive does not "
+    "hold their final version (an archive behind or down)",
+)
+retention_oldest_age = Gauge(
+    "aftersale_retention_oldest_terminal_age_seconds",
+    "Age of the oldest finished request still in Redis, since it became terminal, as of the "
+    "last sweep (0: none); well past the retention means the sweep or the archive lags",
+)
+retention_queued_by_walk = Counter(
+    "aftersale_retention_walk_queued_requests",
+    "Finished requests of the previous release found by the sweep's walk and queued for it",
+)

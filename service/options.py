@@ -309,6 +309,16 @@ OPTIONS: tuple[Option, ...] = (
          "How often each serving process trims the transition streams"),
     _opt("idempotency_ttl_s", "storage.idempotency_ttl_s", "int", POSITIVE,
          "How long an idempotency key replays its first result"),
+    _opt("retention_terminal_s", "retention.terminal_s", "int", _at_least(0),
+         "A finished request leaves Redis this long after it became terminal (never less "
+         "than `storage.idempotency_ttl_s`), once the archive holds its final version (its "
+         "order-line index stays until the line's after-sale deadline); with the archive off "
+         "nothing is ever deleted"),
+    _opt("retention_sweep_interval_s", "retention.sweep_interval_s", "float", POSITIVE,
+         "How often each serving process sweeps the finished requests out of Redis"),
+    _opt("retention_sweep_batch", "retention.sweep_batch", "int", _between(1, 10_000),
+         "Finished requests one sweep script looks at (per shard and call; bounds how long "
+         "it holds Redis)"),
     _timer("merchant_handling", "in `MERCHANT_PROCESSING`, then `merchant_timeout`"),
     _timer("negotiation_reply", "for the buyer's reply to a proposal, then `negotiation_timeout`"),
     _timer("merchant_after_negotiation",

@@ -13,6 +13,7 @@ ActionRefused (+ subclasses)  FAILED_PRECONDITION  ErrorInfo (reason = refusal r
                                                    messages (+ next step)
 VersionConflict               ABORTED              ErrorInfo VERSION_CONFLICT, messages, RetryInfo
 IdempotencyKeyReused          ALREADY_EXISTS       ErrorInfo IDEMPOTENCY_KEY_REUSED, messages
+IdempotentCallSuperseded      ALREADY_EXISTS       ErrorInfo IDEMPOTENT_CALL_SUPERSEDED, messages
 ApiError (Unauthenticated,    its reason's code    ErrorInfo, messages (+ RetryInfo)
 ResourceExhausted)
 UndecodableRecord             DATA_LOSS            ErrorInfo RECORD_UNREADABLE, messages
@@ -47,6 +48,7 @@ from aftersale.exceptions import (
     ActionRefused,
     AfterSaleError,
     IdempotencyKeyReused,
+    IdempotentCallSuperseded,
     InvalidInput,
     NotFound,
     PermissionDenied,
@@ -147,6 +149,20 @@ def _key_reused(exc: IdempotencyKeyReused) -> list[Message]:
     ]
 
 
+def _superseded(exc: IdempotentCallSuperseded) -> list[Message]:
+    zh = (
+        f"幂等键 {exc.key!r} 对应的调用已生效(售后单 {exc.request_id} 第 {exc.version} 版,"
+        f"事件 {exc.event_id}),此后售后单已有新的变化,请重新读取售后单"
+    )
+    metadata = {
+        "idempotency_key": exc.key,
+        "request_id": exc.request_id,
+        "version": str(exc.version),
+        "event_id": exc.event_id,
+    }
+    return [_info("IDEMPOTENT_CALL_SUPERSEDED", metadata), *_messages(exc.message, zh)]
+
+
 def _unreadable(exc: UndecodableRecord) -> list[Message]:
     """Only the id: what is wrong with the stored form is in the log, not for the caller."""
     zh = f"售后单 {exc.request_id} 的存储数据无法读取,已记录日志供运维处理"
@@ -185,6 +201,7 @@ ERROR_TABLE: tuple[Row, ...] = (
     (ActionRefused, Code.FAILED_PRECONDITION, _refused),
     (VersionConflict, Code.ABORTED, _version),
     (IdempotencyKeyReused, Code.ALREADY_EXISTS, _key_reused),
+    (IdempotentCallSuperseded, Code.ALREADY_EXISTS, _superseded),
     (UndecodableRecord, Code.DATA_LOSS, _unreadable),
     (ArchiveUnavailable, Code.UNAVAILABLE, _archive_unavailable),
     (ArchiveDisabled, Code.FAILED_PRECONDITION, _archive_disabled),

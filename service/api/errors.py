@@ -73,6 +73,7 @@ REASONS: dict[str, Reason] = {
     "SUBSCRIPTION_NOT_FOUND": Reason(Code.NOT_FOUND, "subscription", None, "Check the name (ListSubscriptions); a consumer's stream ends so when its subscription is deleted."),
     "SUBSCRIPTION_EXISTS": Reason(Code.ALREADY_EXISTS, "subscription", None, "Use the existing definition, or delete it first (its consumers' streams end)."),
     "IDEMPOTENCY_KEY_REUSED": Reason(Code.ALREADY_EXISTS, "idempotency_key", None, "Use a new idempotency key for a different call."),
+    "IDEMPOTENT_CALL_SUPERSEDED": Reason(Code.ALREADY_EXISTS, "idempotency_key,request_id,version,event_id", None, "Nothing to redo: the call took effect (`version`, `event_id`); the request moved on since, so read it (GetAfterSale) for its state now."),
     "RECORD_UNREADABLE": Reason(Code.DATA_LOSS, "request_id", None, "Tell ops the request id; the log has the details."),
     # -- ABORTED: a lost race (one without expected_version is retried inside the service)
     "VERSION_CONFLICT": Reason(Code.ABORTED, "request_id,expected_version,actual_version", 0.0, "Re-read the request, decide again, retry with the new expected_version."),

@@ -19,10 +19,19 @@ local function first_buyer()
 end
 
 if h.use_idempotency then
-  local stored = redis.call('HMGET', idempotency_key, 'h', 'e', 'd')
+  local stored = redis.call('HMGET', idempotency_key, 'h', 'e', 'd', 'v', 'i')
   if stored[1] then
-    if stored[1] == h.body_hash then return {'REPLAY', stored[2], stored[3]} end
-    return {'IDEMPOTENCY_MISMATCH'}
+    if stored[1] ~= h.body_hash then return {'IDEMPOTENCY_MISMATCH'} end
+    if stored[3] then return {'REPLAY', stored[2], stored[3]} end  -- the earlier blob form
+    -- A reference: the reply is the record of the request it names (an application's own,
+    -- any other call's is this one: the body hash holds the request id) while that record
+    -- is still at the version the call made; after that the call's record is kept nowhere.
+    local named = rid
+    if stored[5] then named = stored[5] end
+    local at = redis.call('HMGET', string.sub(record_key, 1, #record_key - #rid) .. named,
+                          'version', 'd')
+    if at[1] == stored[4] and at[2] then return {'REPLAY', stored[2], at[2]} end
+    return {'SUPERSEDED', stored[2], stored[4], named}
   end
 end
 
@@ -77,6 +86,9 @@ if h.timer_member ~= '' then redis.call('ZADD', timers_key, h.timer_due_ms, h.ti
 
 if h.line_op == 'apply' then
   redis.call('HSET', line_key, 'active', rid, 'buyer', h.buyer_id)
+  -- The retention sweep gave the line an expiry at its after-sale deadline once it had no
+  -- open request; an open request's line never expires (a modification counts on it).
+  redis.call('PERSIST', line_key)
   redis.call('HINCRBY', line_key, 'attempts', 1)
   redis.call('ZADD', shop_listing_key, h.listing_score, rid)
   redis.call('ZADD', buyer_listing_key, h.listing_score, rid)
@@ -88,6 +100,9 @@ end
 if h.terminal and redis.call('HGET', line_key, 'active') == rid then
   redis.call('HDEL', line_key, 'active')
 end
+-- The retention sweep's queue. No action leaves a terminal state (the machine's final
+-- states), so nothing ever takes a request out of it but the sweep.
+if h.terminal then redis.call('ZADD', terminal_key, h.terminal_ms, rid) end
 if h.success then redis.call('HSET', line_key, 'succeeded', rid) end
 
 for i = 1, #h.counters, 2 do
@@ -101,7 +116,12 @@ else
 end
 
 if h.use_idempotency then
-  redis.call('HSET', idempotency_key, 'h', h.body_hash, 'd', record, 'e', id)
+  -- A reference (the version this call made), not the record: a replay rebuilds the reply.
+  if h.line_op == 'apply' then
+    redis.call('HSET', idempotency_key, 'h', h.body_hash, 'v', h.new_version, 'e', id, 'i', rid)
+  else
+    redis.call('HSET', idempotency_key, 'h', h.body_hash, 'v', h.new_version, 'e', id)
+  end
   redis.call('EXPIRE', idempotency_key, h.idempotency_ttl_s)
 end
 return {'OK', id}

@@ -4,10 +4,13 @@ KEYS come from one NamedTuple, ``CommitKeys``, whose field names are the script'
 names: the script's first line is generated from it, so the order is written once. ARGV is
 ``[header, record]``: the header is one JSON object (``CommitHeader``, decoded once by the
 script and read by field name), the record is the codec's blob, which the script stores as it
-is in the record hash and as the idempotency result. The header's ``event`` is the stream
-entry's fields: ``v`` (the schema version) and ``event`` (the event's proto JSON, see
-``event_codec``); the history row is that JSON with the entry's id spliced in as text, so the
-script never decodes an event.
+is in the record hash. The idempotency result is a reference: the body hash, the version the
+call made, its event id (and an application's request id); a replay rebuilds the reply from
+the record while it is still at that version, and is told the call was superseded once the
+request moved on (the record as of that version is kept nowhere). The header's ``event`` is
+the stream entry's fields: ``v`` (the schema version) and ``event`` (the event's proto JSON,
+see ``event_codec``); the history row is that JSON with the entry's id spliced in as text, so
+the script never decodes an event.
 
 The script checks first and writes after, so a refused commit writes nothing (and its first
 write is a denyoom command, so a Redis out of memory refuses it whole): the idempotency key
@@ -19,7 +22,9 @@ check.
 
 Beside the request's own keys the script keeps the shard's index of requests flagged for ops
 (``{as:NN}:flagged``, read by the ops status instead of a scan): the request is added when its
-new record is flagged (``flagged_since_ms``) and removed otherwise.
+new record is flagged (``flagged_since_ms``) and removed otherwise; and the shard's queue of
+terminal requests (``{as:NN}:terminal``, scored by when each became terminal), which the
+retention sweep (``lifecycle``) works through.
 """
 
 from __future__ import annotations
@@ -32,7 +37,12 @@ from typing import NamedTuple
 import msgspec
 
 from aftersale.decide import Decision
-from aftersale.exceptions import IdempotencyKeyReused, Refusal, VersionConflict
+from aftersale.exceptions import (
+    IdempotencyKeyReused,
+    IdempotentCallSuperseded,
+    Refusal,
+    VersionConflict,
+)
 from aftersale.groups import SUCCESS_STATES, TERMINAL_STATES
 from aftersale.model import Actor, AfterSale
 from aftersale.refusals import error_for, refusal
@@ -65,6 +75,7 @@ class CommitKeys(NamedTuple):
     shop_stats_key: str
     shard_listing_key: str
     flagged_key: str  # zset: the shard's requests flagged for ops (status without a scan)
+    terminal_key: str  # zset: the shard's terminal requests by when (the retention sweep's)
 
 
 class CommitHeader(msgspec.Struct):
@@ -82,6 +93,7 @@ class CommitHeader(msgspec.Struct):
     buyer_id: str  # the request's buyer: an order line belongs to the buyer of its first apply
     max_attempts: int  # per order line, applications + modifications
     terminal: bool  # the new state is terminal: the line has no open request any more
+    terminal_ms: int  # when it became terminal (the record's updated ms; 0: it is not)
     success: bool  # the new state is a success: the line is refunded for good
     listing_score: int  # created ms, the listings' order (written by "apply")
     use_idempotency: bool
@@ -107,6 +119,8 @@ def _lua_locals(names: Sequence[str], table: str) -> str:
 
 
 # Returns {"OK", event_id} | {"REPLAY", first event_id, first record blob}
+#       | {"SUPERSEDED", first event_id, the version it made, its request id} (the request
+#         moved on since: the first call's record is kept nowhere)
 #       | {"VERSION", actual_version} | {"IDEMPOTENCY_MISMATCH"} | {"LIMIT", reason, detail}
 #       | {"NOT_YOURS"} (the order line belongs to another buyer)
 COMMIT = (
@@ -142,6 +156,7 @@ def commit_keys(keys: Keys, record: AfterSale, idempotency: IdempotencyKey | Non
         shop_stats_key=keys.stats(shard, record.shop_id),
         shard_listing_key=keys.all_requests(shard),
         flagged_key=keys.flagged(shard),
+        terminal_key=keys.terminal(shard),
     )
 
 
@@ -180,6 +195,7 @@ def commit_call(
         buyer_id=record.buyer_id,
         max_attempts=limits.max_attempts_per_line,
         terminal=record.state in TERMINAL_STATES,
+        terminal_ms=record.updated_at_ms if record.state in TERMINAL_STATES else 0,
         success=record.state in SUCCESS_STATES,
         listing_score=record.created_at_ms,
         use_idempotency=idempotency is not None,
@@ -188,7 +204,7 @@ def commit_call(
         counters=[x for name, n in counters.items() for x in (name, str(n))],
         flagged_ms=flagged_since_ms(record),
     )
-    blob = encode_record(record)  # once: the stored record and the idempotency result
+    blob = encode_record(record)  # once (the idempotency result is a reference to it)
     return commit_keys(keys, record, idempotency), [_HEADER.encode(header), blob]
 
 
@@ -205,7 +221,8 @@ def commit_result(
     reply: list[str], decision: Decision, read_version: int, idempotency_key: str, max_attempts: int
 ) -> CommitResult:
     """What the script's ``reply`` means for ``decision``: the result, or the refusal raised
-    (VersionConflict, IdempotencyKeyReused, LimitExceeded, PermissionDenied)."""
+    (VersionConflict, IdempotencyKeyReused, IdempotentCallSuperseded, LimitExceeded,
+    PermissionDenied)."""
     status = reply[0]
     record, event = decision.record, decision.event
     assert event is not None
@@ -213,6 +230,8 @@ def commit_result(
         return CommitResult(reply[1], False)
     if status == "REPLAY":
         return CommitResult(reply[1], True, decode_record(reply[2]))
+    if status == "SUPERSEDED":
+        raise IdempotentCallSuperseded(idempotency_key, reply[3], int(reply[2]), reply[1])
     if status == "VERSION":
         raise VersionConflict(record.request_id, read_version, int(reply[1]))
     if status == "IDEMPOTENCY_MISMATCH":

@@ -9,7 +9,9 @@ Per shard ``{as:NN}``:
 
 =======================================  ===================================================
 ``{as:NN}:req:<request_id>``             request record (hash: ``d`` the record as one JSON
-                                         blob, ``codec``; ``version``; ``_timer_member``)
+                                         blob, ``codec``; ``version``; ``_timer_member``;
+                                         ``a`` the version the archive holds, set by the
+                                         archiver, cleared by the next commit)
 ``{as:NN}:hist:<request_id>``            history (list of event JSON incl. ``event_id``)
 ``{as:NN}:events``                       transition stream (the outbox)
 ``{as:NN}:events:trimmed``               the id of the last entry trimmed from it (string;
@@ -20,8 +22,10 @@ Per shard ``{as:NN}``:
                                          buyer: the buyer of its first application)
 ``{as:NN}:idempotency:<caller>:``        idempotency result of a calling service's key on
 ``<order_id>:<role>:<actor_id>:<key>``   an order, as one actor (hash: ``h`` body hash,
-                                         ``d`` the record blob as committed, ``e`` event
-                                         id; TTL); caller and actor id escaped (``%3A``)
+                                         ``v`` the version the call made, ``e`` event id,
+                                         ``i`` the request id of an application; TTL: a
+                                         reference, the reply is rebuilt from the record);
+                                         caller and actor id escaped (``%3A``)
 ``{as:NN}:shop:<shop_id>``               shop listing (zset, score = created ms)
 ``{as:NN}:buyer:<buyer_id>``             buyer listing (zset, score = created ms)
 ``{as:NN}:order:<order_id>``             order listing (zset, score = created ms)
@@ -29,6 +33,11 @@ Per shard ``{as:NN}``:
 ``{as:NN}:stats:<shop_id>``              shop counters (hash, SPEC §10)
 ``{as:NN}:flagged``                      requests flagged for ops (zset, score = flagged
                                          ms): a refund never answered; kept by the commit
+``{as:NN}:terminal``                     terminal requests still in Redis (zset, score = ms
+                                         it became terminal): the retention sweep's queue
+``{as:NN}:terminal:walk``                how far the sweep's walk of ``requests`` indexing
+                                         the previous release's terminal requests got (hash:
+                                         ``score``, ``member``; ``done`` once finished)
 ``{as:NN}:sub:<name>:lease``             which consumer session holds this shard of a
                                          subscription (string, PX TTL, renewed)
 ``{as:NN}:sub:<name>:retry``             dead letters replayed for that subscription alone
@@ -55,6 +64,8 @@ Not per shard (one key each, read by the ops status):
 A record hash without ``d`` (every field its own hash field) or an idempotency result with
 ``r`` (flat JSON) was written by the previous release and is still read (``legacy``), and so
 is its idempotency key per caller and shard, ``{as:NN}:idem:<caller>:<key>``, until it expires.
+An idempotency result with ``d`` (the record blob itself) was written by the release before
+results became references, and still replays its blob until it expires.
 
 The shard count is fixed for the life of a data set: changing it moves every order.
 
@@ -236,6 +247,22 @@ class Keys:
     def flagged(self, shard: int) -> str:
         """Requests of ``shard`` flagged for ops, by when (kept by the commit script)."""
         return f"{self.tag(shard)}:flagged"
+
+    def terminal(self, shard: int) -> str:
+        """Terminal requests of ``shard`` still in Redis, by when each became terminal."""
+        return f"{self.tag(shard)}:terminal"
+
+    def terminal_walk(self, shard: int) -> str:
+        """The retention sweep's position in its one walk of ``all_requests(shard)``."""
+        return f"{self.tag(shard)}:terminal:walk"
+
+    def per_request_prefixes(self, shard: int) -> list[str]:
+        """The names a script builds from a record's ids, each without its id(s), in the
+        order ``record``, ``history``, ``shop``, ``buyer``, ``order``, ``line`` (the line's
+        name goes on with ``<order_id>:<sku_id>``): the retention sweep reads the ids from
+        the records it finds, so they cannot be in its KEYS (the names share its slot)."""
+        tag = self.tag(shard)
+        return [f"{tag}:{kind}:" for kind in ("req", "hist", "shop", "buyer", "order", "line")]
 
     def subscriptions(self) -> str:
         """The subscription registry (name → definition JSON)."""

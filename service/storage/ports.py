@@ -45,10 +45,19 @@ class IdempotencyKey(NamedTuple):
 
 class IdempotentResult(NamedTuple):
     """A stored first result: compare ``body_hash`` with the retry's before replaying
-    ``record``, the record the first call stored."""
+    ``record``, the first call's answer.
+
+    The result is a reference (the version the call made); ``record`` is the request's record
+    while it is still at that version, else None: the request moved on (or left Redis) and
+    the answer is kept nowhere, so the retry is told so (``IdempotentCallSuperseded``).
+    ``current`` is the request's record now, if Redis still has it (who may see it)."""
 
     body_hash: str
-    record: AfterSale
+    record: AfterSale | None
+    version: int = 0  # the version the first call made
+    event_id: str = ""  # its event ("": a result of the previous release's form)
+    request_id: str = ""
+    current: AfterSale | None = None
 
 
 @dataclass(frozen=True, slots=True)

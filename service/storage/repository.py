@@ -108,13 +108,17 @@ class RedisRepository:
         self, key: IdempotencyKey, order_id: str
     ) -> IdempotentResult | None:
         """The first result stored under ``key`` on ``order_id``, if any (one pipeline to the
-        order's slot; the previous release's key is read beside it)."""
+        order's slot; the previous release's key is read beside it). A reference (the version
+        an application made) is resolved with one more read, of the request it names: only a
+        retry pays for it."""
         shard = self.keys.shard_of_order(order_id)
         pipe = self.client.pipeline(transaction=False)
         pipe.hmget(self.keys.idempotency(order_id, *key), _RESULT)
         pipe.hmget(self.keys.legacy_idempotency(shard, key.caller, key.key), _RESULT)
         stored, legacy = await pipe.execute()
-        return _idempotent_result(stored) or _legacy_result(legacy, order_id)
+        named = _reference_to(stored)
+        current = await self.load(named) if named else None
+        return _idempotent_result(stored, current) or _legacy_result(legacy, order_id)
 
     async def load_with_idempotency(
         self, request_id: str, key: IdempotencyKey
@@ -133,7 +137,8 @@ class RedisRepository:
         if not flat:
             return None, None
         record = self._record(request_id, dict(zip(flat[::2], flat[1::2], strict=True)))
-        return record, _idempotent_result(stored) or _legacy_result(legacy, record.order_id)
+        result = _idempotent_result(stored, record, request_id)
+        return record, result or _legacy_result(legacy, record.order_id)
 
     async def commit(
         self,
@@ -149,8 +154,8 @@ class RedisRepository:
         Raises ``VersionConflict``, ``IdempotencyKeyReused``, ``LimitExceeded`` (order-line
         rules) or ``PermissionDenied`` (another buyer's order line); nothing is written then.
         With a used idempotency key and the same ``body_hash`` nothing is written and the
-        record the first call stored comes back (``replayed``); otherwise the new record is
-        kept as the key's result.
+        first call's record comes back (``replayed``), or ``IdempotentCallSuperseded`` when
+        the request moved on since; otherwise the new version is kept as the key's result.
         """
         keys, args = commit_call(
             self.keys,
@@ -296,26 +301,49 @@ def _text(fields: Any) -> dict[str, str]:
     return cast("dict[str, str]", fields)
 
 
-_RESULT = ["h", "d", "r"]  # an idempotency result: body hash, record blob, legacy result
+# An idempotency result's fields: body hash; the record blob (the release before references)
+# or the flat JSON (the one before that); the reference: version, event id, request id.
+_RESULT = ["h", "d", "r", "v", "e", "i"]
 
 
 def _legacy_result(stored: list[str | None], order_id: str) -> IdempotentResult | None:
     """A previous release's result (its keys were per caller and shard) counts only on the
     order it was stored for: the same key on another order is another call."""
-    result = _idempotent_result(stored)
-    return result if result is not None and result.record.order_id == order_id else None
+    result = _idempotent_result(stored, None)
+    if result is None or result.record is None or result.record.order_id != order_id:
+        return None
+    return result
 
 
-def _idempotent_result(stored: list[str | None]) -> IdempotentResult | None:
+def _reference_to(stored: list[str | None]) -> str:
+    """The request an application's reference names ("": none, or not a reference)."""
+    if not stored or stored[0] is None or stored[1] is not None or stored[2] is not None:
+        return ""
+    return stored[5] or ""
+
+
+def _idempotent_result(
+    stored: list[str | None], current: AfterSale | None, request_id: str = ""
+) -> IdempotentResult | None:
     """The ``_RESULT`` fields of an idempotency hash as a result (None: the key is unused or
-    was not read)."""
+    was not read). A reference is resolved against ``current``, the record of the request it
+    names (an application's ``i``, else ``request_id``, the call's) as Redis holds it now."""
     if not stored:
         return None
-    body_hash, blob, legacy = stored
+    body_hash, blob, legacy, version, event_id, named = stored
     if body_hash is None:
         return None
-    record = decode_record(blob) if blob is not None else result_from_json(legacy or "")
-    return IdempotentResult(body_hash, record)
+    if blob is not None or legacy is not None:  # an earlier form: the record as committed
+        record = decode_record(blob) if blob is not None else result_from_json(legacy or "")
+        return IdempotentResult(
+            body_hash, record, record.version, event_id or "", record.request_id, current
+        )
+    if version is None:
+        raise ValueError(f"an idempotency result with neither a record nor a version: {stored}")
+    rid = named or request_id
+    at = int(version)
+    same = current is not None and current.request_id == rid and current.version == at
+    return IdempotentResult(body_hash, current if same else None, at, event_id or "", rid, current)
 
 
 __all__ = [

@@ -50,8 +50,8 @@ return due
 # names are known before the script runs.
 # KEYS 1 record  2 the previous release's key of the call (per caller and shard)
 # ARGV 1 the key's name before the order id  2 after it
-# Returns {record hash [field, value, ...], {h, d, r} of the key, {h, d, r} of the previous
-# release's key when the key is unused, else {}}; a missing record: {{}, {}, {}}.
+# Returns {record hash [field, value, ...], {h, d, r, v, e, i} of the key, the same of the
+# previous release's key when the key is unused, else {}}; a missing record: {{}, {}, {}}.
 LOAD_WITH_IDEMPOTENCY = """
 local record = redis.call('HGETALL', KEYS[1])
 if #record == 0 then return {record, {}, {}} end
@@ -68,12 +68,12 @@ if blob then  -- msgspec writes request_id, then order_id: no decode for the com
   end
 end
 if type(order) ~= 'string' then  -- a record that does not decode: the caller names it
-  local none = {false, false, false}
+  local none = {false, false, false, false, false, false}
   return {record, none, none}
 end
-local stored = redis.call('HMGET', ARGV[1] .. order .. ARGV[2], 'h', 'd', 'r')
+local stored = redis.call('HMGET', ARGV[1] .. order .. ARGV[2], 'h', 'd', 'r', 'v', 'e', 'i')
 if stored[1] then return {record, stored, {}} end
-return {record, stored, redis.call('HMGET', KEYS[2], 'h', 'd', 'r')}
+return {record, stored, redis.call('HMGET', KEYS[2], 'h', 'd', 'r', 'v', 'e', 'i')}
 """
 
 

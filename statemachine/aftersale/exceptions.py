@@ -13,7 +13,9 @@
     │   └── StaleTimer              a timer whose request moved on (storage drops it)
     └── Conflict
         ├── VersionConflict         stale expected_version / lost a race    → ABORTED
-        └── IdempotencyKeyReused    same key, different body                → ALREADY_EXISTS
+        ├── IdempotencyKeyReused    same key, different body                → ALREADY_EXISTS
+        └── IdempotentCallSuperseded  same key and body, the call took effect  → ALREADY_EXISTS
+                                    and the request moved on since
 
 Which is which (README "Errors"): a request that is wrong whatever the stored request says —
 a field missing, malformed, too long or too many, two fields that contradict each other, an
@@ -177,3 +179,21 @@ class IdempotencyKeyReused(Conflict):
     def __init__(self, key: str) -> None:
         super().__init__(f"idempotency key {key!r} was used with a different request body")
         self.key = key
+
+
+class IdempotentCallSuperseded(Conflict):
+    """A retry of a call that took effect (``request_id`` at ``version``, event ``event_id``)
+    after the request moved on: its first answer, the record as of that version, is kept
+    nowhere any more, so the caller reads the request as it is now."""
+
+    reason = "IDEMPOTENT_CALL_SUPERSEDED"
+
+    def __init__(self, key: str, request_id: str, version: int, event_id: str) -> None:
+        super().__init__(
+            f"idempotency key {key!r}: the call took effect (request {request_id} version "
+            f"{version}, event {event_id}) and the request has moved on since; read it"
+        )
+        self.key = key
+        self.request_id = request_id
+        self.version = version
+        self.event_id = event_id

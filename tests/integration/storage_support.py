@@ -29,7 +29,7 @@ from aftersale.vocabulary import (
     TimerKind,
 )
 from service.storage.keys import Keys
-from service.storage.ports import IdempotencyKey
+from service.storage.ports import IdempotencyKey, IdempotentResult
 from service.storage.repository import RedisRepository
 
 Client = Redis | RedisCluster
@@ -46,6 +46,12 @@ KEEP: Any = object()  # step(): keep the record's timer
 def idem(key: str, caller: str = "orders", actor: Actor = MERCHANT) -> IdempotencyKey:
     """``caller``'s idempotency ``key``, used by ``actor`` (the shop by default)."""
     return IdempotencyKey(caller, actor, key)
+
+
+def replay_of(result: IdempotentResult | None) -> tuple[str, AfterSale | None] | None:
+    """What a stored idempotency result replays: (body hash, the first call's record; None
+    once the request moved on), or None for an unused key."""
+    return None if result is None else (result.body_hash, result.record)
 
 
 def pick_client(request: pytest.FixtureRequest) -> Client:

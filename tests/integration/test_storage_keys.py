@@ -66,10 +66,27 @@ def test_every_key_of_one_order_hashes_to_one_cluster_slot() -> None:
         keys.sub_retry(shard, "payment"),
         keys.sub_dead(shard, "payment"),
         keys.flagged(shard),
+        keys.terminal(shard),
+        keys.terminal_walk(shard),
     ]
 
     assert len({key_slot(name.encode()) for name in names}) == 1
     assert all(name.startswith("{aftersale:") for name in names)
+
+
+def test_the_sweeps_name_prefixes_build_the_names_the_key_module_builds() -> None:
+    keys = Keys(shards=64, prefix="aftersale")
+    request_id = keys.new_request_id("order-7", NOW_MS)
+    shard = keys.shard_of_request(request_id)
+
+    req, hist, shop, buyer, order, line = keys.per_request_prefixes(shard)
+
+    assert req + request_id == keys.record(request_id)
+    assert hist + request_id == keys.history(request_id)
+    assert shop + "shop-1" == keys.shop(shard, "shop-1")
+    assert buyer + "buyer-1" == keys.buyer(shard, "buyer-1")
+    assert order + "order-7" == keys.order("order-7")
+    assert line + "order-7:sku-1" == keys.line("order-7", "sku-1")
 
 
 def test_the_commit_names_its_keys_once_and_they_share_one_slot() -> None:

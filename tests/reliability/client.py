@@ -21,6 +21,7 @@ from typing import Any
 
 import grpc
 from google.protobuf.message import Message
+from google.rpc import error_details_pb2, status_pb2
 
 from service.gen.aftersale.v1 import aftersale_pb2
 
@@ -111,6 +112,23 @@ class Reply:
         """The ``AfterSale`` of a mutating or Get response."""
         return self.response.after_sale
 
+    @property
+    def reason(self) -> str:
+        """The ``ErrorInfo`` reason of a refusal ("" if none)."""
+        for name, value in self.trailers:
+            if name == "grpc-status-details-bin":
+                for packed in status_pb2.Status.FromString(value).details:
+                    info = error_details_pb2.ErrorInfo()
+                    if packed.Unpack(info):
+                        return str(info.reason)
+        return ""
+
+    @property
+    def superseded(self) -> bool:
+        """A retried call that took effect before the request moved on (its first answer is
+        kept nowhere): as good as OK for whoever retried it."""
+        return self.code == "ALREADY_EXISTS" and self.reason == "IDEMPOTENT_CALL_SUPERSEDED"
+
 
 @dataclass
 class CallStats:
@@ -162,7 +180,8 @@ class AsyncApi:
         except grpc.aio.AioRpcError as error:
             code = _code_of(error)
             self.stats.count(code)
-            return Reply(code, None, error.details() or "")
+            trailers = tuple(error.trailing_metadata() or ())
+            return Reply(code, None, error.details() or "", trailers)
         self.stats.count("OK")
         return Reply("OK", response)
 

@@ -61,6 +61,7 @@ class LoadStats:
     waits: int = 0
     unresolved: set[str] = field(default_factory=set)  # rids with a call never answered
     unexpected: list[str] = field(default_factory=list)  # answers a valid call should not get
+    superseded: int = 0  # retries of calls that took effect, told so (the request moved on)
 
 
 @dataclass
@@ -135,6 +136,8 @@ class Load:
             view = reply.view
             self.acks.append(Ack(str(view.request_id), int(view.version), state_name(view.state)))
             flow.view = view
+        elif reply.superseded:  # a retry of a call that took effect; the request moved on
+            self.stats.superseded += 1
         elif reply.code in {"UNAVAILABLE", "DEADLINE_EXCEEDED", "CANCELLED"}:
             self.stats.unresolved.add(flow.rid or flow.order_id)
         elif reply.code not in EXPECTED_REFUSALS:
@@ -489,7 +492,7 @@ class Payment:
             self.acks.append(Ack(str(view.request_id), int(view.version), state_name(view.state)))
         else:
             self.refused[reply.code] = self.refused.get(reply.code, 0) + 1
-            if reply.code not in EXPECTED_REFUSALS:
+            if reply.code not in EXPECTED_REFUSALS and not reply.superseded:
                 self.unexpected.append(
                     f"ReportRefundResult {rid} {refund_id}: {reply.code} {reply.message}"
                 )

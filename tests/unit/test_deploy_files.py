@@ -36,6 +36,7 @@ AGREED_METRICS = {
     "aftersale_redis_reachable",
     "aftersale_subscription_dead_letters",
     "aftersale_refunds_unanswered",
+    "aftersale_retention_waiting_for_archive",
 }
 HISTOGRAMS = {"grpc_server_handling_seconds"}
 KNOWN_SERIES = (
@@ -181,6 +182,10 @@ def test_the_alerts_cover_redis_timers_dead_letters_and_unanswered_refunds(
     assert "aftersale_timers_oldest_overdue_seconds" in watched["AftersaleTimersOverdue"]
     assert "aftersale_subscription_dead_letters" in watched["AftersaleDeadLetters"]
     assert "aftersale_refunds_unanswered" in watched["AftersaleRefundsUnanswered"]
+    assert (
+        "aftersale_retention_waiting_for_archive"
+        in watched["AftersaleFinishedRequestsWaitForArchive"]
+    )
 
 
 def test_every_dashboard_query_parses_and_uses_only_agreed_metrics(

@@ -1,0 +1,106 @@
+"""The periodic retention sweep of finished requests (``service.storage.lifecycle``), run by
+every serving process beside the stream trimming (``service.trimming``), wired and watched
+the same way (``service.operations``).
+
+Every ``interval_s`` it sweeps each shard once: finished requests terminal for longer than
+``AFTERSALE_RETENTION_TERMINAL_S`` leave Redis if the archive holds their final version; the
+others wait, counted. Replicas sweeping at the same time is safe: each shard's sweep is one
+atomic script that checks the archived version itself, so two replicas never delete what
+either should not, and one finds what the other left.
+
+With the archive off the loop is not built at all: nothing is ever deleted, and the process
+says so at start (a warning, and ``aftersale_retention_sweep_enabled`` 0).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aftersale.clock import Clock
+from service import ops_metrics
+from service.config import Settings
+from service.periodic import end_task, pause
+from service.storage.lifecycle import Swept, TerminalSweep
+
+log = logging.getLogger(__name__)
+
+
+def archive_enabled(settings: Settings) -> bool:
+    """Whether an archive keeps the finished requests, so Redis may let them go: the archive's
+    URL is set (``archive_url``, which comes with the archive's own work: read by name until
+    this branch meets it). Safe either way: the sweep deletes only what the archiver marked as
+    held, so an archive that is configured but not written to deletes nothing (it is counted
+    as waiting, and alerted on)."""
+    return getattr(settings, "archive_url", None) is not None
+
+
+def retention_ms(settings: Settings) -> int:
+    """How long a finished request stays in Redis: the retention, and never less than the
+    idempotency TTL. Every call on a request came before it finished, so by then each key it
+    stored has expired: a retry never names a request whose record is gone while its key
+    lives (a request-scoped key is found through the record, which names its order)."""
+    return max(settings.retention_terminal_s, settings.idempotency_ttl_s) * 1000
+
+
+class RetentionSweeping:
+    """The loop described in the module doc; ``start`` it in a serving process."""
+
+    def __init__(self, sweep: TerminalSweep, clock: Clock, *, interval_s: float) -> None:
+        self.sweep = sweep
+        self._clock = clock
+        self.interval_s = interval_s
+        self._task: asyncio.Task[None] | None = None
+        self._stopped = asyncio.Event()
+
+    @property
+    def task(self) -> asyncio.Task[None] | None:
+        return self._task
+
+    def start(self) -> None:
+        ops_metrics.retention_sweep_enabled.set(1)
+        self._task = asyncio.create_task(self._run(), name="retention-sweeping")
+
+    async def stop(self) -> None:
+        await end_task(self._task, self._stopped)
+
+    async def _run(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                await self.sweep_once()
+            except Exception as exc:  # Redis down or refusing: readiness says so; next period
+                log.warning("retention sweep failed, retried next period: %s", exc)
+            await pause(self._stopped, self.interval_s)
+
+    async def sweep_once(self) -> Swept:
+        """Sweep every shard once; count and log what it did."""
+        now_ms = self._clock.now_ms()
+        swept = await self.sweep.sweep(now_ms)
+        ops_metrics.retention_swept.inc(swept.swept)
+        ops_metrics.retention_waiting.set(swept.waiting)
+        ops_metrics.retention_queued_by_walk.inc(swept.queued_by_walk)
+        oldest_s = 0.0
+        if swept.oldest_terminal_ms is not None:
+            oldest_s = max(0.0, (now_ms - swept.oldest_terminal_ms) / 1000)
+        ops_metrics.retention_oldest_age.set(oldest_s)
+        if swept.swept or swept.waiting or swept.unreadable or swept.queued_by_walk:
+            log.info(
+                "retention sweep: %d finished requests deleted from Redis, %d past retention "
+                "waiting for the archive, %d unreadable kept, %d of the previous release "
+                "queued; the oldest still in Redis became terminal %.0f s ago",
+                swept.swept,
+                swept.waiting,
+                swept.unreadable,
+                swept.queued_by_walk,
+                oldest_s,
+            )
+        return swept
+
+
+def nothing_deleted_warning() -> None:
+    """Say, once at start, that this process deletes nothing (the archive is off)."""
+    ops_metrics.retention_sweep_enabled.set(0)
+    log.warning(
+        "the archive is off: finished requests are never deleted from Redis, which grows "
+        "by every request for good (turn the archive on to keep them there instead)"
+    )
