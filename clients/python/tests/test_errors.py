@@ -77,6 +77,21 @@ def test_aborted_names_both_versions() -> None:
     assert error.retry_delay == 0.0 and not error.retryable
 
 
+def test_a_superseded_retry_says_what_the_call_produced() -> None:
+    call = FailedCall(grpc.StatusCode.ALREADY_EXISTS, "superseded", [
+        ed.ErrorInfo(reason="IDEMPOTENT_CALL_SUPERSEDED", metadata={
+            "idempotency_key": "k-1", "request_id": "AS01-x", "version": "3", "event_id": "1-0"}),
+    ])  # fmt: skip
+
+    error = from_rpc_error(call)
+
+    assert isinstance(error, errors.AlreadyExists) and error.superseded
+    assert (error.request_id, error.version, error.event_id) == ("AS01-x", 3, "1-0")
+    assert not from_rpc_error(FailedCall(grpc.StatusCode.ALREADY_EXISTS, "reused", [
+        ed.ErrorInfo(reason="IDEMPOTENCY_KEY_REUSED", metadata={"idempotency_key": "k-1"}),
+    ])).superseded  # type: ignore[attr-defined]  # fmt: skip
+
+
 def test_refused_lists_its_allowed_actions_and_violations() -> None:
     call = FailedCall(grpc.StatusCode.FAILED_PRECONDITION, "refused", [
         ed.ErrorInfo(reason="NEGOTIATION_REQUIRED", metadata={

@@ -579,7 +579,9 @@ class AsyncRpcs(AsyncCaller):
         timeout: float | None = None,
         metadata: Sequence[tuple[str, str]] = (),
     ) -> _aftersale_pb2.GetAfterSaleResponse:
-        """GetAfterSale: One request. Callers: BUYER (own), MERCHANT (own shop), PLATFORM."""
+        """GetAfterSale: One request. Callers: BUYER (own), MERCHANT (own shop), PLATFORM. The
+        reads answer the same for a request kept in Redis and for one that has left it for the
+        archive."""
         return await self._unary(_GET_AFTER_SALE, request, {"request_id": request_id}, actor, token, timeout, metadata)
 
     async def list_after_sales(
@@ -592,14 +594,17 @@ class AsyncRpcs(AsyncCaller):
         states: Iterable[_types_pb2.AfterSaleStatus | str] | None = None,
         page_size: int | None = None,
         page_token: str | None = None,
+        created_from: datetime.datetime | _timestamp_pb2.Timestamp | None = None,
+        created_before: datetime.datetime | _timestamp_pb2.Timestamp | None = None,
         actor: Actor | None = None,
         token: str | None = None,
         timeout: float | None = None,
         metadata: Sequence[tuple[str, str]] = (),
     ) -> _aftersale_pb2.ListAfterSalesResponse:
-        """ListAfterSales: Requests matching filters, paged. Callers: BUYER (own), MERCHANT (own
-        shop), PLATFORM; the server narrows the filters to what the caller may see."""
-        return await self._unary(_LIST_AFTER_SALES, request, {"shop_id": shop_id, "buyer_id": buyer_id, "order_id": order_id, "states": states, "page_size": page_size, "page_token": page_token}, actor, token, timeout, metadata)
+        """ListAfterSales: Requests matching filters, paged, wherever they are kept (Redis or the
+        archive). Callers: BUYER (own), MERCHANT (own shop), PLATFORM; the server narrows the
+        filters to what the caller may see."""
+        return await self._unary(_LIST_AFTER_SALES, request, {"shop_id": shop_id, "buyer_id": buyer_id, "order_id": order_id, "states": states, "page_size": page_size, "page_token": page_token, "created_from": created_from, "created_before": created_before}, actor, token, timeout, metadata)
 
     async def get_history(
         self,
@@ -667,14 +672,16 @@ class AsyncRpcs(AsyncCaller):
         request: _aftersale_pb2.GetShopStatsRequest | None = None,
         *,
         shop_id: str | None = None,
+        window: datetime.timedelta | _duration_pb2.Duration | None = None,
+        window_end: datetime.datetime | _timestamp_pb2.Timestamp | None = None,
         actor: Actor | None = None,
         token: str | None = None,
         timeout: float | None = None,
         metadata: Sequence[tuple[str, str]] = (),
     ) -> _aftersale_pb2.GetShopStatsResponse:
-        """GetShopStats: A shop's after-sale figures (SPEC §10). Callers: MERCHANT (own shop),
-        PLATFORM."""
-        return await self._unary(_GET_SHOP_STATS, request, {"shop_id": shop_id}, actor, token, timeout, metadata)
+        """GetShopStats: A shop's after-sale figures (SPEC §10), all-time or over a window (from
+        the archive). Callers: MERCHANT (own shop), PLATFORM."""
+        return await self._unary(_GET_SHOP_STATS, request, {"shop_id": shop_id, "window": window, "window_end": window_end}, actor, token, timeout, metadata)
 
     def watch_transitions(
         self,
@@ -1285,7 +1292,9 @@ class SyncRpcs(SyncCaller):
         timeout: float | None = None,
         metadata: Sequence[tuple[str, str]] = (),
     ) -> _aftersale_pb2.GetAfterSaleResponse:
-        """GetAfterSale: One request. Callers: BUYER (own), MERCHANT (own shop), PLATFORM."""
+        """GetAfterSale: One request. Callers: BUYER (own), MERCHANT (own shop), PLATFORM. The
+        reads answer the same for a request kept in Redis and for one that has left it for the
+        archive."""
         return self._unary(_GET_AFTER_SALE, request, {"request_id": request_id}, actor, token, timeout, metadata)
 
     def list_after_sales(
@@ -1298,14 +1307,17 @@ class SyncRpcs(SyncCaller):
         states: Iterable[_types_pb2.AfterSaleStatus | str] | None = None,
         page_size: int | None = None,
         page_token: str | None = None,
+        created_from: datetime.datetime | _timestamp_pb2.Timestamp | None = None,
+        created_before: datetime.datetime | _timestamp_pb2.Timestamp | None = None,
         actor: Actor | None = None,
         token: str | None = None,
         timeout: float | None = None,
         metadata: Sequence[tuple[str, str]] = (),
     ) -> _aftersale_pb2.ListAfterSalesResponse:
-        """ListAfterSales: Requests matching filters, paged. Callers: BUYER (own), MERCHANT (own
-        shop), PLATFORM; the server narrows the filters to what the caller may see."""
-        return self._unary(_LIST_AFTER_SALES, request, {"shop_id": shop_id, "buyer_id": buyer_id, "order_id": order_id, "states": states, "page_size": page_size, "page_token": page_token}, actor, token, timeout, metadata)
+        """ListAfterSales: Requests matching filters, paged, wherever they are kept (Redis or the
+        archive). Callers: BUYER (own), MERCHANT (own shop), PLATFORM; the server narrows the
+        filters to what the caller may see."""
+        return self._unary(_LIST_AFTER_SALES, request, {"shop_id": shop_id, "buyer_id": buyer_id, "order_id": order_id, "states": states, "page_size": page_size, "page_token": page_token, "created_from": created_from, "created_before": created_before}, actor, token, timeout, metadata)
 
     def get_history(
         self,
@@ -1373,14 +1385,16 @@ class SyncRpcs(SyncCaller):
         request: _aftersale_pb2.GetShopStatsRequest | None = None,
         *,
         shop_id: str | None = None,
+        window: datetime.timedelta | _duration_pb2.Duration | None = None,
+        window_end: datetime.datetime | _timestamp_pb2.Timestamp | None = None,
         actor: Actor | None = None,
         token: str | None = None,
         timeout: float | None = None,
         metadata: Sequence[tuple[str, str]] = (),
     ) -> _aftersale_pb2.GetShopStatsResponse:
-        """GetShopStats: A shop's after-sale figures (SPEC §10). Callers: MERCHANT (own shop),
-        PLATFORM."""
-        return self._unary(_GET_SHOP_STATS, request, {"shop_id": shop_id}, actor, token, timeout, metadata)
+        """GetShopStats: A shop's after-sale figures (SPEC §10), all-time or over a window (from
+        the archive). Callers: MERCHANT (own shop), PLATFORM."""
+        return self._unary(_GET_SHOP_STATS, request, {"shop_id": shop_id, "window": window, "window_end": window_end}, actor, token, timeout, metadata)
 
     def watch_transitions(
         self,

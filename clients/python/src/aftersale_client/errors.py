@@ -6,7 +6,9 @@ server sends (README "Errors": a reason table with the metadata keys of each rea
     ├── Unauthenticated            UNAUTHENTICATED: no or unknown token
     ├── PermissionDenied           PERMISSION_DENIED: not this caller's to see or do
     ├── NotFound                   NOT_FOUND (ops only: others get PermissionDenied)
-    ├── AlreadyExists              ALREADY_EXISTS: an idempotency key reused with another body
+    ├── AlreadyExists              ALREADY_EXISTS: an idempotency key reused with another body,
+    │                              or a call that took effect and was superseded since:
+    │                              .superseded, .version, .event_id (and .request_id)
     ├── Refused                    FAILED_PRECONDITION: a rule refuses it now: .state, .action,
     │                              .allowed_actions, .violations (PreconditionFailure)
     ├── Aborted                    ABORTED: expected_version is stale: re-read, decide again
@@ -178,9 +180,26 @@ class NotFound(AfterSaleError):
 
 
 class AlreadyExists(AfterSaleError):
-    """An idempotency key used before with another body, or a subscription that exists."""
+    """An idempotency key used before with another body, a subscription that exists, or a
+    retried write that took effect but whose request has moved on since (reason
+    ``IDEMPOTENT_CALL_SUPERSEDED``: nothing to redo; read the request for its state now)."""
 
     codes = ("ALREADY_EXISTS",)
+
+    @property
+    def superseded(self) -> bool:
+        """The call took effect earlier (``version``, ``event_id``); its first reply is gone."""
+        return self.reason == "IDEMPOTENT_CALL_SUPERSEDED"
+
+    @property
+    def version(self) -> int | None:
+        """The version the superseded call produced (its request: ``request_id``)."""
+        return _int(self.metadata.get("version"))
+
+    @property
+    def event_id(self) -> str:
+        """The event the superseded call committed."""
+        return self.metadata.get("event_id", "")
 
 
 class Refused(AfterSaleError):

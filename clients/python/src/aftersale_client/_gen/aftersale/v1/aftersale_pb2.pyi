@@ -544,20 +544,24 @@ class GetAfterSaleResponse(_message.Message):
     def __init__(self, after_sale: _Optional[_Union[_types_pb2.AfterSale, _Mapping]] = ...) -> None: ...
 
 class ListAfterSalesRequest(_message.Message):
-    __slots__ = ("shop_id", "buyer_id", "order_id", "states", "page_size", "page_token")
+    __slots__ = ("shop_id", "buyer_id", "order_id", "states", "page_size", "page_token", "created_from", "created_before")
     SHOP_ID_FIELD_NUMBER: _ClassVar[int]
     BUYER_ID_FIELD_NUMBER: _ClassVar[int]
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     STATES_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FROM_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BEFORE_FIELD_NUMBER: _ClassVar[int]
     shop_id: str
     buyer_id: str
     order_id: str
     states: _containers.RepeatedScalarFieldContainer[_types_pb2.AfterSaleStatus]
     page_size: int
     page_token: str
-    def __init__(self, shop_id: _Optional[str] = ..., buyer_id: _Optional[str] = ..., order_id: _Optional[str] = ..., states: _Optional[_Iterable[_Union[_types_pb2.AfterSaleStatus, str]]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    created_from: _timestamp_pb2.Timestamp
+    created_before: _timestamp_pb2.Timestamp
+    def __init__(self, shop_id: _Optional[str] = ..., buyer_id: _Optional[str] = ..., order_id: _Optional[str] = ..., states: _Optional[_Iterable[_Union[_types_pb2.AfterSaleStatus, str]]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., created_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListAfterSalesResponse(_message.Message):
     __slots__ = ("after_sales", "next_page_token")
@@ -634,16 +638,24 @@ class ListRejectReasonsResponse(_message.Message):
     def __init__(self, reasons: _Optional[_Iterable[_Union[_types_pb2.RejectReasonInfo, _Mapping]]] = ...) -> None: ...
 
 class GetShopStatsRequest(_message.Message):
-    __slots__ = ("shop_id",)
+    __slots__ = ("shop_id", "window", "window_end")
     SHOP_ID_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_END_FIELD_NUMBER: _ClassVar[int]
     shop_id: str
-    def __init__(self, shop_id: _Optional[str] = ...) -> None: ...
+    window: _duration_pb2.Duration
+    window_end: _timestamp_pb2.Timestamp
+    def __init__(self, shop_id: _Optional[str] = ..., window: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., window_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class GetShopStatsResponse(_message.Message):
-    __slots__ = ("stats",)
+    __slots__ = ("stats", "window_start", "window_end")
     STATS_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_START_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_END_FIELD_NUMBER: _ClassVar[int]
     stats: _types_pb2.ShopStats
-    def __init__(self, stats: _Optional[_Union[_types_pb2.ShopStats, _Mapping]] = ...) -> None: ...
+    window_start: _timestamp_pb2.Timestamp
+    window_end: _timestamp_pb2.Timestamp
+    def __init__(self, stats: _Optional[_Union[_types_pb2.ShopStats, _Mapping]] = ..., window_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., window_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class WatchTransitionsRequest(_message.Message):
     __slots__ = ("cursor", "from_oldest", "shop_id", "order_id", "states", "actions")

@@ -401,15 +401,17 @@ class AfterSaleServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetAfterSale(self, request, context):
-        """One request. Callers: BUYER (own), MERCHANT (own shop), PLATFORM.
+        """One request. Callers: BUYER (own), MERCHANT (own shop), PLATFORM. The reads answer the
+        same for a request kept in Redis and for one that has left it for the archive.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListAfterSales(self, request, context):
-        """Requests matching filters, paged. Callers: BUYER (own), MERCHANT (own shop), PLATFORM;
-        the server narrows the filters to what the caller may see.
+        """Requests matching filters, paged, wherever they are kept (Redis or the archive). Callers:
+        BUYER (own), MERCHANT (own shop), PLATFORM; the server narrows the filters to what the
+        caller may see.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -446,7 +448,8 @@ class AfterSaleServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetShopStats(self, request, context):
-        """A shop's after-sale figures (SPEC §10). Callers: MERCHANT (own shop), PLATFORM.
+        """A shop's after-sale figures (SPEC §10), all-time or over a window (from the archive).
+        Callers: MERCHANT (own shop), PLATFORM.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
