@@ -4,12 +4,14 @@ loses nothing, and the backfill archives requests whose events were trimmed."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from typing import cast
 
 import asyncpg
 import pytest
 from redis.asyncio import Redis
 
+from aftersale.model import AfterSale
 from service.archive.archiver import SUBSCRIPTION, ArchiverSettings
 from service.archive.backfill import DONE
 from service.archive.marks import ARCHIVED_FIELD
@@ -101,7 +103,7 @@ async def test_the_mark_is_refused_when_the_request_moves_between_write_and_mark
     archiver = RequestArchiver(redis, keys, pool, retry=QUICK_RETRY)
     real_mark_many = archiver.scripts.mark_many
 
-    async def commit_first(marks: list[tuple[str, int]]) -> list[bool]:
+    async def commit_first(marks: Sequence[tuple[str, int]]) -> list[bool]:
         await commit(repo, approved(record))  # version 2 lands after the archive wrote 1
         return await real_mark_many(marks)
 
@@ -138,7 +140,7 @@ async def test_the_backfill_resumes_after_its_saved_position(
 ) -> None:
     repo = RedisRepository(redis, keys)
     shard = 0
-    records = []
+    records: list[AfterSale] = []
     while len(records) < 4:
         record = await finished_request(repo, keys)
         if keys.shard_of_request(record.request_id) == shard:
@@ -146,7 +148,10 @@ async def test_the_backfill_resumes_after_its_saved_position(
     await redis.delete(*[keys.all_requests(s) for s in keys.all_shards() if s != shard])
     for s in keys.all_shards():
         await redis.xtrim(keys.events(s), maxlen=0)
-    listed = await redis.zrange(keys.all_requests(shard), 0, -1, withscores=True)
+    listed = cast(
+        list[tuple[str, float]],
+        await redis.zrange(keys.all_requests(shard), 0, -1, withscores=True),
+    )
     done_member, done_score = listed[1]
     await redis.hset(keys.archive_backfill(), str(shard), f"{int(done_score)}|{done_member}")
 
