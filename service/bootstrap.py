@@ -8,6 +8,11 @@ oversight stop → the embedded redis-server's supervisor stops → the metrics 
 buffered spans are flushed → the Redis client closes → the embedded redis-server (if we
 started it) shuts down, flushing its append-only file.
 
+The archive (``service.archive.startup``): the archive's pool (``App.archive_pool``, None when
+the archive is off) is opened and migrated in ``build``; the archiver runs from ``start``
+when ``archiver_enabled``, and stops right after the timer worker; the embedded PostgreSQL's
+supervisor stops with the others; the pool closes and the embedded PostgreSQL stops last.
+
 Observability (``service.observability``): the observing interceptor (RPC metrics, access
 line) always; the metrics endpoint and the Redis command timing when
 ``settings.metrics_listen`` is set; tracing when the ``OTEL_*`` variables ask for it (or a
@@ -27,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import asyncpg
 from redis.asyncio import Redis, RedisCluster
 
 from aftersale.clock import Clock, SystemClock
@@ -36,6 +42,9 @@ from service.api.server import create_server, new_health_servicer, stop_server
 from service.api.subscriptions import SubscriptionStreams
 from service.api.tokens import TokenFileError, TokenTable, read_token_file
 from service.api.watch import TransitionWatch
+from service.archive import startup as archive_startup
+from service.archive.archiver import Archiver
+from service.archive.startup import ArchiveParts
 from service.config import Settings
 from service.handlers import AfterSaleHandlers
 from service.observability.endpoint import MetricsEndpoint, ScrapeProbe
@@ -49,6 +58,7 @@ from service.parts import (
     load_tokens,
     policy_of,
     stream_slots,
+    subscription_settings,
     subscription_streams,
     tls_of,
 )
@@ -58,6 +68,7 @@ from service.storage.keys import Keys
 from service.storage.redis_server import EmbeddedRedis
 from service.storage.repository import RedisRepository
 from service.storage.stream import TransitionReader
+from service.storage.subscriptions import Subscriptions
 from service.storage.timer_store import RedisTimerStore
 from service.timer_worker import TimerWorker, TimerWorkerSettings
 
@@ -91,8 +102,16 @@ class App:
     tokens: TokenTable | None = None  # the table the server authenticates with (reloadable)
     ops: Operations = field(default_factory=Operations)  # supervision, health, oversight, status
     _worker_task: asyncio.Task[None] | None = field(default=None, repr=False)
+    archive: ArchiveParts = field(default_factory=lambda: ArchiveParts("off"))
+    archiver: Archiver | None = None  # runs when settings.archiver_enabled and the archive is on
+    _archiver_task: asyncio.Task[None] | None = field(default=None, repr=False)
     _reloads: set[asyncio.Task[bool]] = field(default_factory=set, repr=False)
     _stopped: bool = field(default=False, repr=False)
+
+    @property
+    def archive_pool(self) -> asyncpg.Pool | None:
+        """The archive's connection pool; None when the archive is off."""
+        return self.archive.pool
 
     @property
     def address(self) -> str:
@@ -123,7 +142,11 @@ class App:
             )
         if self.settings.timers_enabled:
             self._worker_task = asyncio.create_task(self.worker.run(), name="timer-worker")
+        if self.archiver is not None:
+            self._archiver_task = asyncio.create_task(self.archiver.run(), name="archiver")
         await self.ops.start(self._worker_task)
+        if self.ops.monitor is not None and self._archiver_task is not None:
+            self.ops.monitor.watch(self._archiver_task, "the archiver")
 
     def reload(self) -> None:
         """Read the tokens file again, in the background (SIGHUP)."""
@@ -167,6 +190,7 @@ class App:
                 await asyncio.wait_for(self._worker_task, timeout=grace)
             except TimeoutError:
                 log.warning("timer worker did not stop within %ss; cancelled", grace)
+        await self._stop_archiver(grace)
         await self.ops.stop()
         if self.stream_redis is not None and self.stream_redis is not self.redis:
             await self.stream_redis.aclose()  # always ours: made in build, streams have ended
@@ -175,7 +199,20 @@ class App:
             await self.redis.aclose()
         if self.embedded is not None:
             await asyncio.to_thread(self.embedded.stop)
+        await self.archive.close()
         log.info("stopped")
+
+    async def _stop_archiver(self, grace: float) -> None:
+        """The archiver ends after its batch in hand; what it did not acknowledge is
+        delivered again to the next archiver."""
+        if self.archiver is None:
+            return
+        self.archiver.stop()
+        if self._archiver_task is not None:
+            try:
+                await asyncio.wait_for(self._archiver_task, timeout=grace)
+            except TimeoutError:
+                log.warning("archiver did not stop within %ss; cancelled", grace)
 
     async def _stop_observing(self) -> None:
         if self.metrics is not None:
@@ -217,15 +254,29 @@ async def build(
         redis, embedded = await connect_redis(settings)
     heartbeats = RedisHeartbeats(redis, shard_keys)  # the timer worker's and the oversight's
     app = _parts(settings, clock, redis, shard_keys, heartbeats, tracing, embedded, owns_redis)
-    if not serve:
-        app.ops = operations(settings, clock, redis, shard_keys, heartbeats, embedded)
-        return app
     try:
-        await _serving(app, shard_keys, heartbeats)
+        app.archive = await archive_startup.open_archive(
+            settings, redis_embedded=embedded is not None
+        )
+        if not serve:
+            app.ops = operations(settings, clock, redis, shard_keys, heartbeats, embedded)
+        else:
+            await _serving(app, shard_keys, heartbeats)
+        _archiving(app, shard_keys)
     except BaseException:
         await app.stop()
         raise
     return app
+
+
+def _archiving(app: App, shard_keys: Keys) -> None:
+    """The archiver and the embedded PostgreSQL's supervisor, when this process has them."""
+    settings = app.settings
+    subscriptions = Subscriptions(app.redis, shard_keys, subscription_settings(settings))
+    app.archiver = archive_startup.archiver(
+        app.archive, settings, app.redis, shard_keys, subscriptions, app.clock
+    )
+    app.ops.archive_supervisor = archive_startup.supervisor(app.archive, settings)
 
 
 def _parts(

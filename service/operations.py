@@ -39,12 +39,15 @@ class Operations:
     oversight: TimerOversight | None = None
     trimming: StreamTrimming | None = None
     status: StatusReader | None = None
+    archive_supervisor: EmbeddedRedisSupervisor | None = None  # the embedded PostgreSQL's
 
     async def start(self, worker: asyncio.Task[None] | None) -> None:
         """Start supervising, probing and overseeing; ``worker`` (the timer worker's task,
         if it runs here) is one of the vital tasks liveness watches."""
         if self.supervisor is not None:
             self.supervisor.start()
+        if self.archive_supervisor is not None:
+            self.archive_supervisor.start()
         if self.oversight is not None:
             self.oversight.start()
         if self.trimming is not None:
@@ -57,6 +60,10 @@ class Operations:
             (self.supervisor.task if self.supervisor else None, "the embedded Redis supervisor"),
             (self.oversight.task if self.oversight else None, "the timer oversight"),
             (self.trimming.task if self.trimming else None, "the stream trimming"),
+            (
+                self.archive_supervisor.task if self.archive_supervisor else None,
+                "the embedded PostgreSQL supervisor",
+            ),
         ]
         for task, what in vital:
             if task is not None:
@@ -77,6 +84,8 @@ class Operations:
             await self.monitor.stop()
         if self.supervisor is not None:
             await self.supervisor.stop()
+        if self.archive_supervisor is not None:
+            await self.archive_supervisor.stop()
 
 
 def operations(

@@ -101,7 +101,7 @@ class Backfill:
             ids, last = await self._page(key, after, until_ms)
             if last is None:
                 await self.redis.hset(self.keys.archive_backfill(), str(shard), DONE)
-                log.info("archive backfill: shard %d done", shard)
+                log.debug("archive backfill: shard %d done", shard)
                 return
             for start in range(0, len(ids), self.batch):
                 failed = await self.archiver.archive(ids[start : start + self.batch], "backfill")

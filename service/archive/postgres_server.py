@@ -175,21 +175,22 @@ class EmbeddedPostgres:
             for path in {self.directory, self.socket_dir}:
                 _give(path, self.user)
 
-    def _run_as(self) -> dict[str, object]:
-        """Popen's arguments that drop root: the user, its group, and no root groups."""
-        if self.user is None:
-            return {}
-        return {"user": self.user, "group": self.user, "extra_groups": []}
+    @property
+    def _groups(self) -> list[str] | None:
+        """With ``user``: the server keeps no group of ours (root's)."""
+        return [] if self.user is not None else None
 
     def _initdb(self) -> None:
         if self.data.exists():
             shutil.rmtree(self.data)  # a cluster whose initdb never finished
         command = [str(bin_dir() / "initdb"), "-D", str(self.data), "-U", "postgres",
-                   "--auth=trust", "--encoding=UTF8", "--no-locale", "--no-instructions"]  # fmt: skip
+                   "--auth=trust", "--encoding=UTF8", "--no-locale",
+                   "--no-instructions"]  # fmt: skip
         with self.log_path.open("ab") as log_file:
             done = subprocess.run(  # noqa: PLW1510 - checked below, with the log
-                command, stdout=log_file, stderr=subprocess.STDOUT, **self._run_as()
-            )
+                command, stdout=log_file, stderr=subprocess.STDOUT,
+                user=self.user, group=self.user, extra_groups=self._groups,
+            )  # fmt: skip
         if done.returncode != 0:
             raise EmbeddedPostgresError(f"initdb failed:\n{self.log_tail()}")
 
@@ -202,13 +203,15 @@ class EmbeddedPostgres:
 
     def _spawn_and_wait(self) -> bool:
         with self.log_path.open("ab") as log_file:
-            self._process = subprocess.Popen(  # noqa: S603 - our own binary and arguments
+            self._process = subprocess.Popen(
                 self.command(),
                 stdin=subprocess.DEVNULL,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # Ctrl-C reaches only us: we stop it after draining
-                **self._run_as(),  # type: ignore[arg-type]
+                user=self.user,
+                group=self.user,
+                extra_groups=self._groups,
             )
         deadline = time.monotonic() + self.start_timeout_s
         while not self._ready():
