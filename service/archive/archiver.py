@@ -39,6 +39,7 @@ from redis.asyncio import Redis, RedisCluster
 
 from aftersale.vocabulary import Role
 from service.archive.backfill import Backfill
+from service.archive.migrate import migrate
 from service.archive.requests import REDIS_ERRORS, RequestArchiver, Retry, Stopped
 from service.observability import archive as report
 from service.storage.cursor import parse_stream_id
@@ -110,6 +111,7 @@ class Archiver:
         )  # fmt: skip
         self.session: SubscriptionSession | None = None
         self.events = 0  # deliveries acknowledged
+        self.migrated = False
 
     def stop(self) -> None:
         """Stop after the batch in hand (or at once while it waits to retry)."""
@@ -139,6 +141,9 @@ class Archiver:
                 backoff = min(backoff * 2, self.settings.retry.backoff_max_s)
 
     async def _run_session(self) -> None:
+        if not self.migrated:  # the start could not (PostgreSQL was down): first, now
+            await self.requests.retrying("postgres", "migrating the archive", self._migrate)
+            self.migrated = True
         subscription, _ = await self.subscriptions.create(archive_subscription(), self.now_ms())
         session = self.session = SubscriptionSession(
             self.subscriptions, subscription, self.consumer,
@@ -156,6 +161,10 @@ class Archiver:
             if backfill is not None:
                 backfill.cancel()
                 await asyncio.wait({backfill})
+
+    async def _migrate(self) -> None:
+        async with self.requests.pool.acquire() as conn:
+            await migrate(conn)  # type: ignore[arg-type]
 
     async def _backfill(self, session: SubscriptionSession) -> None:
         """The backfill beside the consumer; a failure ends it (logged), the next session

@@ -51,6 +51,9 @@ TRANSIENT_POSTGRES: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.OperatorInterventionError,  # shutting down, starting, restarting
     asyncpg.exceptions.InsufficientResourcesError,  # too many connections, disk full
     asyncpg.exceptions.TransactionRollbackError,  # serialization failure, deadlock
+    # A connection that broke mid-statement can fail its ROLLBACK with this instead of a
+    # connection error (asyncpg 0.30+); the pool replaces it.
+    asyncpg.exceptions.InternalClientError,
 )
 REDIS_ERRORS: tuple[type[BaseException], ...] = (
     RedisError, RedisClusterException, OSError, TimeoutError

@@ -7,8 +7,10 @@ Redis and supervised like it) or ``off``. Off, nothing ever leaves Redis: the st
 at WARNING, and so does ``GetStatus``.
 
 At start the pool is opened and the migrations run (``migrate``, under an advisory lock, so
-replicas starting together apply each once); an archive that does not answer within
-``READY_TIMEOUT_S`` stops the start with an error naming it, as an unreachable Redis does.
+replicas starting together apply each once). An archive that does not answer within
+``READY_TIMEOUT_S`` does not stop the start (the live path does not depend on it): the error
+is logged, and the archiver applies the migrations before it archives, retrying with backoff
+until PostgreSQL answers.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from service.storage.keys import Keys
 from service.storage.subscriptions import Subscriptions
 
 log = logging.getLogger("service.archive")
-READY_TIMEOUT_S = 30.0
+READY_TIMEOUT_S = 10.0  # a starting server: then the service starts without its archive
 COMMAND_TIMEOUT_S = 30.0  # a statement that hangs this long fails (the archiver retries)
 OFF_WARNING = (
     "the archive is off (%s): nothing is ever deleted from Redis, and no request is kept "
@@ -105,37 +107,38 @@ async def start_embedded_postgres(data_dir: Path) -> EmbeddedPostgres:
     return embedded
 
 
-async def connect_archive(url: str, size: int) -> asyncpg.Pool:
-    """A pool to ``url`` once PostgreSQL answers (retried up to ``READY_TIMEOUT_S``: a
-    server still starting or recovering), with the migrations applied."""
+async def connect_archive(url: str, size: int, ready_s: float = READY_TIMEOUT_S) -> asyncpg.Pool:
+    """A pool to ``url`` (connections made on demand), with the migrations applied if
+    PostgreSQL answers within ``ready_s`` (a server still starting or recovering is waited
+    for). If it does not, the pool is returned all the same, and the archiver applies them
+    once it answers (``Archiver.run``): the service starts while its archive is down."""
+    pool = await asyncpg.create_pool(
+        url, min_size=0, max_size=size, command_timeout=COMMAND_TIMEOUT_S
+    )
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + READY_TIMEOUT_S
+    deadline = loop.time() + ready_s
     while True:
         try:
-            pool = await asyncpg.create_pool(
-                url, min_size=1, max_size=size, command_timeout=COMMAND_TIMEOUT_S
-            )
-            break
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-            if loop.time() >= deadline:
-                raise ArchiveUnreachable(url, error) from error
-            await asyncio.sleep(0.1)
-    try:
-        async with pool.acquire() as conn:
-            applied = await migrate(conn)  # type: ignore[arg-type]
-    except BaseException:
-        await pool.close()
-        raise
-    log.info("archive ready url=%s migrations applied=%s", redacted(url), applied or "none")
-    return pool
+            applied = await migrate_pool(pool)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as error:
+            if loop.time() < deadline:
+                await asyncio.sleep(0.1)
+                continue
+            log.error("the archive at %s does not answer (%s: %s): starting without it; the "
+                      "archiver retries, nothing is lost", redacted(url), type(error).__name__,
+                      error)  # fmt: skip
+            return pool
+        except BaseException:
+            await pool.close()
+            raise
+        log.info("archive ready url=%s migrations applied=%s", redacted(url), applied or "none")
+        return pool
 
 
-class ArchiveUnreachable(RuntimeError):
-    def __init__(self, url: str, error: BaseException) -> None:
-        super().__init__(
-            f"the archive at {redacted(url)} did not answer within {READY_TIMEOUT_S:g}s "
-            f"({type(error).__name__}: {error}); AFTERSALE_ARCHIVE_URL=off runs without it"
-        )
+async def migrate_pool(pool: asyncpg.Pool) -> list[int]:
+    """Apply the migrations not applied yet, on a connection of ``pool``."""
+    async with pool.acquire() as conn:
+        return await migrate(conn)  # type: ignore[arg-type]
 
 
 def redacted(url: str) -> str:
