@@ -25,7 +25,7 @@ from service.archive.postgres_server import EmbeddedPostgres
 from service.storage.keys import Keys
 from service.storage.redis_server import EmbeddedRedis
 from service.storage.repository import RedisRepository
-from tests.integration.archive_helpers import archived_events
+from tests.integration.archive_helpers import archived_events, archived_versions
 from tests.integration.storage_support import applied, approved, commit, refunded
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -156,7 +156,7 @@ async def test_every_event_is_archived_once_across_a_kill_9_and_a_postgres_resta
     connection = await asyncpg.connect(postgres.url)
     try:
         events = await archived_events(connection)
-        versions = dict(await connection.fetch("SELECT request_id, version FROM requests"))
+        versions = await archived_versions(connection)
     finally:
         await connection.close()
     assert events == sorted((r.request_id, v) for r in records for v in (1, 2, 3))
