@@ -45,6 +45,7 @@ from service.api.watch import TransitionWatch
 from service.archive import startup as archive_startup
 from service.archive.archiver import Archiver
 from service.archive.startup import ArchiveParts
+from service.archive.status import ArchiveProbe
 from service.config import Settings
 from service.handlers import AfterSaleHandlers
 from service.observability.endpoint import MetricsEndpoint, ScrapeProbe
@@ -276,7 +277,17 @@ def _archiving(app: App, shard_keys: Keys) -> None:
     app.archiver = archive_startup.archiver(
         app.archive, settings, app.redis, shard_keys, subscriptions, app.clock
     )
-    app.ops.archive_supervisor = archive_startup.supervisor(app.archive, settings)
+    app.ops.archive_supervisor = supervisor = archive_startup.supervisor(app.archive, settings)
+    if app.ops.status is not None:
+        probe = ArchiveProbe(
+            app.archive,
+            app.redis,
+            shard_keys,
+            why_off=archive_startup.why_off(settings, app.embedded is not None),
+            archiver_running=app.archiver is not None,
+            embedded_restarts=(lambda: supervisor.restarts) if supervisor is not None else None,
+        )
+        app.ops.status.archive = probe.read
 
 
 def _parts(
