@@ -19,6 +19,7 @@ from service.bootstrap import App, build
 from service.config import Settings
 from service.gen.aftersale.v1 import aftersale_pb2 as pb
 from tests.e2e.support import Api, applied, key
+from tests.integration.archive_helpers import archived_versions
 
 
 @pytest.fixture
@@ -47,7 +48,7 @@ async def test_what_the_api_commits_is_archived_and_the_status_shows_the_archive
     await eventually_archived(archive_db, 3)
     status = await api.ops.GetStatus(pb.GetStatusRequest())
 
-    versions = dict(await archive_db.fetch("SELECT request_id, version FROM requests"))
+    versions = await archived_versions(archive_db)
     assert versions == {first.request_id: 2, second.request_id: 1}
     archive = status.archive
     assert archive.enabled and archive.reachable and archive.archiver_running
