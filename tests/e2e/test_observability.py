@@ -162,6 +162,7 @@ async def test_the_metrics_move_with_calls_transitions_refusals_and_timer_fires(
         "grpc_service", "grpc_method", "grpc_type", "grpc_code", "reason", "action",
         "to_state", "command", "error", "reader", "le", "quantile",
         "subscription", "why",  # durable subscriptions' (names ops create, loss causes)
+        "stage", "source",  # the archiver's (failure stages, what asked for a write)
         # prometheus-client's own process and platform collectors
         "version", "implementation", "major", "minor", "patchlevel", "generation",
     }  # fmt: skip
