@@ -171,9 +171,9 @@ def _drain(
     try:
         first, last = _until_archived(pg.url, events, timeout_s)
         cpu = cpu_seconds(archiver.process.pid)
+        pg_cpu = _tree_cpu(pg_pid) - pg_before  # before its backends end with the archiver
     finally:
         archiver.stop()
-    pg_cpu = _tree_cpu(pg_pid) - pg_before
     seconds = max(last - first, 1e-3)
     rate = events / seconds
     return {

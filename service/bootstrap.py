@@ -104,15 +104,11 @@ class App:
     ops: Operations = field(default_factory=Operations)  # supervision, health, oversight, status
     _worker_task: asyncio.Task[None] | None = field(default=None, repr=False)
     archive: ArchiveParts = field(default_factory=lambda: ArchiveParts("off"))
+    archive_pool: asyncpg.Pool | None = None  # the archive's pool (archive.pool); None: off
     archiver: Archiver | None = None  # runs when settings.archiver_enabled and the archive is on
     _archiver_task: asyncio.Task[None] | None = field(default=None, repr=False)
     _reloads: set[asyncio.Task[bool]] = field(default_factory=set, repr=False)
     _stopped: bool = field(default=False, repr=False)
-
-    @property
-    def archive_pool(self) -> asyncpg.Pool | None:
-        """The archive's connection pool; None when the archive is off."""
-        return self.archive.pool
 
     @property
     def address(self) -> str:
@@ -259,6 +255,7 @@ async def build(
         app.archive = await archive_startup.open_archive(
             settings, redis_embedded=embedded is not None
         )
+        app.archive_pool = app.archive.pool
         if not serve:
             app.ops = operations(settings, clock, redis, shard_keys, heartbeats, embedded)
         else:

@@ -18,6 +18,12 @@ backfill started at (plus ``SKEW_MS`` for clocks of other replicas), so it ends 
 Shared: a shard is walked only by the archiver that holds the subscription's lease on it
 (``SubscriptionSession.held``), so competing archivers split the backfill as they split the
 events, and whoever takes a shard over resumes from its saved position.
+
+Again after a loss: when the streams' hard cap trimmed events before the archiver
+acknowledged them (PostgreSQL down for long: the subscription's loss mark counts them), a
+request whose last events were among them would never be archived. The backfill watches the
+``archive`` subscription's loss count (every ``LOSS_CHECK_S``) and starts over when it grew
+(the count it started at is the hash's ``losses`` field).
 """
 
 from __future__ import annotations
@@ -30,12 +36,15 @@ from typing import Any
 
 from service.archive.requests import RequestArchiver
 from service.storage.keys import Keys
+from service.storage.retention import loss_mark
 from service.storage.subscription_session import SubscriptionSession
 
 log = logging.getLogger("service.archive")
 DONE = "done"
 SKEW_MS = 60_000
 POLL_S = 1.0  # how soon a shard taken over starts its backfill
+LOSS_CHECK_S = 60.0
+LOSSES = "losses"  # the hash field: the subscription's loss count the backfill started at
 
 
 def position(raw: str | None) -> tuple[int, str] | None:
@@ -70,21 +79,43 @@ class Backfill:
     async def progress(self) -> dict[int, str]:
         """Each shard's saved state: a position, ``done``, or absent (not started)."""
         raw: dict[str, str] = await self.redis.hgetall(self.keys.archive_backfill())
-        return {int(shard): value for shard, value in raw.items()}
+        return {int(shard): value for shard, value in raw.items() if shard.isdigit()}
+
+    async def _lost_more(self, subscription: str) -> bool:
+        """Whether ``subscription`` lost events since the backfill started; if so, the
+        backfill starts over, remembering the count."""
+        mark = await self.redis.hget(self.keys.subscription_losses(), subscription)
+        lost = loss_mark(mark).count if mark is not None else 0
+        seen = await self.redis.hget(self.keys.archive_backfill(), LOSSES)
+        if lost <= int(seen or 0):
+            return False
+        log.error("archive backfill: the %s subscription lost %d events to the streams' hard "
+                  "cap: the backfill starts over", subscription, lost - int(seen or 0))  # fmt: skip
+        await self.reset()
+        await self.redis.hset(self.keys.archive_backfill(), LOSSES, str(lost))
+        return True
 
     async def reset(self) -> None:
         """Start over (the subscription was made again: events may be missing)."""
         await self.redis.delete(self.keys.archive_backfill())
 
     async def run(self, session: SubscriptionSession) -> None:
-        """Backfill the shards ``session`` reads, until all are done or it stops."""
+        """Backfill the shards ``session`` reads until all are done, then watch for losses
+        (see the module docstring), until the archiver stops."""
         until_ms = self.now_ms() + SKEW_MS
         stopping = self.archiver.stopping
+        finished = False
         while not stopping.is_set():
+            if await self._lost_more(session.name):
+                until_ms, finished = self.now_ms() + SKEW_MS, False
             state = await self.progress()
             if all(state.get(s) == DONE for s in self.keys.all_shards()):
-                log.info("archive backfill: every shard is done")
-                return
+                if not finished:
+                    log.info("archive backfill: every shard is done")
+                    finished = True
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopping.wait(), LOSS_CHECK_S)
+                continue
             mine = [s for s, since in session.held.items() if since is None]
             for shard in sorted(mine):
                 if state.get(shard) != DONE and shard in session.held:

@@ -8,8 +8,8 @@ record as it is now". The retention sweep deletes a terminal request only when i
 ``a == version`` inside the script that deletes (the contract between the archiver and the
 sweep: a request that moved after it was archived is never dropped).
 
-Both scripts run in the record's slot (one key, or two keys with one hash tag), so they work
-unchanged on Redis Cluster.
+Every script here names keys of one shard only (one hash tag), so it works unchanged on Redis
+Cluster.
 """
 
 from __future__ import annotations
@@ -34,40 +34,87 @@ end
 return 0
 """
 
-# READ — a request as it is now: its record hash and every history row, in one atomic read
-# (a commit between two separate reads would give a record and a history of two versions).
-# KEYS 1 record  2 history     Returns {record hash [field, value, ...], history rows}.
-READ = """
-return {redis.call('HGETALL', KEYS[1]), redis.call('LRANGE', KEYS[2], 0, -1)}
+# MARK_MANY — MARK for several requests of one shard in one call.
+# KEYS records   ARGV their versions, in the same order   Returns {1 or 0, ...}.
+MARK_MANY = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  if redis.call('HGET', key, 'version') == ARGV[i] then
+    redis.call('HSET', key, 'a', ARGV[i])
+    out[i] = 1
+  else
+    out[i] = 0
+  end
+end
+return out
+"""
+
+# READ_MANY — requests of one shard as they are now: each one's record hash and its history
+# rows from a position on, in one atomic read (a commit between two separate reads would give
+# a record and a history of two versions).
+# KEYS record 1, history 1, record 2, history 2, ...   ARGV the first row of each (0: all)
+# Returns {{record hash [field, value, ...], history rows}, ...}.
+READ_MANY = """
+local out = {}
+for i = 1, #ARGV do
+  out[i] = {redis.call('HGETALL', KEYS[2 * i - 1]),
+            redis.call('LRANGE', KEYS[2 * i], ARGV[i], -1)}
+end
+return out
 """
 
 
 class ArchiveScripts:
-    """``MARK`` and ``READ`` registered on one client, run many at a time (one pipeline)."""
+    """``MARK_MANY`` and ``READ_MANY`` registered on one client: one call per shard, all the
+    shards' calls in one pipeline."""
 
     def __init__(self, client: Redis | RedisCluster, keys: Keys) -> None:
         self.keys = keys
         self.scripts = Scripts(client)
-        self.mark = client.register_script(MARK)
-        self.read = client.register_script(READ)
+        self.mark = client.register_script(MARK_MANY)
+        self.read = client.register_script(READ_MANY)
+
+    def _by_shard(self, request_ids: Sequence[str]) -> dict[int, list[int]]:
+        """Positions in ``request_ids``, by shard."""
+        shards: dict[int, list[int]] = {}
+        for position, request_id in enumerate(request_ids):
+            shards.setdefault(self.keys.shard_of_request(request_id), []).append(position)
+        return shards
 
     async def mark_many(self, marks: Sequence[tuple[str, int]]) -> list[bool]:
         """Mark each (request id, version) archived; whether each was (False: it moved on,
         or it is gone)."""
-        calls = [([self.keys.record(rid)], [str(version)]) for rid, version in marks]
-        replies = await self.scripts.run_many(self.mark, calls)
-        return [bool(reply) for reply in replies]
-
-    async def read_many(self, request_ids: Sequence[str]) -> list[tuple[dict[str, str], list[str]]]:
-        """Each request's record hash (empty: no such record) and history rows."""
-        calls: list[tuple[list[str], list[str]]] = [
-            ([self.keys.record(rid), self.keys.history(rid)], []) for rid in request_ids
+        groups = list(self._by_shard([rid for rid, _ in marks]).values())
+        calls = [
+            ([self.keys.record(marks[i][0]) for i in group], [str(marks[i][1]) for i in group])
+            for group in groups
         ]
+        replies = await self.scripts.run_many(self.mark, calls)
+        out = [False] * len(marks)
+        for group, reply in zip(groups, replies, strict=True):
+            for i, marked in zip(group, reply, strict=True):
+                out[i] = bool(marked)
+        return out
+
+    async def read_many(
+        self, request_ids: Sequence[str], first_rows: Sequence[int] | None = None
+    ) -> list[tuple[dict[str, str], list[str]]]:
+        """Each request's record hash (empty: no such record) and history rows (from
+        ``first_rows[i]`` on, 0-based; default every row)."""
+        firsts = first_rows if first_rows is not None else [0] * len(request_ids)
+        groups = list(self._by_shard(request_ids).values())
+        calls = []
+        for group in groups:
+            keys = []
+            for i in group:
+                keys += [self.keys.record(request_ids[i]), self.keys.history(request_ids[i])]
+            calls.append((keys, [str(firsts[i]) for i in group]))
         replies: list[Any] = await self.scripts.run_many(self.read, calls)
-        out = []
-        for flat, rows in replies:
-            fields = {str(flat[i]): str(flat[i + 1]) for i in range(0, len(flat), 2)}
-            out.append((fields, [str(row) for row in rows]))
+        out: list[tuple[dict[str, str], list[str]]] = [({}, [])] * len(request_ids)
+        for group, reply in zip(groups, replies, strict=True):
+            for i, (flat, rows) in zip(group, reply, strict=True):
+                fields = {str(flat[j]): str(flat[j + 1]) for j in range(0, len(flat), 2)}
+                out[i] = (fields, [str(row) for row in rows])
         return out
 
 

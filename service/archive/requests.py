@@ -3,9 +3,15 @@
 ``RequestArchiver.archive(ids)`` reads each request's record and history in one atomic script
 (``marks.READ``), skips those whose record says the archive already holds this version
 (``a == version``: an event replayed, or a request archived by the backfill), writes the rest
-in one PostgreSQL transaction (``writes.archive_many``), and only after the commit marks each
-one archived at the version it wrote (``marks.MARK``, which refuses if the request moved on
-meanwhile). Everything is idempotent, so a crash anywhere between the steps only repeats work.
+in one PostgreSQL transaction (``writes``), and only after the commit marks each one archived
+at the version it wrote (``marks.MARK``, which refuses if the request moved on meanwhile).
+Everything is idempotent, so a crash anywhere between the steps only repeats work.
+
+A request is archived again at each new version, and its history grows: the archiver
+remembers (``KNOWN``, least recently used) up to which version it wrote each request, and
+reads and writes only the history rows after it. What it forgets, or another archiver
+wrote, is only written again (``ON CONFLICT DO NOTHING``): the memory saves work, it is never
+needed for correctness, as the archive never loses a version once written.
 
 Failures (``service.observability.archive``):
 
@@ -24,9 +30,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import asyncpg
 from redis.asyncio import Redis, RedisCluster
@@ -34,13 +41,15 @@ from redis.exceptions import RedisClusterException, RedisError
 
 from aftersale.model import AfterSale
 from service.archive.marks import ARCHIVED_FIELD, ArchiveScripts
-from service.archive.writes import archive_many
+from service.archive.writes import event_rows, request_row, write_rows
 from service.observability import archive as report
+from service.storage.codec import RECORD_FIELD
 from service.storage.decoding import record_from_fields
 from service.storage.keys import Keys
 from service.storage.ports import UndecodableRecord
 
 T = TypeVar("T")
+KNOWN = 100_000  # requests whose archived version an archiver remembers (≈ 10 MB)
 
 # PostgreSQL failures that say nothing about the data: the same transaction may succeed later.
 TRANSIENT_POSTGRES: tuple[type[BaseException], ...] = (
@@ -62,6 +71,15 @@ REDIS_ERRORS: tuple[type[BaseException], ...] = (
 
 class Stopped(Exception):
     """The archiver is stopping: the work in hand is left undone (and unacknowledged)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A request to write: its record, and its rows as the statements' parameters."""
+
+    record: AfterSale
+    request: tuple[Any, ...]
+    events: list[tuple[Any, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,35 +107,49 @@ class RequestArchiver:
         self.scripts = ArchiveScripts(redis, keys)
         self.retry = retry or Retry()
         self.stopping = stopping or asyncio.Event()
+        self.known: OrderedDict[str, int] = OrderedDict()  # request → version written
 
     async def archive(self, request_ids: Sequence[str], source: str) -> set[str]:
         """Archive these requests as they are now; the ids that failed (see above). Raises
         ``Stopped`` if the archiver stops while waiting to retry."""
         ids = list(dict.fromkeys(request_ids))
+        firsts = [self.known.get(request_id, 0) for request_id in ids]
         states = await self.retrying(
-            "redis", "reading requests", lambda: self.scripts.read_many(ids)
+            "redis", "reading requests", lambda: self.scripts.read_many(ids, firsts)
         )
-        todo: list[tuple[AfterSale, list[str]]] = []
+        todo: list[Pending] = []
         failed: set[str] = set()
-        for request_id, (fields, rows) in zip(ids, states, strict=True):
+        for request_id, first, (fields, rows) in zip(ids, firsts, states, strict=True):
             if not fields or fields.get(ARCHIVED_FIELD) == fields.get("version"):
                 continue  # gone (archived, then swept), or archived at this version already
             try:
-                todo.append((record_from_fields(request_id, fields), rows))
+                record = record_from_fields(request_id, fields)
             except UndecodableRecord as error:
                 report.failed("request", f"archiving {request_id} (record)", error, None)
                 failed.add(request_id)
+                continue
+            request = request_row(record, fields.get(RECORD_FIELD))
+            todo.append(Pending(record, request, event_rows(record, rows, first + 1)))
         if not todo:
             return failed
         failed |= await self._write(todo)
-        written = [(r.request_id, r.version) for r, _ in todo if r.request_id not in failed]
+        written = [(p.record.request_id, p.record.version) for p in todo
+                   if p.record.request_id not in failed]  # fmt: skip
         if written:
             report.REQUESTS.labels(source=source).inc(len(written))
+            self._remember(written)
             await self.retrying("redis", "marking requests archived",
                                 lambda: self.scripts.mark_many(written))  # fmt: skip
         return failed
 
-    async def _write(self, requests: list[tuple[AfterSale, list[str]]]) -> set[str]:
+    def _remember(self, written: list[tuple[str, int]]) -> None:
+        for request_id, version in written:
+            self.known[request_id] = version
+            self.known.move_to_end(request_id)
+        while len(self.known) > KNOWN:
+            self.known.popitem(last=False)
+
+    async def _write(self, requests: list[Pending]) -> set[str]:
         """Write ``requests`` in one transaction, retried while PostgreSQL is unavailable;
         on a data error, one transaction per request. The ids that could not be written."""
         try:
@@ -125,7 +157,7 @@ class RequestArchiver:
                                 lambda: self._transaction(requests))  # fmt: skip
         except asyncpg.PostgresError as error:
             if len(requests) == 1:
-                request_id = requests[0][0].request_id
+                request_id = requests[0].record.request_id
                 report.failed("request", f"archiving {request_id}", error, None)
                 return {request_id}
             failed: set[str] = set()
@@ -135,9 +167,11 @@ class RequestArchiver:
         report.BATCHES.inc()
         return set()
 
-    async def _transaction(self, requests: list[tuple[AfterSale, list[str]]]) -> None:
+    async def _transaction(self, requests: list[Pending]) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
-            await archive_many(conn, requests)
+            await write_rows(
+                conn, [p.request for p in requests], [e for p in requests for e in p.events]
+            )
 
     async def retrying(self, stage: str, what: str, attempt: Callable[[], Awaitable[T]]) -> T:
         """``attempt()`` until it succeeds, waiting between failures of ``stage``'s transient

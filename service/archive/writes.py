@@ -8,9 +8,11 @@ older version of it after a newer one, changes nothing:
 - ``events`` rows are inserted ``ON CONFLICT (request_id, version) DO NOTHING``: a version's
   event never changes once committed.
 
-A history row that does not decode is still archived, verbatim, with the columns it cannot
-fill left empty (``action`` and ``event_id`` ``""``, ``occurred_at`` the epoch): the archive
-keeps what Redis kept, and a reader skips it as it skips it in Redis.
+A history row is archived verbatim; its columns are read from it cheaply (the few fields
+they need, not the whole event: the archiver reads every row of every request it archives).
+A row that does not yield them is still archived, with the columns it cannot fill left empty
+(``action`` and ``event_id`` ``""``, ``occurred_at`` the epoch): the archive keeps what Redis
+kept, and a reader skips it as it skips it in Redis.
 """
 
 from __future__ import annotations
@@ -21,12 +23,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import msgspec
 
 from aftersale.groups import TERMINAL_STATES
 from aftersale.model import AfterSale
 from aftersale.vocabulary import Action
 from service.storage.codec import encode_record
-from service.storage.decoding import UndecodableEntry, stored_event
+from service.storage.decoding import ROW_START, UndecodableEntry, stored_event
 from service.storage.event_codec import proto_names
 
 log = logging.getLogger("service.archive")
@@ -58,12 +61,26 @@ ON CONFLICT (request_id, version) DO NOTHING
 """
 
 
+class _RowFacts(msgspec.Struct, rename="camel"):
+    """What the columns need of a history row in proto JSON (other fields are skipped)."""
+
+    event_id: str
+    version: str | int
+    action: str
+    occurred_at: datetime
+    shop_id: str = ""
+
+
+_ROW_FACTS = msgspec.json.Decoder(_RowFacts).decode
+
+
 def _at(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, UTC)
 
 
-def request_row(record: AfterSale) -> tuple[Any, ...]:
-    """``record`` as the parameters of ``UPSERT_REQUEST``."""
+def request_row(record: AfterSale, blob: str | None = None) -> tuple[Any, ...]:
+    """``record`` as the parameters of ``UPSERT_REQUEST``; ``blob``: its stored form as
+    Redis holds it, if at hand (kept as it is rather than encoded again)."""
     refund, rejection = record.refund, record.rejection
     return (
         record.request_id,
@@ -84,35 +101,50 @@ def request_row(record: AfterSale) -> tuple[Any, ...]:
         _at(record.created_at_ms),
         _at(record.updated_at_ms),
         record.version,
-        encode_record(record).decode(),
+        blob if blob is not None else encode_record(record).decode(),
     )
 
 
-def event_rows(record: AfterSale, history_rows: Sequence[str]) -> list[tuple[Any, ...]]:
-    """The history rows as parameters of ``INSERT_EVENT`` (row i is version i + 1)."""
+def event_rows(
+    record: AfterSale, history_rows: Sequence[str], first_version: int = 1
+) -> list[tuple[Any, ...]]:
+    """The history rows as parameters of ``INSERT_EVENT``; row i is version
+    ``first_version + i`` (the rows of a history from that version on)."""
     out = []
-    for position, row in enumerate(history_rows):
-        version = position + 1
-        try:
-            stored = stored_event(row)
-        except UndecodableEntry as error:
-            log.warning("archiving an undecodable history row request_id=%s version=%d as "
-                        "it is: %s", record.request_id, version, error)  # fmt: skip
-            out.append((record.request_id, version, "", _EPOCH, "", record.shop_id, row))
+    for position, row in enumerate(history_rows, first_version):
+        facts = _facts(row)
+        if facts is None:
+            log.warning("archiving an undecodable history row request_id=%s version=%d as it "
+                        "is", record.request_id, position)  # fmt: skip
+            out.append((record.request_id, position, "", _EPOCH, "", record.shop_id, row))
             continue
-        event = stored.event
+        event_id, version, action, occurred_at, shop_id = facts
         out.append(
-            (
-                record.request_id,
-                event.version or version,
-                stored.event_id,
-                _at(event.occurred_at_ms),
-                _ACTION[event.action],
-                event.shop_id or record.shop_id,
-                row,
-            )
-        )
+            (record.request_id, version or position, event_id, occurred_at, action,
+             shop_id or record.shop_id, row)
+        )  # fmt: skip
     return out
+
+
+def _facts(row: str) -> tuple[str, int, str, datetime, str] | None:
+    """(event id, version, action's proto name, occurred at, shop) of a history row; None
+    if it does not yield them."""
+    if row.startswith(ROW_START):
+        try:
+            facts = _ROW_FACTS(row)
+            version = int(facts.version)
+        except (msgspec.DecodeError, ValueError):
+            return None
+        if facts.occurred_at.tzinfo is None:
+            return None
+        return facts.event_id, version, facts.action, facts.occurred_at, facts.shop_id
+    try:  # the previous release's flat row
+        stored = stored_event(row)
+    except UndecodableEntry:
+        return None
+    event = stored.event
+    occurred = _at(event.occurred_at_ms)
+    return stored.event_id, event.version, _ACTION[event.action], occurred, event.shop_id
 
 
 Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy  # what a pool's acquire gives
@@ -121,10 +153,19 @@ Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy  # what a pool's ac
 async def archive_many(conn: Conn, requests: Sequence[tuple[AfterSale, Sequence[str]]]) -> None:
     """Archive each (record, history rows), in the caller's transaction (one round trip per
     statement: ``executemany`` pipelines its rows)."""
-    if not requests:
-        return
-    await conn.executemany(UPSERT_REQUEST, [request_row(record) for record, _ in requests])
-    events = [row for record, rows in requests for row in event_rows(record, rows)]
+    await write_rows(
+        conn,
+        [request_row(record) for record, _ in requests],
+        [row for record, rows in requests for row in event_rows(record, rows)],
+    )
+
+
+async def write_rows(
+    conn: Conn, requests: Sequence[tuple[Any, ...]], events: Sequence[tuple[Any, ...]]
+) -> None:
+    """``request_row`` and ``event_rows`` results, written in the caller's transaction."""
+    if requests:
+        await conn.executemany(UPSERT_REQUEST, requests)
     if events:
         await conn.executemany(INSERT_EVENT, events)
 

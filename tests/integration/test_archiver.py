@@ -4,6 +4,7 @@ loses nothing, and the backfill archives requests whose events were trimmed."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Sequence
 from typing import cast
 
@@ -12,6 +13,7 @@ import pytest
 from redis.asyncio import Redis
 
 from aftersale.model import AfterSale
+from service.archive import backfill
 from service.archive.archiver import SUBSCRIPTION, ArchiverSettings
 from service.archive.backfill import DONE
 from service.archive.marks import ARCHIVED_FIELD
@@ -176,3 +178,31 @@ async def _backfill_done(redis: Redis, keys: Keys) -> bool:
 
 async def _subscribed(redis: Redis, keys: Keys) -> bool:
     return bool(await redis.zcard(keys.sub_consumers(SUBSCRIPTION)))
+
+
+async def test_events_lost_to_the_hard_cap_start_the_backfill_over(
+    redis: Redis,
+    keys: Keys,
+    pool: asyncpg.Pool,
+    archive_db: asyncpg.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(backfill, "LOSS_CHECK_S", 0.05)
+    repo = RedisRepository(redis, keys)
+    async with running_archiver(redis, keys, pool):
+        await wait_until(lambda: _backfill_done(redis, keys))
+    missed = await finished_request(repo, keys)  # committed while no archiver ran ...
+    for shard in keys.all_shards():  # ... and trimmed unacknowledged by the hard cap
+        await redis.xtrim(keys.events(shard), maxlen=0)
+    mark = {"count": 3, "last_lost_at_ms": 1, "shard": 0, "first_id": "1-0", "last_id": "1-0"}
+    await redis.hset(keys.subscription_losses(), SUBSCRIPTION, json.dumps(mark))
+
+    async with running_archiver(redis, keys, pool):
+        await wait_until(lambda: _archived(archive_db, missed.request_id))
+
+    assert await archived_versions(archive_db) == {missed.request_id: 3}
+    assert await redis.hget(keys.archive_backfill(), "losses") == "3"
+
+
+async def _archived(db: asyncpg.Connection, request_id: str) -> bool:
+    return bool(await db.fetchval("SELECT 1 FROM requests WHERE request_id = $1", request_id))
