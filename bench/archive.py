@@ -164,7 +164,8 @@ def _drain(
     with servers:
         pool = ClientPool(plan.client_processes, servers.targets, setup.tokens, "a")
         try:
-            load = _phase(pool, {"service": servers.pids}, "closed", concurrency, plan)
+            pids = {"service": servers.pids, "redis": [setup.redis_pid], "clients": pool.pids}
+            load = _phase(pool, pids, "closed", concurrency, plan)
         finally:
             pool.close()
     events = _committed(setup.redis_url)
@@ -214,7 +215,7 @@ def _ab_round(
             archiver = ArchiverProcess(setup, pg.url, setup.work_dir / "archiver-ab")
         pool = ClientPool(plan.client_processes, servers.targets, setup.tokens, "b")
         try:
-            pids = {"service": servers.pids}
+            pids = {"service": servers.pids, "redis": [setup.redis_pid], "clients": pool.pids}
             if archiver is not None:
                 pids["archiver"] = [archiver.process.pid]
             result = _phase(pool, pids, "closed", concurrency, plan)
