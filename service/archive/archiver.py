@@ -17,10 +17,11 @@ are archived in order, a killed archiver's shards pass to the others after the l
 (``subscription.lease_s``), and its unacknowledged deliveries are delivered again.
 
 Batching: the session reads up to ``max_in_flight`` entries at once; every delivery already
-read, and every one arriving within ``linger_s`` (0.1 s) of the first, is taken into the batch
-(up to ``batch``) before the transaction: a burst is archived in few transactions, and a
-steady flow in batches of ``linger_s`` × its rate rather than a transaction per event (the
-archiver's CPU per event is ~3× lower that way; an event waits at most ``linger_s`` more).
+read is taken into the batch (up to ``batch``) before the transaction, and after a batch
+smaller than that the archiver waits ``linger_s`` (0.1 s) before it reads again. A burst is
+archived in few transactions, and a steady flow in batches of ``linger_s`` × its rate rather
+than a read over every shard stream and a transaction per event; an event waits at most
+``linger_s`` more.
 
 While PostgreSQL is down the batch in hand is retried with backoff and the next deliveries are
 not taken, so the session's redelivery (ack deadline, max deliveries) does not count the
@@ -77,9 +78,10 @@ def archive_subscription() -> Subscription:
 @dataclass(frozen=True, slots=True)
 class ArchiverSettings:
     batch: int = 256  # deliveries archived per PostgreSQL transaction, at most
-    # How long a batch waits for more deliveries before it is written: a steady trickle is
-    # archived in batches of linger × rate events rather than one transaction each (the
-    # archive is read days later, the CPU per event is what matters).
+    # After a batch smaller than ``batch``, how long the archiver waits before it reads again:
+    # a steady flow is then read and archived in batches of linger × rate events, rather
+    # than a read of every stream and a transaction per event (the archive is read days
+    # later: the CPU per event is what matters, not 0.1 s).
     linger_s: float = 0.1
     max_in_flight: int = 512  # deliveries read ahead and not acknowledged
     retry: Retry = field(default_factory=Retry)
@@ -184,7 +186,6 @@ class Archiver:
 
     async def _consume(self, session: SubscriptionSession) -> None:
         deliveries = session.deliveries()
-        loop = asyncio.get_running_loop()
         pending: asyncio.Future[Delivery] | None = None
         try:
             ended = False
@@ -197,18 +198,14 @@ class Archiver:
                     return
                 finally:
                     pending = None
-                linger_until = loop.time() + self.settings.linger_s
                 while len(batch) < self.settings.batch:
-                    # Take what the session has read already, and what comes within the
-                    # linger; the pending read is kept (never cancelled) for the next batch.
+                    # Take what the session has read already; never wait for more (the
+                    # pending read is kept, never cancelled: the first of the next batch).
                     pending = _next(deliveries)
                     if not pending.done():
                         await asyncio.sleep(0)
-                    wait = linger_until - loop.time()
-                    if not pending.done() and wait > 0:
-                        await asyncio.wait({pending}, timeout=wait)
                     if not pending.done():
-                        break  # kept: the first of the next batch
+                        break
                     taken, pending = pending, None
                     try:
                         batch.append(taken.result())
@@ -216,11 +213,17 @@ class Archiver:
                         ended = True
                         break
                 await self._archive(session, batch)
+                if len(batch) < self.settings.batch:
+                    await self._linger()  # let more accumulate: one read, one transaction
         finally:
             session.stop()
             await _settle(pending, session.block_ms / 1000 + 2)
             with contextlib.suppress(RuntimeError):  # still running: a cancel was swallowed
                 await deliveries.aclose()
+
+    async def _linger(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stopping.wait(), self.settings.linger_s)
 
     async def _archive(self, session: SubscriptionSession, batch: list[Delivery]) -> None:
         failed = await self.requests.archive([d.event.request_id for d in batch], "events")
