@@ -11,7 +11,11 @@ directory.
 
 PostgreSQL refuses to run as root. Run as root (a container, CI), the server runs as the
 system user ``pgserver`` (the wheel's own choice, made with ``useradd`` if missing); its
-directory is given to that user and the directories above it are made traversable (``o+x``).
+directory is given to that user and the directories above it are made traversable (``o+x``,
+nothing readable). PostgreSQL reaches its directory by absolute path (initdb and the server
+both make it absolute), so a directory above that turns private again while it runs (pytest
+resets ``/tmp/pytest-of-root`` to 0700 at each session's start) stops its next start: tests
+keep their servers in a directory of their own under the system's temporary directory.
 
 One server per directory: a lock file guards it while this process runs a server there, and
 a server an earlier process left running (its ``postmaster.pid``) is stopped first.
@@ -139,10 +143,12 @@ class EmbeddedPostgres:
         self._lock()
         try:
             self._stop_orphan()
-            if not (self.data / "PG_VERSION").exists():
-                self._initdb()
             for attempt in range(1, START_ATTEMPTS + 1):
-                if self._spawn_and_wait():
+                # Each attempt lets the server's user through again: a directory above may
+                # have turned private meanwhile (see the module docstring).
+                self._let_through()
+                made = (self.data / "PG_VERSION").exists() or self._initdb()
+                if made and self._spawn_and_wait():
                     break
                 if attempt == START_ATTEMPTS:
                     raise EmbeddedPostgresError(f"postgres did not start:\n{self.log_tail()}")
@@ -170,17 +176,21 @@ class EmbeddedPostgres:
         self.socket_dir.chmod(0o700)
         if self.user is not None:
             _ensure_user(self.user)
-            _traversable(self.directory)
-            _traversable(bin_dir())
             for path in {self.directory, self.socket_dir}:
                 _give(path, self.user)
+
+    def _let_through(self) -> None:
+        if self.user is not None:
+            _traversable(self.directory)
+            _traversable(bin_dir())
 
     @property
     def _groups(self) -> list[str] | None:
         """With ``user``: the server keeps no group of ours (root's)."""
         return [] if self.user is not None else None
 
-    def _initdb(self) -> None:
+    def _initdb(self) -> bool:
+        """Make the cluster; False if initdb failed (its log says why)."""
         if self.data.exists():
             shutil.rmtree(self.data)  # a cluster whose initdb never finished
         command = [str(bin_dir() / "initdb"), "-D", str(self.data), "-U", "postgres",
@@ -191,8 +201,7 @@ class EmbeddedPostgres:
                 command, stdout=log_file, stderr=subprocess.STDOUT,
                 user=self.user, group=self.user, extra_groups=self._groups,
             )  # fmt: skip
-        if done.returncode != 0:
-            raise EmbeddedPostgresError(f"initdb failed:\n{self.log_tail()}")
+        return done.returncode == 0
 
     def command(self) -> list[str]:
         return [

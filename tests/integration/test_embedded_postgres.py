@@ -23,8 +23,8 @@ from service.embedded_supervisor import EmbeddedRedisSupervisor
 
 
 @pytest.fixture
-def postgres(tmp_path: Path) -> Iterator[EmbeddedPostgres]:
-    server = EmbeddedPostgres(tmp_path / "pg")
+def postgres(postgres_dir: Path) -> Iterator[EmbeddedPostgres]:
+    server = EmbeddedPostgres(postgres_dir / "pg")
     try:
         yield server.start()
     finally:
@@ -70,32 +70,33 @@ async def test_a_killed_server_is_started_again_with_its_data(
     assert exits == ["embedded postgres exited (signal 9)"]
 
 
-async def test_a_stopped_server_frees_its_directory_for_the_next(tmp_path: Path) -> None:
-    first = EmbeddedPostgres(tmp_path / "pg").start()
+async def test_a_stopped_server_frees_its_directory_for_the_next(postgres_dir: Path) -> None:
+    first = EmbeddedPostgres(postgres_dir / "pg").start()
     with pytest.raises(EmbeddedPostgresError, match="used by another process"):
-        EmbeddedPostgres(tmp_path / "pg").start()
+        EmbeddedPostgres(postgres_dir / "pg").start()
     url, pid = first.url, first.pid
 
     first.stop()
 
     assert not first.running and pid is not None and not Path(f"/proc/{pid}").exists()
-    second = EmbeddedPostgres(tmp_path / "pg").start()
+    second = EmbeddedPostgres(postgres_dir / "pg").start()
     try:
         assert await query(url, "SELECT 1") == 1
     finally:
         second.stop()
 
 
-async def test_the_service_runs_its_own_postgres_beside_its_own_redis(tmp_path: Path) -> None:
+async def test_the_service_runs_its_own_postgres_beside_its_own_redis(postgres_dir: Path) -> None:
     settings = Settings(
-        listen="127.0.0.1:0", data_dir=tmp_path / "data", metrics_listen="", timers_enabled=False
-    )
+        listen="127.0.0.1:0", data_dir=postgres_dir / "data", metrics_listen="",
+        timers_enabled=False,
+    )  # fmt: skip
     app = await build(settings, clock=FakeClock(1_790_000_000_000))
     try:
         await app.start()
         assert app.archive.mode == "embedded" and app.archive_pool is not None
         server = app.archive.embedded
-        assert server is not None and server.directory == tmp_path / "data" / "postgres"
+        assert server is not None and server.directory == postgres_dir / "data" / "postgres"
         tables = await app.archive_pool.fetchval(
             "SELECT count(*) FROM pg_tables WHERE tablename IN ('requests', 'events')"
         )

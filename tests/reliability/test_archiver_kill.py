@@ -34,9 +34,9 @@ REQUESTS = 120  # × 3 versions
 
 
 @pytest.fixture
-def postgres(tmp_path: Path) -> Iterator[EmbeddedPostgres]:
+def postgres(postgres_dir: Path) -> Iterator[EmbeddedPostgres]:
     """A PostgreSQL of this test's own, to stop and start again."""
-    server = EmbeddedPostgres(tmp_path / "pg")
+    server = EmbeddedPostgres(postgres_dir / "pg")
     try:
         yield server.start()
     finally:
