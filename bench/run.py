@@ -6,7 +6,9 @@ Environment:
 * ``BENCH_PROFILE=1``: run the first service process under ``py-spy record`` (raw flame
   files in ``bench/results/profiles/``);
 * ``BENCH_SECTIONS=domain,transitions,...``: only these sections (default: all; e.g.
-  ``observability`` alone: the CPU of metrics, access log and tracing-off per transition, A/B);
+  ``observability`` alone: the CPU of metrics, access log and tracing-off per transition, A/B;
+  ``archive`` alone: the archiver's throughput and the transitions with it, at 64 in flight
+  unless ``transitions`` ran first and found the knee);
 * ``BENCH_AOF=0``: skip the AOF ``everysec`` run of the transitions;
 * ``BENCH_LIFECYCLE_N`` (default 20,000; 100,000 takes ≈ 10 minutes): finished requests the
   ``lifecycle`` section makes and sweeps;
@@ -36,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import (
+    archive,
     delivery,
     domain_cost,
     lifecycle,
@@ -67,6 +70,7 @@ SECTIONS = (
     "peer_arq",
     "observability",
     "transitions_aof",
+    "archive",
 )
 STARTED = time.perf_counter()
 
@@ -165,6 +169,13 @@ def main() -> int:
             "delivery",
             lambda: delivery.run(
                 setup, plan, peak, log, delivery.DeliveryPlan.quick() if quick else None
+            ),
+        )
+        redis_servers.flush(url)
+        section(
+            "archive",
+            lambda: archive.run(
+                setup, plan, peak, log, archive.ArchivePlan.quick() if quick else None
             ),
         )
         redis_servers.flush(url)

@@ -2,7 +2,7 @@
 
     serve        the gRPC server (and the timer worker unless AFTERSALE_TIMERS=0);
                  --workers N|auto: N such processes on one port under a supervisor
-    timers       the timer worker only (scale timers apart from the API)
+    timers       the timer worker only (scale timers apart from the API), and the archiver
     get, history, watch, fire-timer, status
                  ops calls through the API (see ``service.cli``)
     call         any RPC by name with a JSON body; error details decoded (``service.call``)
@@ -98,8 +98,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command in ("serve", "timers"):
         configure_logging(settings.log_level, settings.log_format)
-        if args.command == "timers" and not settings.timers_enabled:
-            print("aftersale: AFTERSALE_TIMERS=0 leaves `timers` nothing to do", file=sys.stderr)
+        archiving = settings.archiver_enabled and settings.archive_mode != "off"
+        if args.command == "timers" and not settings.timers_enabled and not archiving:
+            print("aftersale: AFTERSALE_TIMERS=0 leaves `timers` nothing to do (no archiver: "
+                  "the archive is off)", file=sys.stderr)  # fmt: skip
             return 2
         worker = WorkerLink.of(args) if args.command == "serve" else None
         try:

@@ -8,6 +8,11 @@ oversight stop → the embedded redis-server's supervisor stops → the metrics 
 buffered spans are flushed → the Redis client closes → the embedded redis-server (if we
 started it) shuts down, flushing its append-only file.
 
+The archive (``service.archive.startup``): the archive's pool (``App.archive_pool``, None when
+the archive is off) is opened and migrated in ``build``; the archiver runs from ``start``
+when ``archiver_enabled``, and stops right after the timer worker; the embedded PostgreSQL's
+supervisor stops with the others; the pool closes and the embedded PostgreSQL stops last.
+
 Observability (``service.observability``): the observing interceptor (RPC metrics, access
 line) always; the metrics endpoint and the Redis command timing when
 ``settings.metrics_listen`` is set; tracing when the ``OTEL_*`` variables ask for it (or a
@@ -37,7 +42,11 @@ from service.api.server import create_server, new_health_servicer, stop_server
 from service.api.subscriptions import SubscriptionStreams
 from service.api.tokens import TokenFileError, TokenTable, read_token_file
 from service.api.watch import TransitionWatch
+from service.archive import startup as archive_startup
+from service.archive.archiver import Archiver
 from service.archive.reads import ArchiveReads
+from service.archive.startup import ArchiveParts
+from service.archive.status import ArchiveProbe
 from service.config import Settings
 from service.handlers import AfterSaleHandlers
 from service.observability.endpoint import MetricsEndpoint, ScrapeProbe
@@ -51,6 +60,7 @@ from service.parts import (
     load_tokens,
     policy_of,
     stream_slots,
+    subscription_settings,
     subscription_streams,
     tls_of,
 )
@@ -60,6 +70,7 @@ from service.storage.keys import Keys
 from service.storage.redis_server import EmbeddedRedis
 from service.storage.repository import RedisRepository
 from service.storage.stream import TransitionReader
+from service.storage.subscriptions import Subscriptions
 from service.storage.timer_store import RedisTimerStore
 from service.timer_worker import TimerWorker, TimerWorkerSettings
 
@@ -91,9 +102,12 @@ class App:
     metrics: MetricsEndpoint | None = None  # serving once started, if settings.metrics_listen
     _unobserve_redis: Callable[[], None] | None = field(default=None, repr=False)
     tokens: TokenTable | None = None  # the table the server authenticates with (reloadable)
-    archive_pool: asyncpg.Pool | None = None  # the archive's connections; None: no archive
     ops: Operations = field(default_factory=Operations)  # supervision, health, oversight, status
     _worker_task: asyncio.Task[None] | None = field(default=None, repr=False)
+    archive: ArchiveParts = field(default_factory=lambda: ArchiveParts("off"))
+    archive_pool: asyncpg.Pool | None = None  # the archive's pool (archive.pool); None: off
+    archiver: Archiver | None = None  # runs when settings.archiver_enabled and the archive is on
+    _archiver_task: asyncio.Task[None] | None = field(default=None, repr=False)
     _reloads: set[asyncio.Task[bool]] = field(default_factory=set, repr=False)
     _stopped: bool = field(default=False, repr=False)
 
@@ -126,7 +140,11 @@ class App:
             )
         if self.settings.timers_enabled:
             self._worker_task = asyncio.create_task(self.worker.run(), name="timer-worker")
+        if self.archiver is not None:
+            self._archiver_task = asyncio.create_task(self.archiver.run(), name="archiver")
         await self.ops.start(self._worker_task)
+        if self.ops.monitor is not None and self._archiver_task is not None:
+            self.ops.monitor.watch(self._archiver_task, "the archiver")
 
     def reload(self) -> None:
         """Read the tokens file again, in the background (SIGHUP)."""
@@ -170,27 +188,29 @@ class App:
                 await asyncio.wait_for(self._worker_task, timeout=grace)
             except TimeoutError:
                 log.warning("timer worker did not stop within %ss; cancelled", grace)
+        await self._stop_archiver(grace)
         await self.ops.stop()
         if self.stream_redis is not None and self.stream_redis is not self.redis:
             await self.stream_redis.aclose()  # always ours: made in build, streams have ended
-        await self._close_archive(grace)
         await self._stop_observing()
         if self.owns_redis:
             await self.redis.aclose()
         if self.embedded is not None:
             await asyncio.to_thread(self.embedded.stop)
+        await self.archive.close()
         log.info("stopped")
 
-    async def _close_archive(self, grace_s: float) -> None:
-        """Close the archive's pool: calls have ended, so its connections are back; one
-        that is not within the grace period is terminated."""
-        if self.archive_pool is None:
+    async def _stop_archiver(self, grace: float) -> None:
+        """The archiver ends after its batch in hand; what it did not acknowledge is
+        delivered again to the next archiver."""
+        if self.archiver is None:
             return
-        try:
-            await asyncio.wait_for(self.archive_pool.close(), timeout=max(grace_s, 0.1))
-        except TimeoutError:
-            log.warning("archive connections did not close within %ss; terminated", grace_s)
-            self.archive_pool.terminate()
+        self.archiver.stop()
+        if self._archiver_task is not None:
+            try:
+                await asyncio.wait_for(self._archiver_task, timeout=grace)
+            except TimeoutError:
+                log.warning("archiver did not stop within %ss; cancelled", grace)
 
     async def _stop_observing(self) -> None:
         if self.metrics is not None:
@@ -233,21 +253,41 @@ async def build(
     heartbeats = RedisHeartbeats(redis, shard_keys)  # the timer worker's and the oversight's
     app = _parts(settings, clock, redis, shard_keys, heartbeats, tracing, embedded, owns_redis)
     try:
-        app.archive_pool = await _archive_pool(settings)
-    except BaseException:
-        await app.stop()
-        raise
-    if app.archive_pool is not None:  # reads fall back to the archive
-        app.handlers.use_archive(ArchiveReads(app.archive_pool))
-    if not serve:
-        app.ops = operations(settings, clock, redis, shard_keys, heartbeats, embedded)
-        return app
-    try:
-        await _serving(app, shard_keys, heartbeats)
+        app.archive = await archive_startup.open_archive(
+            settings, redis_embedded=embedded is not None
+        )
+        app.archive_pool = app.archive.pool
+        if app.archive_pool is not None:  # reads fall back to the archive
+            app.handlers.use_archive(ArchiveReads(app.archive_pool))
+        if not serve:
+            app.ops = operations(settings, clock, redis, shard_keys, heartbeats, embedded)
+        else:
+            await _serving(app, shard_keys, heartbeats)
+        _archiving(app, shard_keys)
     except BaseException:
         await app.stop()
         raise
     return app
+
+
+def _archiving(app: App, shard_keys: Keys) -> None:
+    """The archiver and the embedded PostgreSQL's supervisor, when this process has them."""
+    settings = app.settings
+    subscriptions = Subscriptions(app.redis, shard_keys, subscription_settings(settings))
+    app.archiver = archive_startup.archiver(
+        app.archive, settings, app.redis, shard_keys, subscriptions, app.clock
+    )
+    app.ops.archive_supervisor = supervisor = archive_startup.supervisor(app.archive, settings)
+    if app.ops.status is not None:
+        probe = ArchiveProbe(
+            app.archive,
+            app.redis,
+            shard_keys,
+            why_off=archive_startup.why_off(settings, app.embedded is not None),
+            archiver_running=app.archiver is not None,
+            embedded_restarts=(lambda: supervisor.restarts) if supervisor is not None else None,
+        )
+        app.ops.status.archive = probe.read
 
 
 def _parts(
@@ -326,28 +366,6 @@ async def _serving(app: App, shard_keys: Keys, heartbeats: RedisHeartbeats) -> N
         status=app.ops.status,
         subscriptions=app.subscriptions,
     )
-
-
-# The archive's pool: no connection is made until a read needs one (min_size 0), so the
-# service starts, and serves live work, while PostgreSQL is down; a connect that hangs gives
-# up well within a call's time bound, and the read answers UNAVAILABLE.
-ARCHIVE_CONNECT_TIMEOUT_S = 2.0
-ARCHIVE_COMMAND_TIMEOUT_S = 5.0
-ARCHIVE_POOL_SIZE = 10
-
-
-async def _archive_pool(settings: Settings) -> asyncpg.Pool | None:
-    """The archive's connection pool, or None when the service runs without an archive."""
-    if settings.archive_url is None:
-        return None
-    pool: asyncpg.Pool = await asyncpg.create_pool(
-        settings.archive_url,
-        min_size=0,
-        max_size=ARCHIVE_POOL_SIZE,
-        timeout=ARCHIVE_CONNECT_TIMEOUT_S,
-        command_timeout=ARCHIVE_COMMAND_TIMEOUT_S,
-    )
-    return pool
 
 
 def _observers(tracing: Tracing | None) -> list[object]:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from service.options import (
+    ARCHIVE_OFF,
     CONFIG_FILE_ENV,
     LOG_LEVELS,
     OPTIONS,
@@ -69,7 +70,6 @@ class Settings:
     log_format: str = "auto"  # json, text, or auto: text on a terminal, JSON otherwise
     metrics_listen: str = "127.0.0.1:9464"  # "": no metrics endpoint
     redis_url: str | None = None  # None: start the embedded redis-server
-    archive_url: str | None = None  # PostgreSQL; None: no archive, reads use Redis alone
     redis_cluster: bool = False
     redis_socket_timeout_s: float = 5.0
     redis_socket_connect_timeout_s: float = 2.0
@@ -136,6 +136,12 @@ class Settings:
     subscription_dead_letter_maxlen: int = 10_000
     subscription_lease_s: float = 10.0
     subscription_max_in_flight: int = 100
+    # The archive (service.archive): None = the embedded PostgreSQL beside the embedded Redis
+    # (off when REDIS_URL names a Redis: see archive_mode); "off"; or a postgresql:// URL.
+    archive_url: str | None = None
+    archiver_enabled: bool = True  # run an archiver (a consumer of the archive subscription)
+    archive_batch: int = 256
+    archive_pool_size: int = 4
 
     def __post_init__(self) -> None:
         for option in OPTIONS:
@@ -160,6 +166,17 @@ class Settings:
         if self.tls_client_ca is not None and self.tls_cert is None:
             rule = "needs AFTERSALE_TLS_CERT"
             raise ConfigError("AFTERSALE_TLS_CLIENT_CA", self.tls_client_ca, rule)
+
+    @property
+    def archive_mode(self) -> str:
+        """``url`` (archive_url names a PostgreSQL), ``embedded`` (no archive_url and no
+        REDIS_URL: a PostgreSQL beside the embedded Redis) or ``off`` (``off``, or REDIS_URL
+        without an archive_url: an archive per replica would split the archive)."""
+        if self.archive_url == ARCHIVE_OFF:
+            return "off"
+        if self.archive_url is not None:
+            return "url"
+        return "embedded" if self.redis_url is None else "off"
 
     @property
     def tokens_path(self) -> Path:
@@ -238,6 +255,8 @@ def _default_text(option: Option, defaults: Settings) -> str:
         return "`<data_dir>/token.key`"
     if option.field == "subscriptions":
         return "none"
+    if option.field == "archive_url":
+        return "unset (embedded, see its meaning)"
     value = option.get(defaults)
     if value is None:
         return "unset"

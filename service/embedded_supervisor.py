@@ -1,4 +1,7 @@
 """The embedded redis-server, supervised: started again with backoff if it dies (SPEC §13).
+The embedded PostgreSQL (the archive, ``service.archive.postgres_server``) is supervised the
+same way by the same class: any server with ``exit_status``, ``start``, ``stop``, ``address``,
+``pid`` and ``log_tail`` (``Supervised``), named and counted by ``ServerCounters``.
 
 The server keeps its directory, port and password, so clients reconnect by retrying and its
 append-only file brings the data back. Each death is logged with the server's last log lines
@@ -15,27 +18,66 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from service import ops_metrics
-from service.storage.redis_server import EmbeddedRedis, EmbeddedRedisError
+from service.storage.redis_server import EmbeddedRedisError
 
 log = logging.getLogger(__name__)
 POLL_S = 0.2  # how soon a death is seen
 STABLE_S = 60.0
 
 
+class Supervised(Protocol):
+    """A server child process the supervisor can watch and start again."""
+
+    @property
+    def exit_status(self) -> int | None: ...
+    @property
+    def address(self) -> str: ...
+    @property
+    def pid(self) -> int | None: ...
+    def start(self) -> Any: ...
+    def stop(self, timeout_s: float = 30.0) -> None: ...
+    def log_tail(self, lines: int = 20) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ServerCounters:
+    """What a supervised server is called in logs, and its three counters."""
+
+    name: str
+    exits: Any
+    restarts: Any
+    restart_failures: Any
+    start_errors: tuple[type[Exception], ...] = (OSError,)
+
+
+REDIS = ServerCounters(
+    "redis-server",
+    ops_metrics.embedded_redis_exits,
+    ops_metrics.embedded_redis_restarts,
+    ops_metrics.embedded_redis_restart_failures,
+    (EmbeddedRedisError, OSError),
+)
+
+
 class EmbeddedRedisSupervisor:
-    """Watches one ``EmbeddedRedis`` from ``start`` to ``stop``."""
+    """Watches one embedded server (``EmbeddedRedis`` unless told) from ``start`` to
+    ``stop``."""
 
     def __init__(
         self,
-        embedded: EmbeddedRedis,
+        embedded: Supervised,
         *,
         backoff_s: float = 0.5,
         backoff_max_s: float = 30.0,
         on_exit: Callable[[str], None] | None = None,
+        counters: ServerCounters = REDIS,
     ) -> None:
         self.embedded = embedded
+        self.counters = counters
         self.backoff_s = backoff_s
         self.backoff_max_s = backoff_max_s
         self.on_exit = on_exit
@@ -50,7 +92,8 @@ class EmbeddedRedisSupervisor:
         return self._task
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="embedded-redis-supervisor")
+        name = f"embedded-{self.counters.name}-supervisor"
+        self._task = asyncio.create_task(self._run(), name=name)
 
     async def stop(self) -> None:
         """Stop supervising (before the server is stopped on purpose); waits for a start in
@@ -79,7 +122,8 @@ class EmbeddedRedisSupervisor:
             await asyncio.to_thread(self.embedded.stop)  # reap it, release the directory
             while True:
                 log.warning(
-                    "starting the embedded redis-server again in %.1fs address=%s",
+                    "starting the embedded %s again in %.1fs address=%s",
+                    self.counters.name,
                     backoff,
                     self.embedded.address,
                 )
@@ -92,28 +136,30 @@ class EmbeddedRedisSupervisor:
 
     def _died(self, status: int) -> None:
         self.exits += 1
-        ops_metrics.embedded_redis_exits.inc()
+        self.counters.exits.inc()
         how = f"signal {-status}" if status < 0 else f"status {status}"
         log.error(
-            "the embedded redis-server exited (%s) address=%s; its log ends:\n%s",
+            "the embedded %s exited (%s) address=%s; its log ends:\n%s",
+            self.counters.name,
             how,
             self.embedded.address,
             self.embedded.log_tail(5),
         )
         if self.on_exit is not None:
-            self.on_exit(f"embedded redis-server exited ({how})")
+            self.on_exit(f"embedded {self.counters.name} exited ({how})")
 
     async def _restart(self) -> bool:
         try:
             await asyncio.to_thread(self.embedded.start)
-        except (EmbeddedRedisError, OSError) as exc:
-            ops_metrics.embedded_redis_restart_failures.inc()
-            log.error("the embedded redis-server did not start again: %s", exc)
+        except self.counters.start_errors as exc:
+            self.counters.restart_failures.inc()
+            log.error("the embedded %s did not start again: %s", self.counters.name, exc)
             return False
         self.restarts += 1
-        ops_metrics.embedded_redis_restarts.inc()
+        self.counters.restarts.inc()
         log.warning(
-            "the embedded redis-server runs again pid=%s address=%s restarts=%d",
+            "the embedded %s runs again pid=%s address=%s restarts=%d",
+            self.counters.name,
             self.embedded.pid,
             self.embedded.address,
             self.restarts,

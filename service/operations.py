@@ -49,12 +49,15 @@ class Operations:
     trimming: StreamTrimming | None = None
     sweeping: RetentionSweeping | None = None
     status: StatusReader | None = None
+    archive_supervisor: EmbeddedRedisSupervisor | None = None  # the embedded PostgreSQL's
 
     async def start(self, worker: asyncio.Task[None] | None) -> None:
         """Start supervising, probing and overseeing; ``worker`` (the timer worker's task,
         if it runs here) is one of the vital tasks liveness watches."""
         if self.supervisor is not None:
             self.supervisor.start()
+        if self.archive_supervisor is not None:
+            self.archive_supervisor.start()
         if self.oversight is not None:
             self.oversight.start()
         if self.trimming is not None:
@@ -70,6 +73,10 @@ class Operations:
             (self.oversight.task if self.oversight else None, "the timer oversight"),
             (self.trimming.task if self.trimming else None, "the stream trimming"),
             (self.sweeping.task if self.sweeping else None, "the retention sweep"),
+            (
+                self.archive_supervisor.task if self.archive_supervisor else None,
+                "the embedded PostgreSQL supervisor",
+            ),
         ]
         for task, what in vital:
             if task is not None:
@@ -92,6 +99,8 @@ class Operations:
             await self.monitor.stop()
         if self.supervisor is not None:
             await self.supervisor.stop()
+        if self.archive_supervisor is not None:
+            await self.archive_supervisor.stop()
 
 
 def operations(
@@ -124,7 +133,7 @@ def operations(
         maxlen=settings.stream_maxlen,
     )
     ops.trimming = StreamTrimming(retention, clock, interval_s=settings.stream_trim_interval_s)
-    if archive_enabled(settings):
+    if archive_enabled(settings, embedded is not None):
         sweep = TerminalSweep(
             redis,
             keys,

@@ -38,6 +38,20 @@ embedded_redis_restart_failures = Counter(
     "Attempts to start the embedded redis-server again that failed (retried with backoff)",
 )
 
+# -- the embedded PostgreSQL, the archive (service.archive.startup) ---------------------------
+embedded_postgres_exits = Counter(
+    "aftersale_embedded_postgres_exits",
+    "Times the embedded PostgreSQL exited while the service was running",
+)
+embedded_postgres_restarts = Counter(
+    "aftersale_embedded_postgres_restarts",
+    "Times the embedded PostgreSQL was started again after it exited",
+)
+embedded_postgres_restart_failures = Counter(
+    "aftersale_embedded_postgres_restart_failures",
+    "Attempts to start the embedded PostgreSQL again that failed (retried with backoff)",
+)
+
 # -- tokens (service.bootstrap, SIGHUP) ------------------------------------------------------
 token_reloads = Counter(
     "aftersale_token_reloads",

@@ -29,6 +29,8 @@ REDIS_SCHEMES = (
     "rediss+sentinel",
 )
 CONFIG_FILE_ENV = "AFTERSALE_CONFIG"
+ARCHIVE_OFF = "off"
+ARCHIVE_SCHEMES = ("postgresql", "postgres")
 UNKNOWN = "unknown setting (see the configuration table in the README)"
 
 
@@ -78,6 +80,10 @@ def _parse_off(raw: object) -> str:
 
 def _redis_url(value: str) -> bool:
     return urlsplit(value).scheme in REDIS_SCHEMES
+
+
+def _archive_url(value: str) -> bool:
+    return value == ARCHIVE_OFF or urlsplit(value).scheme in ARCHIVE_SCHEMES
 
 
 def _parse_bool(raw: object) -> bool:
@@ -229,10 +235,7 @@ LISTEN_OR_OFF = Rule("must be host:port, or empty or off", _listen_or_off)
 FORMAT = Rule("must be one of " + ", ".join(LOG_FORMATS), lambda value: value in LOG_FORMATS)
 LEVEL = Rule("must be one of " + ", ".join(LOG_LEVELS), lambda value: value in LOG_LEVELS)
 URL = Rule("scheme must be one of " + ", ".join(REDIS_SCHEMES), _redis_url)
-POSTGRES_URL = Rule(
-    "scheme must be postgresql or postgres",
-    lambda value: urlsplit(value).scheme in ("postgresql", "postgres"),
-)
+ARCHIVE_URL = Rule("must be a postgresql:// URL, or off", _archive_url)
 
 # fmt: off
 OPTIONS: tuple[Option, ...] = (
@@ -254,9 +257,6 @@ OPTIONS: tuple[Option, ...] = (
          "`redis+cluster://`, `rediss+cluster://` for a cluster; "
          "`redis+sentinel://host:port[,host:port]/service_name[/db]` (`rediss+sentinel://`) "
          "for a Sentinel-managed master", env="REDIS_URL"),
-    _opt("archive_url", "archive.url", "str", POSTGRES_URL,
-         "The archive (PostgreSQL, `postgresql://…`): reads of requests that left Redis and "
-         "the shop figures over a window come from it; unset: no archive"),
     _opt("redis_cluster", "redis.cluster", "bool", None, "Use the Redis Cluster client"),
     _opt("redis_socket_timeout_s", "redis.socket_timeout_s", "float", POSITIVE,
          "Socket read/write timeout; blocking reads stay below it"),
@@ -412,6 +412,18 @@ OPTIONS: tuple[Option, ...] = (
          "a consumer that vanished without closing loses them after this"),
     _opt("subscription_max_in_flight", "subscription.max_in_flight", "int",
          _between(1, 1000), "Unacknowledged deliveries per consumer when it does not ask"),
+    _opt("archive_url", "archive.url", "str", ARCHIVE_URL,
+         "The archive (PostgreSQL) that keeps every request for good: a `postgresql://` URL; "
+         "`off`: no archive, so nothing is ever deleted from Redis (said at start and by "
+         "`GetStatus`); unset: a PostgreSQL from the `pgserver` wheel in `<data_dir>/postgres` "
+         "beside the embedded Redis (supervised like it), or, with `REDIS_URL` set, off"),
+    _opt("archiver_enabled", "archive.archiver", "bool", None,
+         "Run an archiver in this process (`serve` and `timers`): the archivers of a "
+         "deployment share the `archive` subscription's shards", env="AFTERSALE_ARCHIVER"),
+    _opt("archive_batch", "archive.batch", "int", _between(1, 1000),
+         "Transition events an archiver archives per PostgreSQL transaction, at most"),
+    _opt("archive_pool_size", "archive.pool_size", "int", _at_least(1),
+         "PostgreSQL connections per process (the archiver and archive reads)"),
     _opt("tls_cert", "tls.cert", "path", None, "Server certificate (PEM); unset: plaintext"),
     _opt("tls_key", "tls.key", "path", None, "Server private key (PEM)"),
     _opt("tls_client_ca", "tls.client_ca", "path", None,

@@ -14,8 +14,9 @@ gives a status saying so, not an error: ops need the view most when Redis is in 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from typing import Any
 
 from redis.exceptions import RedisClusterException, RedisError
 
@@ -55,6 +56,7 @@ class OpsStatus:
     subscriptions: tuple[SubscriptionBacklog, ...] = ()
     alive_ttl_ms: int = 0
     beats_read_at_ms: int = 0  # wall-clock time, which heartbeats are in
+    archive: Any = None  # service.archive.status.ArchiveState, when read
 
     def alive(self, beat: Heartbeat) -> bool:
         return beat.alive(self.beats_read_at_ms, self.alive_ttl_ms)
@@ -92,10 +94,19 @@ class StatusReader:
         self._ready = ready
         self._why_not_ready = why_not_ready
         self._embedded_restarts = embedded_restarts
+        # The archive's part (service.archive.status.ArchiveProbe.read), set by the
+        # composition root: read beside the Redis parts, whatever Redis says.
+        self.archive: Callable[[], Awaitable[Any]] | None = None
 
     async def read(self, limit: int) -> OpsStatus:
         """The status now, listing at most ``limit`` (>= 1) overdue timers and flagged
         requests."""
+        status = await self._read(limit)
+        if self.archive is None:
+            return status
+        return replace(status, archive=await self.archive())
+
+    async def _read(self, limit: int) -> OpsStatus:
         now = self._clock.now_ms()
         ready = self._ready()
         embedded = self._embedded_restarts is not None

@@ -3,7 +3,8 @@
 The supervisor does what must happen once, then runs the workers:
 
 - it starts the embedded redis-server when no ``REDIS_URL`` is set (never one per worker:
-  they would share a data directory) and hands every worker its URL;
+  they would share a data directory) and hands every worker its URL; so too the embedded
+  PostgreSQL (the archive) when no ``AFTERSALE_ARCHIVE_URL`` is set either;
 - it writes the development tokens file if it is missing, before any worker reads it;
 - it binds the listen address with SO_REUSEPORT and keeps that socket, without listening on
   it, for its whole life: port 0 becomes one concrete port every worker shares, an address
@@ -83,6 +84,8 @@ class Supervisor:
         self._ready: set[int] = set()
         self._status = 0
         self._embedded: Any = None  # EmbeddedRedis when we started one
+        self.archive_url = settings.archive_url
+        self._archive: Any = None  # EmbeddedPostgres when we started one
 
     async def run(self) -> int:
         """Start everything, run until a signal (or a bad configuration), stop everything;
@@ -102,6 +105,8 @@ class Supervisor:
                 loop.remove_signal_handler(signum)
             if self._embedded is not None:
                 await asyncio.to_thread(self._embedded.stop)
+            if self._archive is not None:
+                await asyncio.to_thread(self._archive.stop)
             reservation.close()
         log.info("supervisor stopped status=%s", self._status)
         return self._status
@@ -113,9 +118,13 @@ class Supervisor:
         self._stopping.set()
 
     async def _prepare(self) -> None:
+        from service.archive.startup import start_embedded_postgres  # noqa: PLC0415
         from service.parts import load_tokens, start_embedded_redis  # noqa: PLC0415
 
         load_tokens(self.settings)  # writes the development file once, before any worker
+        if self.settings.archive_mode == "embedded":
+            self._archive = await start_embedded_postgres(self.settings.data_dir)
+            self.archive_url = self._archive.url
         if self.redis_url is None:
             self._embedded = await start_embedded_redis(self.settings)
             self.redis_url = self._embedded.url
@@ -132,6 +141,8 @@ class Supervisor:
         env["AFTERSALE_REUSE_PORT"] = "1"
         if self.redis_url is not None:
             env["REDIS_URL"] = self.redis_url
+        if self.archive_url is not None:
+            env["AFTERSALE_ARCHIVE_URL"] = self.archive_url
         return env
 
     async def _spawn(self, index: int) -> tuple[asyncio.subprocess.Process, asyncio.Task[bool]]:

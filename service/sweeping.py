@@ -26,13 +26,14 @@ from service.storage.lifecycle import Swept, TerminalSweep
 log = logging.getLogger(__name__)
 
 
-def archive_enabled(settings: Settings) -> bool:
-    """Whether an archive keeps the finished requests, so Redis may let them go: the archive's
-    URL is set (``archive_url``, which comes with the archive's own work: read by name until
-    this branch meets it). Safe either way: the sweep deletes only what the archiver marked as
-    held, so an archive that is configured but not written to deletes nothing (it is counted
-    as waiting, and alerted on)."""
-    return getattr(settings, "archive_url", None) is not None
+def archive_enabled(settings: Settings, redis_embedded: bool) -> bool:
+    """Whether an archive keeps the finished requests, so Redis may let them go: the archive
+    this process opens (``service.archive.startup.open_archive``: a URL, or the embedded
+    PostgreSQL beside the embedded Redis) is on. Safe either way: the sweep deletes only what
+    the archiver marked as held, so an archive that is configured but not written to deletes
+    nothing (it is counted as waiting, and alerted on)."""
+    mode = settings.archive_mode
+    return mode == "url" or (mode == "embedded" and redis_embedded)
 
 
 def retention_ms(settings: Settings) -> int:

@@ -1,12 +1,18 @@
-"""PostgreSQL for the tests: one real server from the pgserver wheel for the session, its
-schema migrated by the service's own runner; each test gets an emptied archive."""
+"""PostgreSQL for the tests: one real server for the session (the service's own embedded
+PostgreSQL, from the pgserver wheel's binaries), its schema migrated by the service's own
+runner; each test gets an emptied archive.
+
+Server directories live under the system's temporary directory, not pytest's ``tmp_path``:
+run as root, PostgreSQL runs as the user ``pgserver``, which must be let through every
+directory above its own, and every pytest session that starts (another run beside this one)
+makes ``/tmp/pytest-of-root`` private again (``service.archive.postgres_server``).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import shutil
 import tempfile
-import warnings
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -14,40 +20,40 @@ import asyncpg
 import pytest
 
 from service.archive.migrate import migrate
+from service.archive.postgres_server import EmbeddedPostgres
 
 TABLES = ("requests", "events")
 
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    """A PostgreSQL server for the whole session (Unix socket), migrated.
-
-    Its data directory is not under pytest's temporary root: run as root, pgserver runs the
-    server as a `pgserver` user, and every pytest session starting on the machine resets that
-    root to mode 0700, which locked a running server out of its own files."""
-    directory = Path(tempfile.mkdtemp(prefix="aftersale-test-postgres-"))
-    with warnings.catch_warnings():
-        # pgserver asks platformdirs for a runtime directory, which warns when the machine has
-        # no XDG_RUNTIME_DIR (CI, containers) and falls back to /tmp: harmless here.
-        # Imported here: the warning comes at import time.
-        warnings.simplefilter("ignore")
-        from pgserver.postgres_server import get_server  # noqa: PLC0415
-
-        server = get_server(directory, cleanup_mode="stop")
-    url = server.get_uri()
-
-    async def prepare() -> None:
-        connection = await asyncpg.connect(url)
-        try:
-            await migrate(connection)
-        finally:
-            await connection.close()
-
-    asyncio.run(prepare())
+    """A PostgreSQL server for the whole session (Unix socket), migrated."""
+    directory = Path(tempfile.mkdtemp(prefix="aftersale-test-pg-"))
+    server = EmbeddedPostgres(directory / "postgres")
     try:
-        yield url
+        server.start()
+
+        async def prepare() -> None:
+            connection = await asyncpg.connect(server.url)
+            try:
+                await migrate(connection)
+            finally:
+                await connection.close()
+
+        asyncio.run(prepare())
+        yield server.url
     finally:
-        server.cleanup()
+        server.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_dir() -> Iterator[Path]:
+    """A fresh directory for a PostgreSQL of the test's own (removed after it)."""
+    directory = Path(tempfile.mkdtemp(prefix="aftersale-test-pg-"))
+    try:
+        yield directory
+    finally:
         shutil.rmtree(directory, ignore_errors=True)
 
 

@@ -65,6 +65,23 @@ def status_response(status: OpsStatus) -> pb.GetStatusResponse:
         timer_workers=[_beat(beat, status) for beat in status.timer_workers],
         servers=[_beat(beat, status) for beat in status.servers],
         subscriptions=[_subscription(s) for s in status.subscriptions],
+        archive=_archive(status.archive),
+    )
+
+
+def _archive(state: Any) -> pb.ArchiveStatus | None:
+    """``service.archive.status.ArchiveState`` (None: not read) as the reply's part."""
+    if state is None:
+        return None
+    return pb.ArchiveStatus(
+        enabled=state.enabled,
+        embedded=state.embedded,
+        reachable=state.reachable,
+        error=state.error,
+        embedded_restarts=state.embedded_restarts,
+        backfill_done_shards=state.backfill_done_shards,
+        archiver_running=state.archiver_running,
+        warning=state.warning,
     )
 
 

@@ -16,6 +16,7 @@ retried once on a fresh one: these are reads, so running one again is harmless.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -53,6 +54,7 @@ ONE_MS = timedelta(milliseconds=1)
 LISTING_COLUMNS = ("shop_id", "buyer_id", "order_id")  # each leads an index with created_at
 
 # The database cannot answer now; nothing about the data follows from it.
+READ_TIMEOUT_S = 5.0  # a read (connect, wait for a pooled connection, query) that takes longer
 UNREACHABLE: tuple[type[BaseException], ...] = (
     OSError,  # refused, reset, unreachable, no such socket file
     TimeoutError,  # the connect timeout or the command timeout
@@ -121,7 +123,9 @@ class ArchiveReads:
         Counted by ``read`` in ``aftersale_archive_reads_total``."""
         for attempt in (1, 2):
             try:
-                async with self.pool.acquire() as connection:
+                # Bounded well within a call's time: the pool's command timeout is the
+                # archiver's (long statements), a read that hangs answers UNAVAILABLE.
+                async with asyncio.timeout(READ_TIMEOUT_S), self.pool.acquire() as connection:
                     answer = await query(connection)
                 archive_reads.labels(read, "ok").inc()
                 return answer

@@ -59,6 +59,9 @@ Not per shard (one key each, read by the ops status):
                                          JSON); each is a consumer group ``<name>`` on
                                          every ``{as:NN}:events``
 ``{as}:sub:<name>:consumers``            its live consumer sessions (zset, score = expiry ms)
+``{as}:archive:backfill``                the archiver's backfill (hash: field a shard, value
+                                         ``<created ms>|<request id>`` of the last request it
+                                         archived there, or ``done``; ``service.archive``)
 =======================================  ===================================================
 
 A record hash without ``d`` (every field its own hash field) or an idempotency result with
@@ -287,6 +290,10 @@ class Keys:
     def heartbeats(self, kind: str) -> str:
         """Last beats of the processes of ``kind`` (``timer_worker``, ``server``)."""
         return f"{{{self.prefix}}}:heartbeats:{kind}"
+
+    def archive_backfill(self) -> str:
+        """How far the archiver's backfill got in each shard (``service.archive.backfill``)."""
+        return f"{{{self.prefix}}}:archive:backfill"
 
     def subscription_losses(self) -> str:
         """Subscriptions (consumer groups) whose unacknowledged events the hard cap trimmed."""

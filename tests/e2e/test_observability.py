@@ -163,6 +163,7 @@ async def test_the_metrics_move_with_calls_transitions_refusals_and_timer_fires(
         "to_state", "command", "error", "reader", "le", "quantile",
         "subscription", "why",  # durable subscriptions' (names ops create, loss causes)
         "read", "outcome",  # the archive's reads (what was read, ok or unavailable)
+        "stage", "source",  # the archiver's (failure stages, what asked for a write)
         # prometheus-client's own process and platform collectors
         "version", "implementation", "major", "minor", "patchlevel", "generation",
     }  # fmt: skip

@@ -96,6 +96,9 @@ async def supervised(tmp_path: Path) -> AsyncIterator[Supervised]:
         redis_pid = tmp_path / "data" / "redis" / "redis.pid"
         if redis_pid.exists() and process_alive(int(redis_pid.read_text())):
             os.kill(int(redis_pid.read_text()), signal.SIGTERM)  # the supervisor was killed
+        postgres_pid = tmp_path / "data" / "postgres" / "data" / "postmaster.pid"
+        if postgres_pid.exists() and process_alive(int(postgres_pid.read_text().split()[0])):
+            os.kill(int(postgres_pid.read_text().split()[0]), signal.SIGINT)  # and its archive
 
 
 async def create_and_read(address: str, tokens: Path, calls: int) -> None:

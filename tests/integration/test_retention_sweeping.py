@@ -51,7 +51,7 @@ def test_with_the_archive_off_nothing_is_swept_and_the_process_says_so(
 def test_with_the_archive_on_the_sweep_waits_at_least_the_idempotency_ttl(
     redis: Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(operations_module, "archive_enabled", lambda settings: True)
+    monkeypatch.setattr(operations_module, "archive_enabled", lambda settings, redis_embedded: True)
     short = replace(Settings(), retention_terminal_s=3_600, idempotency_ttl_s=86_400)
 
     long_ops = _built(Settings(), redis)

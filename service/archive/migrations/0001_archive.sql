@@ -4,6 +4,12 @@
 -- A request's record: the columns are what reads filter and sort on; `record` is the whole
 -- record in the service's stored form (service/storage/codec.py, msgspec JSON), decoded by the
 -- same codec, so a read from the archive answers exactly what a read from Redis answers.
+--
+-- `record` and `event` are `json`, not `jsonb`: `json` keeps the text byte for byte (the same
+-- bytes Redis holds, so a reply built from either side is the same), and it accepts every
+-- string the API accepts, where `jsonb` refuses a \u0000 (a buyer's description may hold
+-- one: one such request would stop the archiver). Nothing queries inside them: what is
+-- queried is a column.
 CREATE TABLE requests (
     request_id    text PRIMARY KEY,
     shop_id       text NOT NULL,
@@ -23,7 +29,7 @@ CREATE TABLE requests (
     created_at    timestamptz NOT NULL,
     updated_at    timestamptz NOT NULL,
     version       integer NOT NULL,
-    record        jsonb NOT NULL,
+    record        json NOT NULL,
     archived_at   timestamptz NOT NULL DEFAULT now()
 );
 
@@ -42,7 +48,7 @@ CREATE TABLE events (
     occurred_at timestamptz NOT NULL,
     action      text NOT NULL,          -- the proto Action name (ACTION_…)
     shop_id     text NOT NULL,
-    event       jsonb NOT NULL,
+    event       json NOT NULL,
     PRIMARY KEY (request_id, version)
 );
 

@@ -688,7 +688,7 @@ class GetStatusRequest(_message.Message):
     def __init__(self, limit: _Optional[int] = ...) -> None: ...
 
 class GetStatusResponse(_message.Message):
-    __slots__ = ("read_at", "ready", "redis", "timers", "flagged", "retained_events", "timer_workers", "servers", "subscriptions")
+    __slots__ = ("read_at", "ready", "redis", "timers", "flagged", "retained_events", "timer_workers", "servers", "subscriptions", "archive")
     READ_AT_FIELD_NUMBER: _ClassVar[int]
     READY_FIELD_NUMBER: _ClassVar[int]
     REDIS_FIELD_NUMBER: _ClassVar[int]
@@ -698,6 +698,7 @@ class GetStatusResponse(_message.Message):
     TIMER_WORKERS_FIELD_NUMBER: _ClassVar[int]
     SERVERS_FIELD_NUMBER: _ClassVar[int]
     SUBSCRIPTIONS_FIELD_NUMBER: _ClassVar[int]
+    ARCHIVE_FIELD_NUMBER: _ClassVar[int]
     read_at: _timestamp_pb2.Timestamp
     ready: bool
     redis: RedisStatus
@@ -707,7 +708,28 @@ class GetStatusResponse(_message.Message):
     timer_workers: _containers.RepeatedCompositeFieldContainer[ProcessHeartbeat]
     servers: _containers.RepeatedCompositeFieldContainer[ProcessHeartbeat]
     subscriptions: _containers.RepeatedCompositeFieldContainer[SubscriptionBacklog]
-    def __init__(self, read_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ready: _Optional[bool] = ..., redis: _Optional[_Union[RedisStatus, _Mapping]] = ..., timers: _Optional[_Union[TimerBacklog, _Mapping]] = ..., flagged: _Optional[_Union[FlaggedRequests, _Mapping]] = ..., retained_events: _Optional[int] = ..., timer_workers: _Optional[_Iterable[_Union[ProcessHeartbeat, _Mapping]]] = ..., servers: _Optional[_Iterable[_Union[ProcessHeartbeat, _Mapping]]] = ..., subscriptions: _Optional[_Iterable[_Union[SubscriptionBacklog, _Mapping]]] = ...) -> None: ...
+    archive: ArchiveStatus
+    def __init__(self, read_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ready: _Optional[bool] = ..., redis: _Optional[_Union[RedisStatus, _Mapping]] = ..., timers: _Optional[_Union[TimerBacklog, _Mapping]] = ..., flagged: _Optional[_Union[FlaggedRequests, _Mapping]] = ..., retained_events: _Optional[int] = ..., timer_workers: _Optional[_Iterable[_Union[ProcessHeartbeat, _Mapping]]] = ..., servers: _Optional[_Iterable[_Union[ProcessHeartbeat, _Mapping]]] = ..., subscriptions: _Optional[_Iterable[_Union[SubscriptionBacklog, _Mapping]]] = ..., archive: _Optional[_Union[ArchiveStatus, _Mapping]] = ...) -> None: ...
+
+class ArchiveStatus(_message.Message):
+    __slots__ = ("enabled", "embedded", "reachable", "error", "embedded_restarts", "backfill_done_shards", "archiver_running", "warning")
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDED_FIELD_NUMBER: _ClassVar[int]
+    REACHABLE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDED_RESTARTS_FIELD_NUMBER: _ClassVar[int]
+    BACKFILL_DONE_SHARDS_FIELD_NUMBER: _ClassVar[int]
+    ARCHIVER_RUNNING_FIELD_NUMBER: _ClassVar[int]
+    WARNING_FIELD_NUMBER: _ClassVar[int]
+    enabled: bool
+    embedded: bool
+    reachable: bool
+    error: str
+    embedded_restarts: int
+    backfill_done_shards: int
+    archiver_running: bool
+    warning: str
+    def __init__(self, enabled: _Optional[bool] = ..., embedded: _Optional[bool] = ..., reachable: _Optional[bool] = ..., error: _Optional[str] = ..., embedded_restarts: _Optional[int] = ..., backfill_done_shards: _Optional[int] = ..., archiver_running: _Optional[bool] = ..., warning: _Optional[str] = ...) -> None: ...
 
 class SubscriptionBacklog(_message.Message):
     __slots__ = ("name", "pending", "unread", "unread_known", "oldest_unacked_age", "events_lost", "last_lost_at", "last_lost_shard", "last_lost_first_id", "last_lost_last_id")
