@@ -37,9 +37,9 @@ SELECT e.action,
        count(*) AS events
 FROM events e
 CROSS JOIN LATERAL (
-    SELECT CASE jsonb_typeof(e.event->'negotiation')
+    SELECT CASE json_typeof(e.event->'negotiation')
                WHEN 'object' THEN e.event->'negotiation'
-               WHEN 'string' THEN (e.event->>'negotiation')::jsonb
+               WHEN 'string' THEN (e.event->>'negotiation')::json
            END AS facts
 ) n
 WHERE e.shop_id = $1 AND e.occurred_at >= $2 AND e.occurred_at < $3

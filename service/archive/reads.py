@@ -4,8 +4,9 @@ for the reads that answer the same whether a request is still in Redis or not (S
 What the archive holds is what Redis held: ``requests.record`` is the record's stored form
 (``codec``) and ``events.event`` the history row, so they decode with the very functions the
 Redis reads use, and a reply built from either side is the same. Two things differ and are
-handled here: PostgreSQL's ``jsonb`` keeps neither key order nor spacing (a history row is
-decoded by its keys, not by its first bytes), and text sorts by the database's collation,
+handled here: a history row is decoded by its keys, not by its first bytes (the columns are
+``json``, which keeps the bytes, but a row is not assumed to be byte-for-byte Redis's: a
+future ``jsonb`` column, or another writer, would reorder keys), and text sorts by the database's collation,
 so listing order is asked for with ``COLLATE "C"`` (byte order, as Redis sorts members).
 
 Every query goes through ``ArchiveReads.run``: a PostgreSQL that cannot be reached raises
@@ -246,7 +247,7 @@ class ArchiveReads:
 
 def history_event(row: str) -> StoredEvent:
     """An archived history row as the event Redis's row decodes to. The proto JSON form is
-    decoded by its keys (``jsonb`` reordered them); the previous release's flat form by the
+    decoded by its keys (whatever their order); the previous release's flat form by the
     same reader as in Redis, whose test is its ``event_id`` key."""
     try:
         fields = json.loads(row)
