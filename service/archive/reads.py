@@ -6,8 +6,9 @@ What the archive holds is what Redis held: ``requests.record`` is the record's s
 Redis reads use, and a reply built from either side is the same. Two things differ and are
 handled here: a history row is decoded by its keys, not by its first bytes (the columns are
 ``json``, which keeps the bytes, but a row is not assumed to be byte-for-byte Redis's: a
-future ``jsonb`` column, or another writer, would reorder keys), and text sorts by the database's collation,
-so listing order is asked for with ``COLLATE "C"`` (byte order, as Redis sorts members).
+``jsonb`` column, or another writer, would reorder keys), and text sorts by the database's
+collation, so listing order is asked for with ``COLLATE "C"`` (byte order, as Redis sorts
+members).
 
 Every query goes through ``ArchiveReads.run``: a PostgreSQL that cannot be reached raises
 ``ArchiveUnavailable`` (the API answers UNAVAILABLE with a retry delay), never an empty
