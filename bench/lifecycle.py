@@ -10,8 +10,10 @@ commits; return: 5), with idempotency keys as the API does. Then, each delta div
 * ``stream_entries``: its transition events, trimmed after a day (once acknowledged);
 * ``inside_retention``: what stays until the sweep (record, history, listings, line index,
   queue entry);
-* the archiver's mark (``a`` = version) is set on every record, and the sweep runs (retention
-  0) until it has nothing left: ``after_sweep``, of which ``order_line_index`` (the line
+* every request is archived into a PostgreSQL of its own (the archiver's writer, then its
+  mark): ``archive_bytes_per_request`` is the archive's tables (rows, indexes, TOAST, after a
+  VACUUM) per request, what PostgreSQL grows by for good; then the sweep runs (retention 0)
+  until it has nothing left: ``after_sweep``, of which ``order_line_index`` (the line
   hashes, deleted to measure them), ``shop_counters`` (per shop and shard, not per request:
   amortised over the requests) and ``beyond_line_index_and_counters`` (target 0: what is left
   is per shard, not per request: the empty stream keys, the walk positions).
@@ -24,12 +26,21 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
+
+import asyncpg
 
 from bench.inprocess import one_flow
 from bench.product import OffsetClock, Parts, build_parts
 from bench.redis_servers import used_memory
+from service.archive.marks import mark_archived
+from service.archive.migrate import migrate
+from service.archive.postgres_server import EmbeddedPostgres
+from service.archive.writes import archive_many
+from service.storage.codec import record_from_hash
 from service.storage.lifecycle import TerminalSweep
 
 
@@ -66,26 +77,53 @@ async def _flows(parts: Parts, count: int, concurrency: int) -> int:
     return commits
 
 
-async def _mark_archived(parts: Parts) -> int:
-    """What the archiver does once PostgreSQL holds each request's final version."""
+async def _archive(parts: Parts, url: str) -> tuple[int, dict[str, int]]:
+    """What the archiver does: every request (record and history, read from Redis) written
+    to PostgreSQL with the archiver's writer, then marked with its marking script; the
+    archive's tables' sizes (rows, indexes, TOAST) after a VACUUM."""
     marked = 0
-    for shard in parts.keys.all_shards():
-        ids = await parts.client.zrange(parts.keys.all_requests(shard), 0, -1)
-        for start in range(0, len(ids), 2_000):
-            chunk = ids[start : start + 2_000]
-            pipe = parts.client.pipeline(transaction=False)
-            for rid in chunk:
-                pipe.hget(parts.keys.record(rid), "version")
-            versions = await pipe.execute()
-            pipe = parts.client.pipeline(transaction=False)
-            for rid, version in zip(chunk, versions, strict=True):
-                pipe.hset(parts.keys.record(rid), "a", version)
-            await pipe.execute()
-            marked += len(chunk)
-    return marked
+    connection = await asyncpg.connect(url)
+    try:
+        await migrate(connection)
+        for shard in parts.keys.all_shards():
+            ids = await parts.client.zrange(parts.keys.all_requests(shard), 0, -1)
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                pipe = parts.client.pipeline(transaction=False)
+                for rid in chunk:
+                    pipe.hgetall(parts.keys.record(rid))
+                    pipe.lrange(parts.keys.history(rid), 0, -1)
+                replies = await pipe.execute()
+                requests = [
+                    (record_from_hash(replies[i]), replies[i + 1])
+                    for i in range(0, len(replies), 2)
+                ]
+                async with connection.transaction():
+                    await archive_many(connection, requests)
+                for record, _ in requests:
+                    marked += await mark_archived(
+                        parts.client, parts.keys, record.request_id, record.version
+                    )
+        await connection.execute("VACUUM ANALYZE")
+        sizes = {
+            table: int(await connection.fetchval("SELECT pg_total_relation_size($1)", table))
+            for table in ("requests", "events")
+        }
+    finally:
+        await connection.close()
+    return marked, sizes
 
 
 async def run(redis_url: str, count: int, log: Any) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="bench-archive-") as directory:
+        postgres = EmbeddedPostgres(Path(directory) / "postgres").start()
+        try:
+            return await _run(redis_url, postgres.url, count, log)
+        finally:
+            postgres.stop()
+
+
+async def _run(redis_url: str, postgres_url: str, count: int, log: Any) -> dict[str, Any]:
     clock = OffsetClock()
     async with build_parts(redis_url, clock) as parts:
         await parts.client.flushall()
@@ -106,7 +144,7 @@ async def run(redis_url: str, count: int, log: Any) -> dict[str, Any]:
             await parts.client.xtrim(keys.events(shard), maxlen=0, approximate=False)
         inside = await _settle(redis_url)
 
-        marked = await _mark_archived(parts)
+        marked, archive_sizes = await _archive(parts, postgres_url)
         sweep = TerminalSweep(parts.client, keys, retention_ms=0, batch=100)
         began = time.perf_counter()
         swept = waiting = 0
@@ -137,6 +175,12 @@ async def run(redis_url: str, count: int, log: Any) -> dict[str, Any]:
         "shop_counters": (no_lines - no_counters) / count,  # per shop and shard, not request
         "beyond_line_index_and_counters": (no_counters - base) / count,
     }
+    archive_per = {table: size / count for table, size in archive_sizes.items()}
+    log(
+        f"  archive: {sum(archive_per.values()):.0f} B per finished request in PostgreSQL "
+        f"(requests {archive_per['requests']:.0f} B, events {archive_per['events']:.0f} B, "
+        "indexes and TOAST included)"
+    )
     log(
         f"  {count} finished requests ({commits} commits, {flows_s:.0f} s): "
         f"{per['terminal_total']:.0f} B each when they finish, {per['inside_retention']:.0f} B "
@@ -157,6 +201,8 @@ async def run(redis_url: str, count: int, log: Any) -> dict[str, Any]:
         "sweep_s": round(sweep_s, 2),
         "swept_per_s": round(swept / sweep_s, 0) if sweep_s else None,
         "bytes_per_request": {k: round(v, 1) for k, v in per.items()},
+        "archive_bytes_per_request": {k: round(v, 1) for k, v in archive_per.items()},
+        "archive_bytes_per_request_total": round(sum(archive_per.values()), 1),
         "redis_bytes_per_swept_request_beyond_line_index": round(
             per["after_sweep"] - per["order_line_index"], 1
         ),
