@@ -31,12 +31,14 @@ from pathlib import Path
 from typing import Any
 
 import redis
+from redis.commands.core import AsyncScript
 
 from aftersale.clock import SystemClock
 from bench import redis_servers
 from bench.inprocess import one_flow
 from bench.product import build_parts, run_async
 from service.storage.commit import COMMIT
+from service.storage.repository import RedisRepository
 
 # name → the (old, new) text edits of the commit script that remove one step
 VARIANTS: dict[str, list[tuple[str, str]]] = {
@@ -107,22 +109,26 @@ def variant_source(name: str) -> str:
 
 
 class Recorder:
-    """Stands in for ``Scripts.commit`` (an ``AsyncScript``): records each call, runs it."""
+    """Wraps a repository's ``coalescer.run_script``: records the calls of one script (KEYS,
+    ARGV, in order) and runs every call as before."""
 
-    def __init__(self, script: Any) -> None:
+    def __init__(self, repository: RedisRepository, script: AsyncScript) -> None:
         self.script = script
         self.calls: list[tuple[list[str], list[Any]]] = []
+        self._run = run = repository.coalescer.run_script
 
-    async def __call__(self, keys: Sequence[str], args: Sequence[Any]) -> Any:
-        self.calls.append((list(keys), list(args)))
-        return await self.script(keys=keys, args=args)
+        async def recorded(script: AsyncScript, keys: Sequence[str], args: Sequence[Any]) -> Any:
+            if script is self.script:
+                self.calls.append((list(keys), list(args)))
+            return await run(script, keys, args)
+
+        repository.coalescer.run_script = recorded  # type: ignore[method-assign]
 
 
 async def record_calls(url: str, flows: int) -> list[tuple[list[str], list[Any]]]:
     """The commit script calls of ``flows`` flows through the handlers, in order."""
     async with build_parts(url, SystemClock()) as parts:
-        recorder = Recorder(parts.repository.scripts.commit)
-        parts.repository.scripts.commit = recorder  # type: ignore[assignment]
+        recorder = Recorder(parts.repository, parts.repository.scripts.commit)
         for index in range(flows):
             await one_flow(parts.handlers, index, "luacost")
         return recorder.calls

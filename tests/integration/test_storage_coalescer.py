@@ -1,0 +1,159 @@
+"""The coalescer on a real Redis (standalone and cluster): the commands of one event-loop turn
+share one round trip, and each keeps its own reply or error."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+
+from service.config import Settings
+from service.storage.coalescer import Coalescer
+from service.storage.connection import connect
+from tests.integration.storage_support import CLIENTS, Client, pick_client, unique
+
+
+@pytest.fixture(params=CLIENTS)
+def client(request: pytest.FixtureRequest) -> Client:
+    return pick_client(request)
+
+
+def count_round_trips(client: Any) -> list[int]:
+    """Counts (on the instance) the pipelines made and the lone commands sent: the round trips
+    (a cluster pipeline is one per node, counted once here)."""
+    sent = [0]
+    make_pipeline, execute_command = client.pipeline, client.execute_command
+
+    def pipeline(*args: Any, **options: Any) -> Any:
+        sent[0] += 1
+        return make_pipeline(*args, **options)
+
+    def lone(*args: Any, **options: Any) -> Any:
+        sent[0] += 1
+        return execute_command(*args, **options)
+
+    client.pipeline, client.execute_command = pipeline, lone
+    return sent
+
+
+async def test_commands_issued_in_one_turn_share_one_round_trip_and_keep_their_order(
+    client: Client,
+) -> None:
+    coalescer = Coalescer(client)
+    key = unique("{c}:counter")
+    sent = count_round_trips(client)
+
+    replies = await asyncio.gather(*(coalescer.execute("INCR", key) for _ in range(5)))
+
+    assert sent[0] == 1
+    assert sorted(replies) == [1, 2, 3, 4, 5]
+    assert await client.get(key) == "5"
+
+
+async def test_a_batch_over_many_slots_gets_every_reply_in_place(client: Client) -> None:
+    # on a cluster these keys live on every master: the pipeline splits per node
+    coalescer = Coalescer(client)
+    keys = [unique(f"{{{tag}}}:n") for tag in "abcdefgh"]
+    for number, key in enumerate(keys):
+        await client.set(key, number * 10)
+
+    replies = await asyncio.gather(*(coalescer.execute("INCR", key) for key in keys))
+
+    assert replies == [number * 10 + 1 for number in range(len(keys))]
+
+
+async def test_a_lone_command_is_sent_as_it_is(client: Client) -> None:
+    coalescer = Coalescer(client)
+    key = unique("{c}:lone")
+    sent = count_round_trips(client)
+
+    await coalescer.execute("SET", key, "v")
+
+    assert sent[0] == 1
+    assert await client.get(key) == "v"
+
+
+async def test_one_commands_error_fails_only_its_own_call(client: Client) -> None:
+    coalescer = Coalescer(client)
+    text, counter = unique("{c}:text"), unique("{c}:n")
+    await client.set(text, "not a number")
+
+    results = await asyncio.gather(
+        coalescer.execute("INCR", counter),
+        coalescer.execute("INCR", text),
+        coalescer.execute("INCR", counter),
+        return_exceptions=True,
+    )
+
+    assert results[0] == 1 and results[2] == 2
+    assert isinstance(results[1], ResponseError)
+    assert await client.get(text) == "not a number"
+
+
+async def test_execute_many_returns_each_reply_or_error_in_its_place(client: Client) -> None:
+    coalescer = Coalescer(client)
+    text, counter = unique("{c}:text"), unique("{c}:n")
+    await client.set(text, "x")
+
+    replies = await coalescer.execute_many([("INCR", counter), ("INCR", text), ("GET", text)])
+
+    assert replies[0] == 1 and replies[2] == "x"
+    assert isinstance(replies[1], ResponseError)
+
+
+async def test_a_script_the_server_lost_is_loaded_again_and_run_once(client: Client) -> None:
+    coalescer = Coalescer(client)
+    script = client.register_script("return redis.call('INCR', KEYS[1])")
+    key = unique("{c}:scripted")
+    await script(keys=[key])
+    await client.script_flush()  # e.g. the server restarted without its script cache
+
+    replies = await asyncio.gather(
+        coalescer.run_script(script, [key], []), coalescer.run_script(script, [key], [])
+    )
+
+    assert sorted(replies) == [2, 3]
+    assert await client.get(key) == "3"
+
+
+async def test_a_caller_cancelled_before_its_turn_ends_sends_nothing(client: Client) -> None:
+    coalescer = Coalescer(client)
+    dropped, kept = unique("{c}:dropped"), unique("{c}:kept")
+    call = asyncio.ensure_future(coalescer.execute("SET", dropped, "v"))
+    await asyncio.sleep(0)  # the call queued its command; the batch leaves next turn
+    call.cancel()
+
+    assert await coalescer.execute("SET", kept, "v")
+    assert await client.exists(dropped) == 0
+    with pytest.raises(asyncio.CancelledError):
+        await call
+
+
+async def test_a_failed_round_trip_fails_every_call_in_it() -> None:
+    # nothing listens on port 1; no retries, so the failure comes at once
+    dead = connect(Settings(redis_url="redis://127.0.0.1:1", redis_retry_attempts=0))
+    assert isinstance(dead, Redis)
+    coalescer = Coalescer(dead)
+    try:
+        results = await asyncio.gather(
+            coalescer.execute("GET", "a"), coalescer.execute("GET", "b"), return_exceptions=True
+        )
+    finally:
+        await dead.aclose()
+
+    assert all(isinstance(r, RedisConnectionError) for r in results)
+
+
+async def test_turned_off_every_call_is_its_own_round_trip(client: Client) -> None:
+    coalescer = Coalescer(client, enabled=False)
+    key = unique("{c}:off")
+    sent = count_round_trips(client)
+
+    replies = await asyncio.gather(*(coalescer.execute("INCR", key) for _ in range(3)))
+
+    assert sent[0] == 3
+    assert sorted(replies) == [1, 2, 3]
