@@ -66,6 +66,30 @@ async def test_a_batch_over_many_slots_gets_every_reply_in_place(client: Client)
     assert replies == [number * 10 + 1 for number in range(len(keys))]
 
 
+async def test_commands_issued_while_a_batch_is_out_leave_together_after_it(
+    client: Client,
+) -> None:
+    coalescer = Coalescer(client)
+    slow = client.register_script(  # busy for ~50 ms inside Redis
+        "local t = redis.call('TIME') local stop = t[1] * 1000000 + t[2] + 50000 "
+        "repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] >= stop return 1"
+    )
+    await slow(keys=[unique("{c}:slow")])  # loaded: the call below is one EVALSHA
+    key = unique("{c}:later")
+    sent = count_round_trips(client)
+    first = asyncio.ensure_future(coalescer.run_script(slow, [unique("{c}:slow")], []))
+    await asyncio.sleep(0.01)  # the slow call is out
+    later = []
+    for _ in range(3):  # three turns: without the wait, three more round trips
+        later.append(asyncio.ensure_future(coalescer.execute("INCR", key)))
+        await asyncio.sleep(0)
+
+    replies = await asyncio.gather(first, *later)
+
+    assert sent[0] == 2
+    assert replies[0] == 1 and sorted(replies[1:]) == [1, 2, 3]
+
+
 async def test_a_lone_command_is_sent_as_it_is(client: Client) -> None:
     coalescer = Coalescer(client)
     key = unique("{c}:lone")
