@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -40,71 +41,56 @@ from bench.product import build_parts, run_async
 from service.storage.commit import COMMIT
 from service.storage.repository import RedisRepository
 
-# name → the (old, new) text edits of the commit script that remove one step
+
+# name → the edits (a regex over the script, its replacement) that remove one step: each
+# call is taken out as an expression (an emptied `if … then end` or loop is still valid Lua),
+# so the edits hold while the lines around them change. Every edit must match (else the
+# script changed under the variant and it would measure something else), except in the
+# variants of OPTIONAL, which are left out when their step is not in the script.
+def _call(command: str, key: str) -> str:
+    """A ``redis.call`` of ``command`` on ``key`` whose arguments hold no parentheses."""
+    return rf"redis\.call\('{command}', {key}\b[^()]*\)"
+
+
 VARIANTS: dict[str, list[tuple[str, str]]] = {
     "shipped": [],
-    "no_idempotency_check": [
-        ("local stored = redis.call('HMGET', idempotency_key, 'h', 'e', 'd')", "local stored = {}")
-    ],
-    "no_xadd": [
-        ("local id = redis.call('XADD', events_key, '*', unpack(h.event))", "local id = '1-1'")
-    ],
-    "no_record_del": [("redis.call('DEL', record_key)", "")],
-    "no_history": [
-        (
-            "redis.call('RPUSH', history_key, '{\"eventId\":\"' .. id .. '\",' .. "
-            "string.sub(event, 2))",
-            "",
-        )
-    ],
+    "no_idempotency_check": [(_call("HMGET", "idempotency_key"), "{}")],
+    "no_xadd": [(r"redis\.call\('XADD', events_key, '\*', unpack\(h\.event\)\)", "'1-1'")],
+    "no_record_del": [(_call("DEL", "record_key"), "")],
+    "no_history": [(r"redis\.call\('RPUSH', history_key, [^\n]*", "")],  # its whole line
     "no_timers": [
-        (
-            "  redis.call('ZREM', timers_key, old_member)\n"
-            "  redis.call('ZREM', leased_key, old_member)\n",
-            "",
-        ),
-        (
-            "if h.timer_member ~= '' then "
-            "redis.call('ZADD', timers_key, h.timer_due_ms, h.timer_member) end",
-            "",
-        ),
+        (_call("ZREM", "timers_key"), ""),
+        (r"redis\.call\('ZREM', leased_key, old_member\)", ""),
+        (_call("ZADD", "timers_key"), ""),
     ],
     "no_listings": [
-        (
-            "  redis.call('ZADD', shop_listing_key, h.listing_score, rid)\n"
-            "  redis.call('ZADD', buyer_listing_key, h.listing_score, rid)\n"
-            "  redis.call('ZADD', order_listing_key, h.listing_score, rid)\n"
-            "  redis.call('ZADD', shard_listing_key, h.listing_score, rid)\n",
-            "",
-        )
+        (_call("ZADD", f"{name}_listing_key"), "") for name in ("shop", "buyer", "order", "shard")
     ],
-    "no_counters": [
-        ("  redis.call('HINCRBY', shop_stats_key, h.counters[i], h.counters[i + 1])\n", "")
-    ],
-    "no_flagged": [
-        (
-            "if h.flagged_ms > 0 then\n  redis.call('ZADD', flagged_key, h.flagged_ms, rid)\n"
-            "else\n  redis.call('ZREM', flagged_key, rid)\nend\n",
-            "",
-        )
-    ],
+    "no_counters": [(_call("HINCRBY", "shop_stats_key"), "")],
+    "no_flagged": [(_call("ZADD", "flagged_key"), ""), (_call("ZREM", "flagged_key"), "")],
     "no_idempotency_write": [
-        ("  redis.call('HSET', idempotency_key, 'h', h.body_hash, 'd', record, 'e', id)\n", ""),
-        ("  redis.call('EXPIRE', idempotency_key, h.idempotency_ttl_s)\n", ""),
+        (_call("HSET", "idempotency_key"), ""),
+        (_call("EXPIRE", "idempotency_key"), ""),
     ],
+    "no_terminal_queue": [(_call("ZADD", "terminal_key"), "")],
 }
+OPTIONAL = {"no_terminal_queue"}  # the retention sweep's queue, where the script has one
 # Not a variant of the steps: the header's decoding alone, and an empty script with the same
 # KEYS and ARGV (the cost of calling a script at all). Both write nothing.
 DECODE_ONLY = "local h = cjson.decode(ARGV[1])\nreturn {'OK', '1-1'}\n"
 EMPTY = "return {'OK', '1-1'}\n"
 
 
-def variant_source(name: str) -> str:
+def variant_source(name: str) -> str | None:
+    """The commit script without the step of variant ``name``; None for an OPTIONAL variant
+    whose step the script does not have."""
     source = COMMIT
-    for old, new in VARIANTS[name]:
-        if old not in source:
-            raise RuntimeError(f"variant {name}: the script no longer has {old!r}")
-        source = source.replace(old, new)
+    for pattern, replacement in VARIANTS[name]:
+        source, count = re.subn(pattern, replacement, source)
+        if not count:
+            if name in OPTIONAL:
+                return None
+            raise RuntimeError(f"variant {name}: the script no longer matches {pattern!r}")
     return source
 
 
@@ -203,7 +189,8 @@ def measure(flows: int = 400, rounds: int = 5, chunk: int = 32) -> dict[str, Any
         server = redis_servers.start(Path(tmp) / "redis")
         try:
             calls = run_async(record_calls(server.url, flows))
-            sources = {name: variant_source(name) for name in VARIANTS}
+            variants = {name: variant_source(name) for name in VARIANTS}
+            sources = {name: src for name, src in variants.items() if src is not None}
             sources["decode_only"] = DECODE_ONLY
             sources["empty"] = EMPTY
             with redis.Redis.from_url(server.url, single_connection_client=True) as client:
