@@ -5,13 +5,13 @@ key, commit), and redis-py spends far more CPU per round trip than per command: 
 16 script calls costs ≈ 37 µs of client CPU per call against ≈ 79 µs sent one by one
 (BENCHMARKS.md §8). Under load many RPCs wait on Redis at the same moment, so the commands
 that calls issue during one turn of the event loop are queued and sent at the start of the
-next turn as one pipeline (a cluster pipeline splits it per node); a lone command is sent as
-it is. While a batch is out, the commands of later turns wait for its replies and then leave
-together (one batch in flight, as Nagle's algorithm keeps one small segment in flight): under
-load batches grow instead of round trips multiplying, and an idle service sends each command
-at once. Nothing waits for a batch to fill. The price: a batch that waits on a slow or
-unreachable Redis (up to the socket timeout, retries included) holds the commands behind it as
-long, where each would have waited on its own.
+next turn as one pipeline; a lone command is sent as it is. While a batch is out, the commands
+of later turns wait for its replies and then leave together (one batch in flight, as Nagle's
+algorithm keeps one small segment in flight): under load batches grow instead of round trips
+multiplying, and an idle service sends each command at once. Nothing waits for a batch to
+fill. The price: a batch that waits on a slow or unreachable Redis (up to the socket timeout,
+retries included) holds the commands behind it as long, where each would have waited on its
+own.
 
 Every command keeps its own outcome. A command's error (a script's refusal, NOSCRIPT, a
 wrong type) is that caller's alone; an error of the round trip itself (a lost connection,
@@ -20,6 +20,7 @@ A caller cancelled before its batch leaves drops its command; once sent, a comma
 command sent alone does).
 
 Only commands that never block go through here: a blocking read would hold the whole batch.
+On a Redis Cluster nothing is coalesced (see ``Coalescer.enabled``).
 Observed, a batch is one round trip: one ``PIPELINE`` in the Redis metrics and, with tracing
 on, one span, under the call that opened the batch (the other calls in it show none).
 """
@@ -49,7 +50,11 @@ class Coalescer:
         max_in_flight: int = 1,
     ) -> None:
         self.client = client
-        self.enabled = enabled  # off: every call is its own round trip (a pipeline for many)
+        # Off: every call is its own round trip (a pipeline for many). Always off on a cluster:
+        # redis-py's cluster pipeline answers a connection error by closing the whole client
+        # (every node's connections) and trying again, so one node going down failed calls in
+        # flight to the others, which commands sent one by one survive (a test shows both).
+        self.enabled = enabled and not isinstance(client, RedisCluster)
         self.max_batch = max_batch
         # Batches out at once. Measured over gRPC against no limit (BENCHMARKS.md §8): 1 saves
         # 50–130 µs of service CPU per transition at 16 and 64 in flight, p99 no worse.
