@@ -62,6 +62,7 @@ class Coalescer:
         self._in_flight = 0
         self._scheduled = False
         self._queued: list[tuple[Command, asyncio.Future[Any]]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._flushing: set[asyncio.Task[None]] = set()  # strong references until they end
 
     async def execute(self, *command: Any) -> Any:
@@ -93,6 +94,8 @@ class Coalescer:
 
     def _queue(self, commands: Sequence[Command]) -> list[asyncio.Future[Any]]:
         loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # what an earlier loop left (a batch it never ended) is gone
+            self._loop, self._in_flight, self._scheduled, self._queued = loop, 0, False, []
         futures: list[asyncio.Future[Any]] = []
         for command in commands:
             future = loop.create_future()

@@ -15,6 +15,7 @@ from redis.exceptions import ResponseError
 from service.config import Settings
 from service.storage.coalescer import Coalescer
 from service.storage.connection import connect
+from service.storage.redis_server import EmbeddedRedis
 from tests.integration.storage_support import CLIENTS, Client, pick_client, unique
 
 
@@ -191,6 +192,32 @@ async def test_a_failed_round_trip_fails_every_call_in_it() -> None:
         await dead.aclose()
 
     assert all(isinstance(r, RedisConnectionError) for r in results)
+
+
+def test_a_batch_an_earlier_event_loop_left_out_does_not_hold_the_next(
+    redis_server: EmbeddedRedis,
+) -> None:
+    client = connect(Settings(redis_url=redis_server.url))
+    coalescer = Coalescer(client)
+    key = unique("{c}:loops")
+
+    async def abandon_a_batch() -> None:
+        call = asyncio.ensure_future(coalescer.execute("INCR", key))
+        await asyncio.sleep(0)  # queued
+        await asyncio.sleep(0)  # sent: out, its replies not read yet
+        call.cancel()
+
+    async def then_call_again() -> Any:
+        try:
+            return await asyncio.wait_for(coalescer.execute("GET", key), timeout=5)
+        finally:
+            await client.aclose()
+
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(abandon_a_batch())
+    loop.close()  # the batch's task never ends on it
+
+    assert asyncio.run(then_call_again()) in (None, "1")
 
 
 async def test_turned_off_every_call_is_its_own_round_trip(client: Client) -> None:
