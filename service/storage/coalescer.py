@@ -154,11 +154,6 @@ class Coalescer:
             else:
                 future.set_result(reply)
 
-    async def aclose(self) -> None:
-        """Wait for the batches in flight (their callers may be gone)."""
-        if self._flushing:
-            await asyncio.gather(*self._flushing, return_exceptions=True)
-
 
 async def _one(client: Redis | RedisCluster, command: Command) -> Any:
     """A lone command, sent as the client sends any: one error is raised here."""
