@@ -53,7 +53,7 @@ class Coalescer:
         # Off: every call is its own round trip (a pipeline for many). Always off on a cluster:
         # redis-py's cluster pipeline answers a connection error by closing the whole client
         # (every node's connections) and trying again, so one node going down failed calls in
-        # flight to the others, which commands sent one by one survive (a test shows both).
+        # flight to the others, which commands sent one by one survive (BENCHMARKS.md §8).
         self.enabled = enabled and not isinstance(client, RedisCluster)
         self.max_batch = max_batch
         # Batches out at once. Measured over gRPC against no limit (BENCHMARKS.md §8): 1 saves
