@@ -7,7 +7,8 @@ each with its own load clients; closed-loop phases of the section-1 flows altern
 transition (``bench.transitions.PhaseResult``). Printed: medians, min–max, and the paired
 differences B − A. For measuring one change end to end without the whole ``make bench``.
 
-``python -m bench.ab [rounds] [concurrency] [window_s]`` (default 6, 16, 4).
+``python -m bench.ab [rounds] [concurrency] [window_s]`` (default 6, 16, 4);
+``BENCH_AB_RATE=600``: open loop at that many RPCs/s instead (latency from the scheduled send).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def main() -> None:
     concurrency = int(sys.argv[2]) if len(sys.argv) > 2 else 16
     window = float(sys.argv[3]) if len(sys.argv) > 3 else 4.0
     settings = {"A": _env("BENCH_A"), "B": _env("BENCH_B")}
+    rate = float(os.environ.get("BENCH_AB_RATE", "0"))
     plan = Plan(window_s=window)
     tokens_file = WORK / "tokens.json"
     tokens = write_tokens(tokens_file)
@@ -71,7 +73,11 @@ def main() -> None:
                     "redis": [server.pid],
                     "clients": pools[name].pids,
                 }
-                phases[name].append(_phase(pools[name], pids, "closed", concurrency, plan))
+                if rate:
+                    phase = _phase(pools[name], pids, "open", 0, plan, rate=rate)
+                else:
+                    phase = _phase(pools[name], pids, "closed", concurrency, plan)
+                phases[name].append(phase)
             a, b = phases["A"][-1], phases["B"][-1]
             print(
                 f"  round {index}: A {a.rps:.0f}/s {a.cpu_us_per_call('service'):.0f} µs "
@@ -88,9 +94,11 @@ def main() -> None:
         "transitions/s": lambda p: p.rps,
         "service CPU µs per transition": lambda p: p.cpu_us_per_call("service"),
         "Redis CPU µs per transition (gross)": lambda p: p.cpu_us_per_call("redis"),
+        "p50 ms": lambda p: p.latency["p50_ms"],
         "p99 ms": lambda p: p.latency["p99_ms"],
     }
-    print(f"{rounds} rounds at {concurrency} in flight, {window:.0f} s windows: median (min–max)")
+    load = f"open loop at {rate:.0f}/s" if rate else f"{concurrency} in flight"
+    print(f"{rounds} rounds, {load}, {window:.0f} s windows: median (min–max)")
     for label, of in measures.items():
         values_a = [of(p) for p in phases["A"]]
         values_b = [of(p) for p in phases["B"]]
