@@ -91,7 +91,8 @@ async def run_flows(parts: Parts, commits: int, prefix: str, concurrency: int = 
     async def worker() -> None:
         nonlocal done
         while done < commits:
-            done += await one_flow(parts.handlers, next(counter), prefix)
+            made = await one_flow(parts.handlers, next(counter), prefix)
+            done += made  # after the await: `done += await …` would add to a stale `done`
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return done

@@ -68,6 +68,9 @@ class Tally:
     errors: dict[str, int] = field(default_factory=dict)
     flows_done: int = 0
     overloaded: int = 0  # open loop: sends skipped because MAX_IN_FLIGHT was reached
+    # Every call that finished during the whole run, warm-up included, errors included: the
+    # parent divides the CPU the processes used around the run by it (CPU per RPC).
+    calls: int = 0
 
     def error(self, what: str) -> None:
         self.errors[what] = self.errors.get(what, 0) + 1
@@ -228,9 +231,11 @@ async def closed_loop(
                 else:
                     await driver.send_step(flow)
             except Exception as exc:
+                tally.calls += 1
                 tally.error(_error_name(exc))
                 flow = driver.new_flow()  # the request is in an unknown state: start afresh
                 continue
+            tally.calls += 1
             done = loop.time()
             if measure_from <= done < stop_at:
                 tally.latencies.append(done - sent)
@@ -259,8 +264,10 @@ async def open_loop(
         try:
             await driver.send_step(flow)
         except Exception as exc:
+            tally.calls += 1
             tally.error(_error_name(exc))
             return
+        tally.calls += 1
         done = loop.time()
         if measure_from <= scheduled and done < stop_at + 5.0:
             tally.latencies.append(done - scheduled)
@@ -327,6 +334,7 @@ async def serve_commands(conn: Connection, targets: list[str], tokens: Tokens, n
                     "errors": tally.errors,
                     "flows_done": tally.flows_done,
                     "overloaded": tally.overloaded,
+                    "calls": tally.calls,
                 }
             )
     finally:

@@ -224,6 +224,10 @@ def main() -> int:
             "p50_ms": t.get("p50_ms", {}).get("median"),
             "p99_ms": t.get("p99_ms", {}).get("median"),
             "p99_ms_at_80pct_peak": t.get("open_loop_80pct", {}).get("p99_ms"),
+            "p99_ms_at_70pct_peak": t.get("open_loop_70pct", {}).get("p99_ms"),
+            "redis_us_per_transition": _get_median(t, "cpu_per_rpc", "redis_us_per_transition"),
+            "service_us_per_transition": _get_median(t, "cpu_per_rpc", "service_us_per_transition"),
+            "service_us_per_empty": _get_median(t, "cpu_per_rpc", "service_us_per_empty"),
             "timer_fire_per_s": sections.get("timer_burst", {}).get("timer_fire_per_s"),
             "timer_lateness_p99_ms": sections.get("timer_steady", {})
             .get("lateness_ms", {})

@@ -11,6 +11,7 @@ process are read from /proc around each phase, so a reader sees who used the two
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import os
 import statistics
@@ -58,6 +59,17 @@ class PhaseResult:
     cpu: dict[str, float] = field(default_factory=dict)  # share of one core, per process group
     overloaded: int = 0
     discarded: int = 0  # earlier measurements of this phase thrown away: other work was running
+    calls: int = 0  # every RPC that finished during the phase, warm-up included
+    cpu_s: dict[str, float] = field(default_factory=dict)  # CPU seconds per process group
+    elapsed_s: float = 0.0  # the phase, warm-up and start delay included (what cpu_s spans)
+
+    def cpu_us_per_call(self, group: str, idle_cores: float = 0.0) -> float:
+        """µs of ``group``'s CPU per RPC of the phase; ``idle_cores`` (what the group uses with
+        no RPC touching it, e.g. Redis during the empty RPCs) taken off first."""
+        if not self.calls:
+            return math.nan
+        spent = self.cpu_s.get(group, 0.0) - idle_cores * self.elapsed_s
+        return max(0.0, spent) * 1e6 / self.calls
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -68,6 +80,10 @@ class PhaseResult:
             **self.latency,
             "errors": self.errors,
             "cpu_cores_used": self.cpu,
+            "calls": self.calls,
+            "cpu_us_per_call": {
+                g: round(self.cpu_us_per_call(g), 1) for g in ("service", "redis", "clients")
+            },
             **({"overloaded_sends": self.overloaded} if self.overloaded else {}),
             **({"discarded_busy_measurements": self.discarded} if self.discarded else {}),
         }
@@ -173,7 +189,7 @@ def _measure(
     for reply in replies:
         for name, count in reply["errors"].items():
             errors[name] = errors.get(name, 0) + count
-    cpu = {g: round(max(0.0, after[g] - before[g]) / elapsed, 2) for g in after}
+    cpu_s = {g: max(0.0, after[g] - before[g]) for g in after}
     return PhaseResult(
         mode=mode,
         concurrency=concurrency,
@@ -181,8 +197,11 @@ def _measure(
         latency=latency_summary(latencies),
         errors=errors,
         flows_per_s=sum(r["flows_done"] for r in replies) / window,
-        cpu=cpu,
+        cpu={g: round(seconds / elapsed, 2) for g, seconds in cpu_s.items()},
         overloaded=sum(r["overloaded"] for r in replies),
+        calls=sum(r["calls"] for r in replies),
+        cpu_s=cpu_s,
+        elapsed_s=elapsed,
     )
 
 
@@ -264,15 +283,29 @@ def run_main(setup: Setup, plan: Plan, log: Any) -> dict[str, Any]:
                 f"  peak c={peak_level}: transitions {statistics.median(t_rps):.0f}/s, "
                 f"empty {statistics.median(e_rps):.0f}/s, ratio {statistics.median(ratios):.3f}"
             )
-            peak_rps = statistics.median(t_rps)
-            target = 0.8 * peak_rps
-            open_phase = _phase(
-                pool, pids, "open", 0, plan, rate=target, window_s=plan.open_window_s
-            )
+            cpu = cpu_per_call(pairs)
             log(
-                f"  open loop at {target:.0f}/s (80 % of peak): achieved {open_phase.rps:.0f}/s "
-                f"p50 {open_phase.latency['p50_ms']:.2f} p99 {open_phase.latency['p99_ms']:.2f} ms"
+                f"  CPU µs per RPC: service {cpu['service_us_per_transition']['median']:.0f} per "
+                f"transition, {cpu['service_us_per_empty']['median']:.0f} per empty; Redis "
+                f"{cpu['redis_us_per_transition']['median']:.0f} per transition "
+                f"(≈ {cpu['transitions_per_redis_core']['median']:.0f} transitions/s per core)"
             )
+            peak_rps = statistics.median(t_rps)
+            open_phases: dict[str, dict[str, Any]] = {}
+            for share in (70, 80):
+                target = share / 100 * peak_rps
+                open_phase = _phase(
+                    pool, pids, "open", 0, plan, rate=target, window_s=plan.open_window_s
+                )
+                log(
+                    f"  open loop at {target:.0f}/s ({share} % of peak): achieved "
+                    f"{open_phase.rps:.0f}/s p50 {open_phase.latency['p50_ms']:.2f} "
+                    f"p99 {open_phase.latency['p99_ms']:.2f} ms"
+                )
+                open_phases[f"open_loop_{share}pct"] = {
+                    "target_rps": round(target, 1),
+                    **open_phase.as_dict(),
+                }
             out = {
                 "ramp": ramp,
                 "peak_concurrency": peak_level,
@@ -284,11 +317,37 @@ def run_main(setup: Setup, plan: Plan, log: Any) -> dict[str, Any]:
                 "ratio": Spread.of(ratios).as_dict(3),
                 "p50_ms": Spread.of([m.latency["p50_ms"] for m, _ in pairs]).as_dict(3),
                 "p99_ms": Spread.of([m.latency["p99_ms"] for m, _ in pairs]).as_dict(3),
-                "open_loop_80pct": {"target_rps": round(target, 1), **open_phase.as_dict()},
+                "cpu_per_rpc": cpu,
+                **open_phases,
             }
         finally:
             pool.close()
     return out
+
+
+def cpu_per_call(pairs: list[tuple[PhaseResult, PhaseResult]]) -> dict[str, dict[str, Any]]:
+    """CPU per RPC over the (transitions, empty) repeats at the knee: the service's per
+    transition and per empty RPC (gross: everything the process did in the phase), Redis's per
+    transition net of what it used while the empty RPCs ran (its idle cron and the service's
+    background polling, which no transition causes), and the transitions one Redis core would
+    carry at that cost (the unit a Redis Cluster scales in)."""
+    service_t = [m.cpu_us_per_call("service") for m, _ in pairs]
+    service_e = [e.cpu_us_per_call("service") for _, e in pairs]
+    redis_t = [
+        m.cpu_us_per_call("redis", e.cpu_s.get("redis", 0.0) / e.elapsed_s) for m, e in pairs
+    ]
+    return {
+        "service_us_per_transition": Spread.of(service_t).as_dict(),
+        "service_us_per_empty": Spread.of(service_e).as_dict(),
+        "service_transition_to_empty": Spread.of(
+            [t / e for t, e in zip(service_t, service_e, strict=True) if e]
+        ).as_dict(2),
+        "redis_us_per_transition": Spread.of(redis_t).as_dict(),
+        "redis_us_per_transition_gross": Spread.of(
+            [m.cpu_us_per_call("redis") for m, _ in pairs]
+        ).as_dict(),
+        "transitions_per_redis_core": Spread.of([1e6 / r for r in redis_t if r > 0]).as_dict(0),
+    }
 
 
 def run_scale_out(setup: Setup, plan: Plan, concurrency: int, log: Any) -> dict[str, Any]:

@@ -78,6 +78,8 @@ class Settings:
     redis_retry_backoff_base_s: float = 0.05
     redis_retry_backoff_cap_s: float = 1.0
     redis_health_check_interval_s: float = 15.0
+    # Concurrent calls' reads and commits share round trips: one pipeline per event-loop turn.
+    redis_coalesce: bool = True
     watch_max_streams: int = 32  # also the size of the streams' own Redis pool
     watch_max_streams_per_caller: int = 4
     watch_reserved_streams_per_service: int = 4

@@ -272,6 +272,9 @@ OPTIONS: tuple[Option, ...] = (
          "Longest retry delay"),
     _opt("redis_health_check_interval_s", "redis.health_check_interval_s", "float", _at_least(0),
          "PING a connection idle this long before reusing it (0: never)"),
+    _opt("redis_coalesce", "redis.coalesce", "bool", None,
+         "Send the reads and commits that concurrent calls make during one event-loop turn "
+         "together, as one pipeline (`false`: a round trip each; never on a cluster)"),
     _opt("watch_max_streams", "watch.max_streams", "int", _at_least(1),
          "WatchTransitions streams open at once in this process; they read through a Redis "
          "pool of their own of this size, apart from `redis.max_connections`"),

@@ -19,6 +19,7 @@ from aftersale.model import AfterSale
 from aftersale.vocabulary import State
 from service.config import Settings
 from service.observability.undecodable import undecodable
+from service.storage.coalescer import Coalescer
 from service.storage.codec import decode_record
 from service.storage.commit import CommitLimits, commit_call, commit_result
 from service.storage.counters import sum_stats
@@ -50,11 +51,14 @@ class RedisRepository:
         idempotency_ttl_s: int = 86_400,
         max_attempts_per_line: int = 5,
         scripts: Scripts | None = None,
+        coalesce: bool = True,
     ) -> None:
         self.client = client
         self.keys = keys
         self.limits = CommitLimits(idempotency_ttl_s, max_attempts_per_line)
         self.scripts = scripts or Scripts(client)
+        # a command's reads and its commit: concurrent calls' share round trips
+        self.coalescer = Coalescer(client, enabled=coalesce)
 
     @classmethod
     def from_settings(
@@ -65,6 +69,7 @@ class RedisRepository:
             keys if keys is not None else Keys(settings.shards),
             idempotency_ttl_s=settings.idempotency_ttl_s,
             max_attempts_per_line=settings.max_attempts_per_line,
+            coalesce=settings.redis_coalesce,
         )
 
     # -- one request ---------------------------------------------------------------------
@@ -76,8 +81,8 @@ class RedisRepository:
     async def load(self, request_id: str) -> AfterSale | None:
         """The stored record, or None. A malformed id raises ``MalformedRequestId``, a record
         that does not decode ``UndecodableRecord`` (logged and counted)."""
-        fields = await self.client.hgetall(self.keys.record(request_id))
-        return self._record(request_id, _text(fields)) if fields else None
+        fields = _hash(await self.coalescer.execute("HGETALL", self.keys.record(request_id)))
+        return self._record(request_id, fields) if fields else None
 
     async def load_many(self, request_ids: list[str]) -> list[AfterSale | None]:
         """Records in the order asked, None where missing; one pipeline. A record that does
@@ -112,10 +117,16 @@ class RedisRepository:
         an application made) is resolved with one more read, of the request it names: only a
         retry pays for it."""
         shard = self.keys.shard_of_order(order_id)
-        pipe = self.client.pipeline(transaction=False)
-        pipe.hmget(self.keys.idempotency(order_id, *key), _RESULT)
-        pipe.hmget(self.keys.legacy_idempotency(shard, key.caller, key.key), _RESULT)
-        stored, legacy = await pipe.execute()
+        replies = await self.coalescer.execute_many(
+            [
+                ("HMGET", self.keys.idempotency(order_id, *key), *_RESULT),
+                ("HMGET", self.keys.legacy_idempotency(shard, key.caller, key.key), *_RESULT),
+            ]
+        )
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+        stored, legacy = replies
         named = _reference_to(stored)
         current = await self.load(named) if named else None
         return _idempotent_result(stored, current) or _legacy_result(legacy, order_id)
@@ -132,7 +143,8 @@ class RedisRepository:
             self.keys.record(request_id),
             self.keys.legacy_idempotency(shard, key.caller, key.key),
         ]
-        reply = await self.scripts.load_with_idempotency(keys=names, args=[before, after])
+        script = self.scripts.load_with_idempotency
+        reply = await self.coalescer.run_script(script, names, [before, after])
         flat, stored, legacy = reply
         if not flat:
             return None, None
@@ -166,7 +178,7 @@ class RedisRepository:
             body_hash=body_hash,
             leased_timer_member=leased_timer_member,
         )
-        reply: list[str] = await self.scripts.commit(keys=keys, args=args)
+        reply: list[str] = await self.coalescer.run_script(self.scripts.commit, keys, args)
         max_attempts = self.limits.max_attempts_per_line
         used = idempotency.key if idempotency else ""
         return commit_result(reply, decision, read_version, used, max_attempts)
@@ -296,9 +308,13 @@ def keeper(states: Collection[State], shop_id: str, buyer_id: str) -> Callable[[
     return keep
 
 
-def _text(fields: Any) -> dict[str, str]:
-    """A hash reply, typed as what it is: the client decodes every reply to ``str``."""
-    return cast("dict[str, str]", fields)
+def _hash(reply: Any) -> dict[str, str]:
+    """An HGETALL reply as the dict redis-py's ``hgetall`` returns (``execute_command`` of a
+    cluster or a pipeline may leave the flat [field, value, …] list); the client decodes
+    every reply to ``str``."""
+    if isinstance(reply, dict):
+        return cast("dict[str, str]", reply)
+    return dict(zip(reply[::2], reply[1::2], strict=True))
 
 
 # An idempotency result's fields: body hash; the record blob (the release before references)
