@@ -54,7 +54,9 @@ class Finding:
 
 @dataclass(frozen=True)
 class Ack:
-    """A client was told: request ``rid`` is at ``version`` in ``state`` (an OK answer)."""
+    """A client was told: request ``rid`` is at ``version`` in ``state`` (an OK answer), or
+    that its call made ``version`` and the request moved on since (``state`` "": a retry
+    answered IDEMPOTENT_CALL_SUPERSEDED, which names the version, not the state)."""
 
     rid: str
     version: int
@@ -363,7 +365,7 @@ def check_acknowledged(snap: Snapshot, acks: Iterable[Ack]) -> list[Finding]:
                     f"acknowledged, history has {len(history)} events",
                 )
             )
-        elif history[ack.version - 1].get("to_state") != ack.state:
+        elif ack.state and history[ack.version - 1].get("to_state") != ack.state:
             out.append(
                 Finding(
                     "acknowledged",

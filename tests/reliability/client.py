@@ -115,13 +115,23 @@ class Reply:
     @property
     def reason(self) -> str:
         """The ``ErrorInfo`` reason of a refusal ("" if none)."""
+        info = self._info()
+        return str(info.reason) if info is not None else ""
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        """The ``ErrorInfo`` metadata of a refusal (empty if none)."""
+        info = self._info()
+        return dict(info.metadata) if info is not None else {}
+
+    def _info(self) -> error_details_pb2.ErrorInfo | None:
         for name, value in self.trailers:
             if name == "grpc-status-details-bin":
                 for packed in status_pb2.Status.FromString(value).details:
                     info = error_details_pb2.ErrorInfo()
                     if packed.Unpack(info):
-                        return str(info.reason)
-        return ""
+                        return info
+        return None
 
     @property
     def superseded(self) -> bool:

@@ -137,7 +137,11 @@ class Load:
             self.acks.append(Ack(str(view.request_id), int(view.version), state_name(view.state)))
             flow.view = view
         elif reply.superseded:  # a retry of a call that took effect; the request moved on
+            # The client is told which version its call made (not the state it left): an
+            # acknowledgement of that version, whose state the answer does not say.
             self.stats.superseded += 1
+            told = reply.metadata
+            self.acks.append(Ack(told["request_id"], int(told["version"]), state=""))
         elif reply.code in {"UNAVAILABLE", "DEADLINE_EXCEEDED", "CANCELLED"}:
             self.stats.unresolved.add(flow.rid or flow.order_id)
         elif reply.code not in EXPECTED_REFUSALS:
@@ -490,6 +494,9 @@ class Payment:
         if reply.ok:
             view = reply.view
             self.acks.append(Ack(str(view.request_id), int(view.version), state_name(view.state)))
+        elif reply.superseded:  # took effect; told its version (see RandomClient._call)
+            told = reply.metadata
+            self.acks.append(Ack(told["request_id"], int(told["version"]), state=""))
         else:
             self.refused[reply.code] = self.refused.get(reply.code, 0) + 1
             if reply.code not in EXPECTED_REFUSALS and not reply.superseded:

@@ -156,3 +156,17 @@ def test_each_kind_of_damage_is_found(damage: Any, invariant: str) -> None:
     damage(snap, acks)
 
     assert invariant in _findings(snap, acks)
+
+
+def test_a_superseded_retry_acknowledges_the_version_it_names() -> None:
+    """A retry answered IDEMPOTENT_CALL_SUPERSEDED tells its client the version its call made
+    (not the state): that version was acknowledged, so it is no ghost commit; a version the
+    history does not have is still found."""
+    snap, acks = _consistent()
+    acks.remove(Ack(RID, 3, "PLATFORM_REFUND_FAIL"))
+    acks.append(Ack(RID, 3, state=""))
+
+    assert _findings(snap, acks) == []
+
+    acks.append(Ack(RID, 4, state=""))
+    assert "acknowledged" in _findings(snap, acks)
