@@ -30,6 +30,7 @@ from typing import Any
 from bench.inprocess import one_flow
 from bench.product import OffsetClock, Parts, build_parts
 from bench.redis_servers import used_memory
+from service.archive.marks import ARCHIVED_FIELD, archived_mark
 from service.storage.lifecycle import TerminalSweep
 
 
@@ -66,6 +67,11 @@ async def _flows(parts: Parts, count: int, concurrency: int) -> int:
     return commits
 
 
+# The identity of the archive the marks name (a uuid, as PostgreSQL makes it): the sweep is
+# given the same, as if it had read it from that archive.
+ARCHIVE = "00000000-0000-4000-8000-00000000beef"
+
+
 async def _mark_archived(parts: Parts) -> int:
     """What the archiver does once PostgreSQL holds each request's final version."""
     marked = 0
@@ -79,7 +85,7 @@ async def _mark_archived(parts: Parts) -> int:
             versions = await pipe.execute()
             pipe = parts.client.pipeline(transaction=False)
             for rid, version in zip(chunk, versions, strict=True):
-                pipe.hset(parts.keys.record(rid), "a", version)
+                pipe.hset(parts.keys.record(rid), ARCHIVED_FIELD, archived_mark(ARCHIVE, version))
             await pipe.execute()
             marked += len(chunk)
     return marked
@@ -111,7 +117,7 @@ async def run(redis_url: str, count: int, log: Any) -> dict[str, Any]:
         began = time.perf_counter()
         swept = waiting = 0
         for _ in itertools.count():
-            result = await sweep.sweep(clock.now_ms())
+            result = await sweep.sweep(clock.now_ms(), archive=ARCHIVE)
             swept, waiting = swept + result.swept, result.waiting
             if result.swept == 0:
                 break
