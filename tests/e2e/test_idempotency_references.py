@@ -13,12 +13,12 @@ import grpc
 from google.rpc import error_details_pb2
 from redis.asyncio import Redis
 
+from service.archive.marks import ARCHIVED_FIELD, archived_mark
 from service.bootstrap import App
 from service.gen.aftersale.v1 import aftersale_pb2 as pb
 from service.gen.aftersale.v1 import types_pb2 as t
 from service.storage.codec import encode_record
 from service.storage.keys import Keys
-from service.archive.marks import ARCHIVED_FIELD, archived_mark
 from service.storage.lifecycle import TerminalSweep
 from tests.e2e.support import (
     Api,

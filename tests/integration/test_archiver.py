@@ -158,9 +158,10 @@ async def test_the_backfill_resumes_after_its_saved_position(
         await redis.zrange(keys.all_requests(shard), 0, -1, withscores=True),
     )
     done_member, done_score = listed[1]
-    saved = {str(shard): f"{int(done_score)}|{done_member}"}
-    saved[IDENTITY] = await archive_identity(archive_db)  # made in this archive
-    await redis.hset(keys.archive_backfill(), mapping=saved)
+    saved = f"{int(done_score)}|{done_member}"
+    await redis.hset(keys.archive_backfill(), str(shard), saved)
+    identity = await archive_identity(archive_db)  # the progress was made in this archive
+    await redis.hset(keys.archive_backfill(), IDENTITY, identity)
 
     async with running_archiver(redis, keys, pool):
         await wait_until(lambda: _backfill_done(redis, keys))
