@@ -33,7 +33,9 @@ and their marks name the old one (the sweep keeps them): the backfill starts ove
 every request still in Redis into this archive, which marks them for it (logged at WARNING).
 It checks at every start and with every poll (``POLL_S`` while walking, ``LOSS_CHECK_S`` once
 done): one one-row SELECT. Progress saved by the previous release names no identity: it is
-started over too, which marks again every request it had marked with a version alone.
+started over too, which marks again every request it had marked with a version alone. A walk
+saves a page's position only while the hash still names the archive it started in, so an
+archiver walking while another started over never writes its old position over the restart.
 """
 
 from __future__ import annotations
@@ -86,6 +88,7 @@ class Backfill:
         self.page = page
         self.batch = batch
         self.archived = 0  # requests this backfill looked at (archived now, or already)
+        self.identity: str | None = None  # the archive's identity the progress is made in
 
     async def progress(self) -> dict[int, str]:
         """Each shard's saved state: a position, ``done``, or absent (not started)."""
@@ -116,6 +119,7 @@ class Backfill:
         key = self.keys.archive_backfill()
         seen = await self.redis.hget(key, IDENTITY)
         if seen == identity:
+            self.identity = identity
             return False
         started = bool(await self.progress())
         if started:
@@ -128,6 +132,7 @@ class Backfill:
             if losses is not None:  # the loss count still holds: no second restart for it
                 await self.redis.hset(key, LOSSES, losses)
         await self.redis.hset(key, IDENTITY, identity)
+        self.identity = identity
         return started
 
     async def reset(self) -> None:
@@ -166,6 +171,8 @@ class Backfill:
         key = self.keys.all_requests(shard)
         while shard in session.held:
             ids, last = await self._page(key, after, until_ms)
+            if not await self._still_for(self.identity):
+                return  # another archiver started over for another archive: not ours to save
             if last is None:
                 await self.redis.hset(self.keys.archive_backfill(), str(shard), DONE)
                 log.debug("archive backfill: shard %d done", shard)
@@ -178,7 +185,14 @@ class Backfill:
             self.archived += len(ids)
             after = last
             saved = f"{last[0]}|{last[1]}"
+            if not await self._still_for(self.identity):
+                return
             await self.redis.hset(self.keys.archive_backfill(), str(shard), saved)
+
+    async def _still_for(self, identity: str | None) -> bool:
+        """Whether the saved progress is still that of the archive ``identity`` (the one
+        this walk started in); one HGET a page."""
+        return bool(await self.redis.hget(self.keys.archive_backfill(), IDENTITY) == identity)
 
     async def _page(
         self, key: str, after: tuple[int, str] | None, until_ms: int
