@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import AsyncIterator
+from typing import cast
 
 import asyncpg
 import pytest
@@ -17,13 +18,15 @@ from redis.asyncio import Redis
 from aftersale.clock import FakeClock
 from aftersale.model import AfterSale
 from aftersale.policy import DAY_MS
-from service.archive.backfill import DONE, IDENTITY
+from service.archive.backfill import DONE, IDENTITY, Backfill
 from service.archive.identity import archive_identity
 from service.archive.marks import ARCHIVED_FIELD, archived_mark
 from service.archive.migrate import migrate
+from service.archive.requests import RequestArchiver
 from service.storage.keys import Keys
 from service.storage.lifecycle import TerminalSweep
 from service.storage.repository import RedisRepository
+from service.storage.subscription_session import SubscriptionSession
 from service.sweeping import RetentionSweeping
 from tests.integration.archive_helpers import (
     archived_versions,
@@ -178,3 +181,28 @@ async def test_a_pass_is_skipped_when_the_archive_has_no_identity_yet(
             assert await _sweeping(redis, keys, bare).sweep_once() is None
     finally:
         await archive_db.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+class _Held:
+    """What ``Backfill._shard`` reads of a session: the shards it holds (0, no expiry)."""
+
+    def __init__(self) -> None:
+        self.held: dict[int, float | None] = {0: None}
+
+
+async def test_a_walk_never_saves_its_position_over_a_restart_for_another_archive(
+    redis: Redis, keys: Keys, pool: asyncpg.Pool, archive_db: asyncpg.Connection
+) -> None:
+    repo = RedisRepository(redis, keys)
+    while not await redis.zcard(keys.all_requests(0)):
+        await finished_request(repo, keys)
+    walk = Backfill(redis, keys, RequestArchiver(redis, keys, pool), lambda: LATER_MS)
+    walk.identity = await archive_identity(archive_db)  # the walk started in this archive
+    await redis.hset(keys.archive_backfill(), IDENTITY, "another")  # ... another started over
+
+    await walk._shard(0, None, LATER_MS, cast(SubscriptionSession, _Held()))
+
+    assert await redis.hget(keys.archive_backfill(), "0") is None
+    walk.identity = "another"
+    await walk._shard(0, None, LATER_MS, cast(SubscriptionSession, _Held()))
+    assert await redis.hget(keys.archive_backfill(), "0") == DONE
