@@ -36,6 +36,7 @@ import asyncpg
 from bench.inprocess import one_flow
 from bench.product import OffsetClock, Parts, build_parts
 from bench.redis_servers import used_memory
+from service.archive.identity import archive_identity
 from service.archive.marks import mark_archived
 from service.archive.migrate import migrate
 from service.archive.postgres_server import EmbeddedPostgres
@@ -77,7 +78,7 @@ async def _flows(parts: Parts, count: int, concurrency: int) -> int:
     return commits
 
 
-async def _archive(parts: Parts, url: str) -> tuple[int, dict[str, int]]:
+async def _archive(parts: Parts, url: str) -> tuple[int, dict[str, int], str]:
     """What the archiver does: every request (record and history, read from Redis) written
     to PostgreSQL with the archiver's writer, then marked with its marking script; the
     archive's tables' sizes (rows, indexes, TOAST) after a VACUUM."""
@@ -85,6 +86,7 @@ async def _archive(parts: Parts, url: str) -> tuple[int, dict[str, int]]:
     connection = await asyncpg.connect(url)
     try:
         await migrate(connection)
+        archive = await archive_identity(connection)
         for shard in parts.keys.all_shards():
             ids = await parts.client.zrange(parts.keys.all_requests(shard), 0, -1)
             for start in range(0, len(ids), 500):
@@ -102,7 +104,7 @@ async def _archive(parts: Parts, url: str) -> tuple[int, dict[str, int]]:
                     await archive_many(connection, requests)
                 for record, _ in requests:
                     marked += await mark_archived(
-                        parts.client, parts.keys, record.request_id, record.version
+                        parts.client, parts.keys, record.request_id, record.version, archive
                     )
         await connection.execute("VACUUM ANALYZE")
         sizes = {
@@ -111,7 +113,7 @@ async def _archive(parts: Parts, url: str) -> tuple[int, dict[str, int]]:
         }
     finally:
         await connection.close()
-    return marked, sizes
+    return marked, sizes, archive
 
 
 async def run(redis_url: str, count: int, log: Any) -> dict[str, Any]:
@@ -144,12 +146,12 @@ async def _run(redis_url: str, postgres_url: str, count: int, log: Any) -> dict[
             await parts.client.xtrim(keys.events(shard), maxlen=0, approximate=False)
         inside = await _settle(redis_url)
 
-        marked, archive_sizes = await _archive(parts, postgres_url)
+        marked, archive_sizes, archive = await _archive(parts, postgres_url)
         sweep = TerminalSweep(parts.client, keys, retention_ms=0, batch=100)
         began = time.perf_counter()
         swept = waiting = 0
         for _ in itertools.count():
-            result = await sweep.sweep(clock.now_ms())
+            result = await sweep.sweep(clock.now_ms(), archive=archive)
             swept, waiting = swept + result.swept, result.waiting
             if result.swept == 0:
                 break

@@ -350,7 +350,14 @@ async def _serving(app: App, shard_keys: Keys, heartbeats: RedisHeartbeats) -> N
     )
     app.health = new_health_servicer()
     app.ops = operations(
-        settings, app.clock, redis, shard_keys, heartbeats, app.embedded, app.health
+        settings,
+        app.clock,
+        redis,
+        shard_keys,
+        heartbeats,
+        app.embedded,
+        app.health,
+        archive_pool=app.archive_pool,
     )
     app.server, app.port = await create_server(
         settings.listen,

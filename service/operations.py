@@ -17,6 +17,7 @@ import asyncio
 from dataclasses import dataclass, replace
 from typing import Any
 
+import asyncpg
 from redis.asyncio import Redis, RedisCluster
 
 from aftersale.clock import Clock
@@ -34,7 +35,6 @@ from service.storage.retention import StreamRetention
 from service.storage.status_reads import RedisStatusReads
 from service.sweeping import (
     RetentionSweeping,
-    archive_enabled,
     nothing_deleted_warning,
     retention_ms,
 )
@@ -111,8 +111,10 @@ def operations(
     heartbeats: RedisHeartbeats,
     embedded: EmbeddedRedis | None,
     health_servicer: Any = None,
+    archive_pool: asyncpg.Pool | None = None,
 ) -> Operations:
-    """The parts this process runs: a serving process passes its ``health_servicer``."""
+    """The parts this process runs: a serving process passes its ``health_servicer``, and
+    its archive's pool when the archive is on (the sweep reads the archive's identity)."""
     ops = Operations()
     if embedded is not None:
         ops.supervisor = EmbeddedRedisSupervisor(
@@ -133,7 +135,7 @@ def operations(
         maxlen=settings.stream_maxlen,
     )
     ops.trimming = StreamTrimming(retention, clock, interval_s=settings.stream_trim_interval_s)
-    if archive_enabled(settings, embedded is not None):
+    if archive_pool is not None:  # the archive is on (open_archive): Redis may let go
         sweep = TerminalSweep(
             redis,
             keys,
@@ -141,7 +143,7 @@ def operations(
             batch=settings.retention_sweep_batch,
         )
         interval_s = settings.retention_sweep_interval_s
-        ops.sweeping = RetentionSweeping(sweep, clock, interval_s=interval_s)
+        ops.sweeping = RetentionSweeping(sweep, clock, interval_s=interval_s, archive=archive_pool)
     else:
         nothing_deleted_warning()
     reads = RedisStatusReads(redis, keys, retention)

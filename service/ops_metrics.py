@@ -96,6 +96,11 @@ retention_oldest_age = Gauge(
     "Age of the oldest finished request still in Redis, since it became terminal, as of the "
     "last sweep (0: none); well past the retention means the sweep or the archive lags",
 )
+retention_sweep_skipped = Counter(
+    "aftersale_retention_sweep_skipped_passes",
+    "Sweep passes skipped because the archive's identity could not be read from PostgreSQL "
+    "(down, not migrated yet): nothing is deleted without knowing which archive holds it",
+)
 retention_queued_by_walk = Counter(
     "aftersale_retention_walk_queued_requests",
     "Finished requests of the previous release found by the sweep's walk and queued for it",

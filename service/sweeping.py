@@ -8,6 +8,16 @@ others wait, counted. Replicas sweeping at the same time is safe: each shard's s
 atomic script that checks the archived version itself, so two replicas never delete what
 either should not, and one finds what the other left.
 
+Which archive: each pass first reads the archive's identity from PostgreSQL (one one-row
+SELECT through the archive's pool) and the sweep deletes only what is marked archived *in
+that archive* (``service.archive.marks``). Read every pass, not cached across passes: a pass
+run with a remembered identity after the archive was wiped or replaced would delete exactly
+the requests the new archive lacks, and the read costs one query per ``interval_s`` (60 s by
+default). What is remembered is the last identity read, to say at WARNING when it changed.
+When PostgreSQL cannot be reached (or has no identity: not migrated yet), the pass is skipped:
+nothing is deleted, counted (``aftersale_retention_sweep_skipped_passes_total``) and logged
+once when the skips begin, then every ``SKIP_LOG_EVERY`` passes, and once when they end.
+
 With the archive off the loop is not built at all: nothing is ever deleted, and the process
 says so at start (a warning, and ``aftersale_retention_sweep_enabled`` 0).
 """
@@ -17,23 +27,22 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import asyncpg
+
 from aftersale.clock import Clock
 from service import ops_metrics
+from service.archive.identity import NoIdentity, archive_identity
+from service.archive.requests import TRANSIENT_POSTGRES
 from service.config import Settings
 from service.periodic import end_task, pause
 from service.storage.lifecycle import Swept, TerminalSweep
 
 log = logging.getLogger(__name__)
-
-
-def archive_enabled(settings: Settings, redis_embedded: bool) -> bool:
-    """Whether an archive keeps the finished requests, so Redis may let them go: the archive
-    this process opens (``service.archive.startup.open_archive``: a URL, or the embedded
-    PostgreSQL beside the embedded Redis) is on. Safe either way: the sweep deletes only what
-    the archiver marked as held, so an archive that is configured but not written to deletes
-    nothing (it is counted as waiting, and alerted on)."""
-    mode = settings.archive_mode
-    return mode == "url" or (mode == "embedded" and redis_embedded)
+SKIP_LOG_EVERY = 60  # skipped passes in a row between two log lines (an hour at 60 s)
+# Why the archive's identity could not be read: a pass is skipped, never an error.
+IDENTITY_UNREADABLE: tuple[type[BaseException], ...] = (
+    *TRANSIENT_POSTGRES, asyncpg.PostgresError, NoIdentity
+)  # fmt: skip
 
 
 def retention_ms(settings: Settings) -> int:
@@ -47,10 +56,15 @@ def retention_ms(settings: Settings) -> int:
 class RetentionSweeping:
     """The loop described in the module doc; ``start`` it in a serving process."""
 
-    def __init__(self, sweep: TerminalSweep, clock: Clock, *, interval_s: float) -> None:
+    def __init__(
+        self, sweep: TerminalSweep, clock: Clock, *, interval_s: float, archive: asyncpg.Pool
+    ) -> None:
         self.sweep = sweep
         self._clock = clock
         self.interval_s = interval_s
+        self.archive = archive
+        self.identity: str | None = None  # the archive's identity the last pass read
+        self.skipped = 0  # passes skipped in a row (the archive's identity unreadable)
         self._task: asyncio.Task[None] | None = None
         self._stopped = asyncio.Event()
 
@@ -73,10 +87,37 @@ class RetentionSweeping:
                 log.warning("retention sweep failed, retried next period: %s", exc)
             await pause(self._stopped, self.interval_s)
 
-    async def sweep_once(self) -> Swept:
-        """Sweep every shard once; count and log what it did."""
+    async def _archive_identity(self) -> str | None:
+        """The archive's identity, read now; None (the pass is skipped, counted, logged
+        without a storm) when it cannot be read."""
+        try:
+            identity = await archive_identity(self.archive)
+        except IDENTITY_UNREADABLE as exc:
+            ops_metrics.retention_sweep_skipped.inc()
+            self.skipped += 1
+            if (self.skipped - 1) % SKIP_LOG_EVERY == 0:
+                log.warning("retention sweep skipped (%d passes in a row): the archive's "
+                            "identity cannot be read (%s: %s), and nothing is deleted without "
+                            "it", self.skipped, type(exc).__name__, exc)  # fmt: skip
+            return None
+        if self.skipped:
+            log.info("retention sweep resumed after %d skipped passes", self.skipped)
+            self.skipped = 0
+        if self.identity is not None and identity != self.identity:
+            log.warning("the archive changed identity (%s, was %s): requests archived in the "
+                        "previous one stay in Redis until the archiver archived them again",
+                        identity, self.identity)  # fmt: skip
+        self.identity = identity
+        return identity
+
+    async def sweep_once(self) -> Swept | None:
+        """Sweep every shard once; count and log what it did. None: skipped (the archive's
+        identity could not be read)."""
+        archive = await self._archive_identity()
+        if archive is None:
+            return None
         now_ms = self._clock.now_ms()
-        swept = await self.sweep.sweep(now_ms)
+        swept = await self.sweep.sweep(now_ms, archive=archive)
         ops_metrics.retention_swept.inc(swept.swept)
         ops_metrics.retention_waiting.set(swept.waiting)
         ops_metrics.retention_queued_by_walk.inc(swept.queued_by_walk)

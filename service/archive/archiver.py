@@ -173,6 +173,7 @@ class Archiver:
     async def _migrate(self) -> None:
         async with self.requests.pool.acquire() as conn:
             await migrate(conn)  # type: ignore[arg-type]
+        await self.requests.read_identity()  # what is marked for it already is skipped
 
     async def _backfill(self, session: SubscriptionSession) -> None:
         """The backfill beside the consumer; a failure ends it (logged), the next session

@@ -24,6 +24,18 @@ acknowledged them (PostgreSQL down for long: the subscription's loss mark counts
 request whose last events were among them would never be archived. The backfill watches the
 ``archive`` subscription's loss count (every ``LOSS_CHECK_S``) and starts over when it grew
 (the count it started at is the hash's ``losses`` field).
+
+Again for another archive: the progress is kept with the identity of the archive it was made
+against (the hash's ``identity`` field, ``service.archive.identity``). When the archive's
+identity differs (it was wiped and migrated again, replaced by a new cluster, or the URL
+points elsewhere), the requests the saved progress counts as archived are not in this archive,
+and their marks name the old one (the sweep keeps them): the backfill starts over and archives
+every request still in Redis into this archive, which marks them for it (logged at WARNING).
+It checks at every start and with every poll (``POLL_S`` while walking, ``LOSS_CHECK_S`` once
+done): one one-row SELECT. Progress saved by the previous release names no identity: it is
+started over too, which marks again every request it had marked with a version alone. A walk
+saves a page's position only while the hash still names the archive it started in, so an
+archiver walking while another started over never writes its old position over the restart.
 """
 
 from __future__ import annotations
@@ -45,6 +57,7 @@ SKEW_MS = 60_000
 POLL_S = 1.0  # how soon a shard taken over starts its backfill
 LOSS_CHECK_S = 60.0
 LOSSES = "losses"  # the hash field: the subscription's loss count the backfill started at
+IDENTITY = "identity"  # the hash field: the identity of the archive the progress was made in
 
 
 def position(raw: str | None) -> tuple[int, str] | None:
@@ -75,6 +88,7 @@ class Backfill:
         self.page = page
         self.batch = batch
         self.archived = 0  # requests this backfill looked at (archived now, or already)
+        self.identity: str | None = None  # the archive's identity the progress is made in
 
     async def progress(self) -> dict[int, str]:
         """Each shard's saved state: a position, ``done``, or absent (not started)."""
@@ -95,6 +109,32 @@ class Backfill:
         await self.redis.hset(self.keys.archive_backfill(), LOSSES, str(lost))
         return True
 
+    async def _archive_changed(self) -> bool:
+        """Whether the archive's identity differs from the one the saved progress was made
+        against; if so (and there is progress), the backfill starts over, remembering it."""
+        archiver = self.archiver
+        identity = await archiver.retrying(
+            "postgres", "reading the archive's identity", archiver.read_identity
+        )
+        key = self.keys.archive_backfill()
+        seen = await self.redis.hget(key, IDENTITY)
+        if seen == identity:
+            self.identity = identity
+            return False
+        started = bool(await self.progress())
+        if started:
+            log.warning("the archive changed identity (the backfill's progress was made in %s, "
+                        "the archive is now %s): the backfill starts over, every request still "
+                        "in Redis is archived again into it", seen or "an archive of the "
+                        "previous release", identity)  # fmt: skip
+            losses = await self.redis.hget(key, LOSSES)
+            await self.reset()
+            if losses is not None:  # the loss count still holds: no second restart for it
+                await self.redis.hset(key, LOSSES, losses)
+        await self.redis.hset(key, IDENTITY, identity)
+        self.identity = identity
+        return started
+
     async def reset(self) -> None:
         """Start over (the subscription was made again: events may be missing)."""
         await self.redis.delete(self.keys.archive_backfill())
@@ -106,7 +146,8 @@ class Backfill:
         stopping = self.archiver.stopping
         finished = False
         while not stopping.is_set():
-            if await self._lost_more(session.name):
+            lost = await self._lost_more(session.name)  # first: its reset drops the identity
+            if await self._archive_changed() or lost:
                 until_ms, finished = self.now_ms() + SKEW_MS, False
             state = await self.progress()
             if all(state.get(s) == DONE for s in self.keys.all_shards()):
@@ -130,6 +171,8 @@ class Backfill:
         key = self.keys.all_requests(shard)
         while shard in session.held:
             ids, last = await self._page(key, after, until_ms)
+            if not await self._still_for(self.identity):
+                return  # another archiver started over for another archive: not ours to save
             if last is None:
                 await self.redis.hset(self.keys.archive_backfill(), str(shard), DONE)
                 log.debug("archive backfill: shard %d done", shard)
@@ -142,7 +185,14 @@ class Backfill:
             self.archived += len(ids)
             after = last
             saved = f"{last[0]}|{last[1]}"
+            if not await self._still_for(self.identity):
+                return
             await self.redis.hset(self.keys.archive_backfill(), str(shard), saved)
+
+    async def _still_for(self, identity: str | None) -> bool:
+        """Whether the saved progress is still that of the archive ``identity`` (the one
+        this walk started in); one HGET a page."""
+        return bool(await self.redis.hget(self.keys.archive_backfill(), IDENTITY) == identity)
 
     async def _page(
         self, key: str, after: tuple[int, str] | None, until_ms: int

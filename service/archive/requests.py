@@ -1,10 +1,13 @@
 """Archiving requests as they are now in Redis: read, write to PostgreSQL, mark.
 
 ``RequestArchiver.archive(ids)`` reads each request's record and history in one atomic script
-(``marks.READ``), skips those whose record says the archive already holds this version
-(``a == version``: an event replayed, or a request archived by the backfill), writes the rest
-in one PostgreSQL transaction (``writes``), and only after the commit marks each one archived
-at the version it wrote (``marks.MARK``, which refuses if the request moved on meanwhile).
+(``marks.READ``), skips those whose record says this archive already holds this version
+(``a == <archive id>:<version>``: an event replayed, or a request archived by the backfill),
+writes the rest in one PostgreSQL transaction (``writes``), which also reads the archive's
+identity, and only after the commit marks each one archived at the version it wrote in the
+archive that committed it (``marks.MARK``, which refuses if the request moved on meanwhile).
+The identity comes from the transaction itself, never from a cache: a mark names the archive
+that holds the rows even if the archive was swapped a moment before.
 Everything is idempotent, so a crash anywhere between the steps only repeats work.
 
 A request is archived again at each new version, and its history grows: the archiver
@@ -40,7 +43,8 @@ from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import RedisClusterException, RedisError
 
 from aftersale.model import AfterSale
-from service.archive.marks import ARCHIVED_FIELD, ArchiveScripts
+from service.archive.identity import archive_identity
+from service.archive.marks import ARCHIVED_FIELD, ArchiveScripts, archived_mark
 from service.archive.writes import event_rows, request_row, write_rows
 from service.observability import archive as report
 from service.storage.codec import RECORD_FIELD
@@ -108,6 +112,15 @@ class RequestArchiver:
         self.retry = retry or Retry()
         self.stopping = stopping or asyncio.Event()
         self.known: OrderedDict[str, int] = OrderedDict()  # request → version written
+        # The archive's identity as last read: only to skip requests marked for it already
+        # (a stale one costs a write again, or a skip the backfill's restart makes good).
+        self.identity: str | None = None
+
+    async def read_identity(self) -> str:
+        """The archive's identity, read from PostgreSQL now (and remembered)."""
+        async with self.pool.acquire() as conn:
+            self.identity = await archive_identity(conn)
+        return self.identity
 
     async def archive(self, request_ids: Sequence[str], source: str) -> set[str]:
         """Archive these requests as they are now; the ids that failed (see above). Raises
@@ -119,9 +132,13 @@ class RequestArchiver:
         )
         todo: list[Pending] = []
         failed: set[str] = set()
+        held = self.identity
         for request_id, first, (fields, rows) in zip(ids, firsts, states, strict=True):
-            if not fields or fields.get(ARCHIVED_FIELD) == fields.get("version"):
-                continue  # gone (archived, then swept), or archived at this version already
+            if not fields:
+                continue  # gone (archived, then swept)
+            mark = fields.get(ARCHIVED_FIELD)
+            if held is not None and mark == archived_mark(held, fields.get("version", "")):
+                continue  # this archive holds this version already
             try:
                 record = record_from_fields(request_id, fields)
             except UndecodableRecord as error:
@@ -132,9 +149,10 @@ class RequestArchiver:
             todo.append(Pending(record, request, event_rows(record, rows, first + 1)))
         if not todo:
             return failed
-        failed |= await self._write(todo)
-        written = [(p.record.request_id, p.record.version) for p in todo
-                   if p.record.request_id not in failed]  # fmt: skip
+        archives = await self._write(todo)
+        failed |= {p.record.request_id for p in todo} - archives.keys()
+        written = [(p.record.request_id, p.record.version, archives[p.record.request_id])
+                   for p in todo if p.record.request_id in archives]  # fmt: skip
         if written:
             report.REQUESTS.labels(source=source).inc(len(written))
             self._remember(written)
@@ -142,36 +160,41 @@ class RequestArchiver:
                                 lambda: self.scripts.mark_many(written))  # fmt: skip
         return failed
 
-    def _remember(self, written: list[tuple[str, int]]) -> None:
-        for request_id, version in written:
+    def _remember(self, written: list[tuple[str, int, str]]) -> None:
+        for request_id, version, _ in written:
             self.known[request_id] = version
             self.known.move_to_end(request_id)
         while len(self.known) > KNOWN:
             self.known.popitem(last=False)
 
-    async def _write(self, requests: list[Pending]) -> set[str]:
+    async def _write(self, requests: list[Pending]) -> dict[str, str]:
         """Write ``requests`` in one transaction, retried while PostgreSQL is unavailable;
-        on a data error, one transaction per request. The ids that could not be written."""
+        on a data error, one transaction per request. The ids written, each with the identity
+        of the archive that committed it (an id missing: it could not be written)."""
         try:
-            await self.retrying("postgres", f"writing {len(requests)} requests",
-                                lambda: self._transaction(requests))  # fmt: skip
+            archive = await self.retrying("postgres", f"writing {len(requests)} requests",
+                                          lambda: self._transaction(requests))  # fmt: skip
         except asyncpg.PostgresError as error:
             if len(requests) == 1:
                 request_id = requests[0].record.request_id
                 report.failed("request", f"archiving {request_id}", error, None)
-                return {request_id}
-            failed: set[str] = set()
+                return {}
+            written: dict[str, str] = {}
             for request in requests:
-                failed |= await self._write([request])
-            return failed
+                written |= await self._write([request])
+            return written
         report.BATCHES.inc()
-        return set()
+        return {p.record.request_id: archive for p in requests}
 
-    async def _transaction(self, requests: list[Pending]) -> None:
+    async def _transaction(self, requests: list[Pending]) -> str:
+        """Write ``requests``; the identity of the archive that committed them."""
         async with self.pool.acquire() as conn, conn.transaction():
+            archive = await archive_identity(conn)
             await write_rows(
                 conn, [p.request for p in requests], [e for p in requests for e in p.events]
             )
+        self.identity = archive
+        return archive
 
     async def retrying(self, stage: str, what: str, attempt: Callable[[], Awaitable[T]]) -> T:
         """``attempt()`` until it succeeds, waiting between failures of ``stage``'s transient

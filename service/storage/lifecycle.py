@@ -6,10 +6,13 @@ a terminal state (they are the machine's final states), so nothing else ever tak
 out of that queue. Once a request has been terminal for ``retention_ms``, ``SWEEP`` (one Lua
 script per shard, single-slot: every name carries the shard's hash tag) deletes its record,
 history and listing entries (shop, buyer, order, the shard's ``requests``) **only if the
-record's ``a`` equals its ``version``**: the archiver sets ``a`` to the version PostgreSQL
-holds, and every commit rewrites the record hash, which clears ``a``. The check and the
-deletion are one script, so a request that moved after it was archived, or was never
-archived, is never dropped: it stays, counted as *waiting*, until the archive catches up.
+record's ``a`` equals ``<archive id>:<version>``** for the archive the caller read this pass
+(its identity, ``service.archive.identity``) and the record's version: the archiver sets
+``a`` to the identity of the archive that committed a version and that version
+(``service.archive.marks``), and every commit rewrites the record hash, which clears ``a``.
+The check and the deletion are one script, so a request that moved after it was archived, was
+never archived, or was archived in an archive since wiped or replaced (another identity), is
+never dropped: it stays, counted as *waiting*, until the archive catches up.
 
 The order-line index ``{as:NN}:line:<order>:<sku>`` outlives the request: the sweep gives it
 an expiry at the latest after-sale deadline of the line's requests still known (the swept
@@ -85,6 +88,7 @@ end
 # KEYS 1 terminal  2 requests  3 flagged  4 timers  5 leased
 # ARGV 1 now ms  2 cutoff ms (terminal at or before it: due)  3 offset  4 batch
 #      5 terminal states, comma-separated  6..11 name prefixes (Keys.per_request_prefixes)
+#      12 the archive's identity (a record is archived when a == identity .. ':' .. version)
 # Returns {swept, waiting, dropped, unreadable, examined, oldest terminal ms (-1: none)}
 SWEEP = (
     _RECORD_OF
@@ -93,6 +97,7 @@ local terminal_key, requests_key, flagged_key = KEYS[1], KEYS[2], KEYS[3]
 local timers_key, leased_key = KEYS[4], KEYS[5]
 local now, cutoff = tonumber(ARGV[1]), ARGV[2]
 local terminal = states(ARGV[5])
+local archive = ARGV[12]
 prefixes = {req = ARGV[6], hist = ARGV[7], shop = ARGV[8], buyer = ARGV[9], order = ARGV[10],
             line = ARGV[11]}
 
@@ -152,11 +157,11 @@ for _, id in ipairs(due) do
     dropped = dropped + 1
   elseif r.unreadable then
     unreadable = unreadable + 1  -- kept: the archive and ops read it, not this script
-  elseif r.archived and r.archived == r.version then
+  elseif r.archived and r.version and r.archived == archive .. ':' .. r.version then
     sweep(id, r)
     swept = swept + 1
   else
-    waiting = waiting + 1  -- the archive does not hold this version (yet)
+    waiting = waiting + 1  -- this archive does not hold this version (yet)
   end
 end
 local head = redis.call('ZRANGE', terminal_key, 0, 0, 'WITHSCORES')
@@ -214,7 +219,7 @@ class Swept:
     """What one pass over every shard did."""
 
     swept: int  # requests deleted (archived at their version, past retention)
-    waiting: int  # past retention but kept: the archive does not hold their version
+    waiting: int  # past retention but kept: the archive given does not hold their version
     dropped: int  # queue entries without a record or not terminal (removed from the queue)
     unreadable: int  # past retention, kept: their record does not decode
     oldest_terminal_ms: int | None  # the oldest terminal request still in Redis (None: none)
@@ -246,15 +251,19 @@ class TerminalSweep:
         self._walk = client.register_script(WALK)
         self._walked: set[int] = set()  # shards whose walk is done (no need to ask again)
 
-    async def sweep(self, now_ms: int) -> Swept:
-        """Sweep every shard once, batch after batch until its due requests are all seen."""
+    async def sweep(self, now_ms: int, *, archive: str) -> Swept:
+        """Sweep every shard once, batch after batch until its due requests are all seen,
+        deleting what is marked archived in ``archive`` (the identity of the archive, read
+        from it for this pass) at its version."""
+        if not archive:
+            raise ValueError(f"archive: an archive's identity, not {archive!r}")
         swept = waiting = dropped = unreadable = 0
         oldest: int | None = None
         cutoff = now_ms - self.retention_ms
         offsets = dict.fromkeys(self.keys.all_shards(), 0)
         while offsets:
             shards = list(offsets)
-            calls = [self._sweep_call(s, now_ms, cutoff, offsets[s]) for s in shards]
+            calls = [self._sweep_call(s, now_ms, cutoff, offsets[s], archive) for s in shards]
             replies = await self._scripts.run_many(self._sweep, calls)
             for shard, reply in zip(shards, replies, strict=True):
                 n_swept, n_waiting, n_dropped, n_unreadable, examined, head = map(int, reply)
@@ -271,7 +280,7 @@ class TerminalSweep:
         return Swept(swept, waiting, dropped, unreadable, oldest, queued, done)
 
     def _sweep_call(
-        self, shard: int, now_ms: int, cutoff_ms: int, offset: int
+        self, shard: int, now_ms: int, cutoff_ms: int, offset: int, archive: str
     ) -> tuple[list[str], list[Any]]:
         keys = self.keys
         names = [
@@ -282,7 +291,7 @@ class TerminalSweep:
             keys.leased(shard),
         ]
         args: list[Any] = [now_ms, cutoff_ms, offset, self.batch, _TERMINAL]
-        return names, args + keys.per_request_prefixes(shard)
+        return names, [*args, *keys.per_request_prefixes(shard), archive]
 
     async def _walk_once(self, now_ms: int) -> int:
         """One step of each unfinished shard's walk; how many requests it queued."""

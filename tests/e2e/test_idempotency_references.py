@@ -13,6 +13,7 @@ import grpc
 from google.rpc import error_details_pb2
 from redis.asyncio import Redis
 
+from service.archive.marks import ARCHIVED_FIELD, archived_mark
 from service.bootstrap import App
 from service.gen.aftersale.v1 import aftersale_pb2 as pb
 from service.gen.aftersale.v1 import types_pb2 as t
@@ -139,9 +140,11 @@ async def test_a_retried_application_after_its_request_left_redis_is_told_it_too
     cancel = pb.CancelAfterSaleRequest(request_id=made.request_id, idempotency_key=key())
     cancelled = (await buyer.CancelAfterSale(cancel)).after_sale
     keys = Keys(app.settings.shards)
-    await redis.hset(keys.record(made.request_id), "a", str(cancelled.version))  # archived
+    archive = "5f0c1d2e-0000-4000-8000-000000000002"  # as if read from the archive
+    archived = archived_mark(archive, cancelled.version)
+    await redis.hset(keys.record(made.request_id), ARCHIVED_FIELD, archived)
     sweep = TerminalSweep(redis, keys, retention_ms=0)
-    assert (await sweep.sweep(api.clock.now_ms())).swept == 1
+    assert (await sweep.sweep(api.clock.now_ms(), archive=archive)).swept == 1
 
     error = await rpc_error(buyer.CreateAfterSale(application))
 

@@ -7,13 +7,15 @@ import asyncpg
 import pytest
 from redis.asyncio import Redis
 
-from service.archive.marks import ARCHIVED_FIELD, mark_archived
+from service.archive.marks import ARCHIVED_FIELD, archived_mark, mark_archived
 from service.archive.writes import archive_request
 from service.storage.codec import decode_record
 from service.storage.keys import Keys
 from service.storage.repository import RedisRepository
 from tests.integration.archive_helpers import archived_events, finished_request
 from tests.integration.storage_support import applied, approved, commit
+
+ARCHIVE = "5f0c1d2e-0000-4000-8000-000000000003"  # an archive's identity
 
 
 @pytest.fixture
@@ -88,18 +90,18 @@ async def test_the_mark_is_set_only_at_the_version_the_record_holds(
     record = await commit(repo, applied(keys))
     key = keys.record(record.request_id)
 
-    assert not await mark_archived(redis, keys, record.request_id, 2)
+    assert not await mark_archived(redis, keys, record.request_id, 2, ARCHIVE)
     assert await redis.hget(key, ARCHIVED_FIELD) is None
-    assert await mark_archived(redis, keys, record.request_id, 1)
-    assert await redis.hget(key, ARCHIVED_FIELD) == "1"
-    assert not await mark_archived(redis, keys, "AS00-NOSUCHREQUEST", 1)
+    assert await mark_archived(redis, keys, record.request_id, 1, ARCHIVE)
+    assert await redis.hget(key, ARCHIVED_FIELD) == f"{ARCHIVE}:1" == archived_mark(ARCHIVE, 1)
+    assert not await mark_archived(redis, keys, "AS00-NOSUCHREQUEST", 1, ARCHIVE)
     assert not await redis.exists(keys.record("AS00-NOSUCHREQUEST"))
 
 
 async def test_a_new_version_clears_the_mark(redis: Redis, keys: Keys) -> None:
     repo = RedisRepository(redis, keys)
     record = await commit(repo, applied(keys))
-    await mark_archived(redis, keys, record.request_id, 1)
+    await mark_archived(redis, keys, record.request_id, 1, ARCHIVE)
 
     moved = await commit(repo, approved(record))
 

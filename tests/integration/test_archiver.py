@@ -15,8 +15,9 @@ from redis.asyncio import Redis
 from aftersale.model import AfterSale
 from service.archive import backfill
 from service.archive.archiver import SUBSCRIPTION, ArchiverSettings
-from service.archive.backfill import DONE
-from service.archive.marks import ARCHIVED_FIELD
+from service.archive.backfill import DONE, IDENTITY
+from service.archive.identity import archive_identity
+from service.archive.marks import ARCHIVED_FIELD, archived_mark
 from service.archive.requests import RequestArchiver
 from service.observability import archive as report
 from service.storage.keys import Keys
@@ -59,8 +60,9 @@ async def test_every_event_of_a_burst_is_archived_once_in_few_transactions(
     assert await archived_events(archive_db) == expected
     assert await archived_versions(archive_db) == {r.request_id: 3 for r in records}
     assert report.BATCHES._value.get() - batches_before < 40  # batched, not one per request
+    mark = archived_mark(await archive_identity(archive_db), 3)
     for record in records:
-        assert await redis.hget(keys.record(record.request_id), ARCHIVED_FIELD) == "3"
+        assert await redis.hget(keys.record(record.request_id), ARCHIVED_FIELD) == mark
 
 
 async def test_a_replayed_request_costs_no_postgres_work(
@@ -86,14 +88,15 @@ async def test_a_request_that_moved_after_archiving_keeps_no_mark_until_archived
     record = await commit(repo, applied(keys))
     archiver = RequestArchiver(redis, keys, pool, retry=QUICK_RETRY)
     await archiver.archive([record.request_id], "events")
-    assert await redis.hget(keys.record(record.request_id), ARCHIVED_FIELD) == "1"
+    archive = await archive_identity(archive_db)
+    assert await redis.hget(keys.record(record.request_id), ARCHIVED_FIELD) == f"{archive}:1"
 
     moved = await commit(repo, approved(record))
 
     assert await redis.hget(keys.record(moved.request_id), ARCHIVED_FIELD) is None
     assert await archived_versions(archive_db) == {record.request_id: 1}
     await archiver.archive([record.request_id], "events")
-    assert await redis.hget(keys.record(moved.request_id), ARCHIVED_FIELD) == "2"
+    assert await redis.hget(keys.record(moved.request_id), ARCHIVED_FIELD) == f"{archive}:2"
     assert await archived_versions(archive_db) == {record.request_id: 2}
 
 
@@ -105,7 +108,7 @@ async def test_the_mark_is_refused_when_the_request_moves_between_write_and_mark
     archiver = RequestArchiver(redis, keys, pool, retry=QUICK_RETRY)
     real_mark_many = archiver.scripts.mark_many
 
-    async def commit_first(marks: Sequence[tuple[str, int]]) -> list[bool]:
+    async def commit_first(marks: Sequence[tuple[str, int, str]]) -> list[bool]:
         await commit(repo, approved(record))  # version 2 lands after the archive wrote 1
         return await real_mark_many(marks)
 
@@ -155,7 +158,10 @@ async def test_the_backfill_resumes_after_its_saved_position(
         await redis.zrange(keys.all_requests(shard), 0, -1, withscores=True),
     )
     done_member, done_score = listed[1]
-    await redis.hset(keys.archive_backfill(), str(shard), f"{int(done_score)}|{done_member}")
+    saved = f"{int(done_score)}|{done_member}"
+    await redis.hset(keys.archive_backfill(), str(shard), saved)
+    identity = await archive_identity(archive_db)  # the progress was made in this archive
+    await redis.hset(keys.archive_backfill(), IDENTITY, identity)
 
     async with running_archiver(redis, keys, pool):
         await wait_until(lambda: _backfill_done(redis, keys))

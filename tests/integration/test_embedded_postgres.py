@@ -101,8 +101,13 @@ async def test_the_service_runs_its_own_postgres_beside_its_own_redis(postgres_d
             "SELECT count(*) FROM pg_tables WHERE tablename IN ('requests', 'events')"
         )
         pid = server.pid
+        sweeping = app.ops.sweeping  # given the archive's pool: it reads the identity there
+        assert sweeping is not None and sweeping.archive is app.archive_pool
+        swept = await sweeping.sweep_once()
     finally:
         await app.stop(grace_s=1.0)
+
+    assert swept is not None and sweeping.identity is not None  # read from the archive
 
     assert tables == 2
     assert pid is not None and not Path(f"/proc/{pid}").exists()

@@ -1,9 +1,10 @@
 """The retention sweep of finished requests on a real Redis (issue 12, item 2).
 
 A finished request leaves Redis once it has been terminal for the retention and the archive
-holds its final version (the record's ``a`` equals its ``version``, checked inside the script
-that deletes); what it leaves behind is its order-line index alone, which lives until the
-line's after-sale deadline, so the line's rules hold after the request is gone.
+holds its final version (the record's ``a`` equals ``<archive id>:<version>`` for the archive
+the sweep was given, checked inside the script that deletes); what it leaves behind is its
+order-line index alone, which lives until the line's after-sale deadline, so the line's rules
+hold after the request is gone.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from aftersale.exceptions import ActionRefused, LimitExceeded, PermissionDenied,
 from aftersale.model import Actor, AfterSale
 from aftersale.policy import DAY_MS, Policy
 from aftersale.vocabulary import Action, AfterSaleType, BuyerReason, Role, State
+from service.archive.marks import ARCHIVED_FIELD, archived_mark
 from service.handlers import AfterSaleHandlers, Call
 from service.storage.keys import Keys
 from service.storage.lifecycle import TerminalSweep
@@ -39,6 +41,7 @@ from tests.integration.storage_support import (
 RETENTION_MS = DAY_MS
 DEADLINE_MS = NOW_MS + 60 * DAY_MS  # the lines outlive a sweep a few days on
 PAYMENT = Actor(Role.PAYMENT, "pay")
+ARCHIVE = "5f0c1d2e-0000-4000-8000-000000000001"  # the archive's identity the sweep is given
 
 
 class World:
@@ -95,11 +98,12 @@ class World:
     async def archive(self, record: AfterSale, version: int | None = None) -> None:
         """What the archiver does once PostgreSQL holds ``version`` (default: the record's)."""
         at = record.version if version is None else version
-        await self.client.hset(self.keys.record(record.request_id), "a", str(at))
+        mark = archived_mark(ARCHIVE, at)
+        await self.client.hset(self.keys.record(record.request_id), ARCHIVED_FIELD, mark)
 
     async def sweep_after(self, ms: int) -> Any:
         self.clock.advance(ms)
-        return await self.sweep.sweep(self.clock.now_ms())
+        return await self.sweep.sweep(self.clock.now_ms(), archive=ARCHIVE)
 
     async def exists(self, record: AfterSale) -> bool:
         return bool(await self.client.exists(self.keys.record(record.request_id)))
@@ -147,6 +151,25 @@ async def test_a_request_whose_final_version_is_not_archived_is_never_swept(worl
     assert await world.exists(never) and await world.exists(earlier)
     assert await world.repo.load(never.request_id) == never
     assert len(await world.repo.history(never.request_id)) == never.version
+
+
+async def test_a_request_archived_in_another_archive_or_by_the_previous_release_is_kept(
+    world: World,
+) -> None:
+    elsewhere = await world.cancelled()
+    key = world.keys.record(elsewhere.request_id)
+    other = "5f0c1d2e-0000-4000-8000-0000000000ff"  # an archive since wiped or replaced
+    await world.client.hset(key, ARCHIVED_FIELD, archived_mark(other, elsewhere.version))
+    plain = await world.cancelled()  # marked by the previous release: the version alone
+    await world.client.hset(world.keys.record(plain.request_id), ARCHIVED_FIELD, plain.version)
+    here = await world.cancelled()
+    await world.archive(here)
+
+    swept = await world.sweep_after(30 * DAY_MS)
+
+    assert (swept.swept, swept.waiting) == (1, 2)
+    assert await world.exists(elsewhere) and await world.exists(plain)
+    assert not await world.exists(here)
 
 
 async def test_a_request_within_its_retention_is_kept_even_when_archived(world: World) -> None:
@@ -222,14 +245,15 @@ async def _move_between_round_trips(
 
 async def _sweep(client: Redis, world: World, record: AfterSale) -> None:
     sweep = TerminalSweep(client, world.keys, retention_ms=RETENTION_MS)
-    await sweep.sweep(world.clock.now_ms())
+    await sweep.sweep(world.clock.now_ms(), archive=ARCHIVE)
 
 
 async def _check_then_delete(client: Redis, world: World, record: AfterSale) -> None:
-    """A sweep that checks the archived version outside the script that deletes."""
+    """A sweep that checks the archived version outside the script that deletes (bytes: a
+    client given a pool does not decode)."""
     key = world.keys.record(record.request_id)
-    archived, version = await client.hmget(key, ["a", "version"])
-    if archived == version:
+    archived, version = await client.hmget(key, [ARCHIVED_FIELD, "version"])
+    if version is not None and archived == archived_mark(ARCHIVE, int(version)).encode():
         await client.delete(key, world.keys.history(record.request_id))
 
 
@@ -462,7 +486,7 @@ async def test_the_walk_queues_terminal_requests_the_previous_release_never_queu
         await world.archive(record)
     sweep = TerminalSweep(world.client, keys, retention_ms=RETENTION_MS, walk_batch=2)
 
-    passes = [await sweep.sweep(world.clock.now_ms()) for _ in range(4)]
+    passes = [await sweep.sweep(world.clock.now_ms(), archive=ARCHIVE) for _ in range(4)]
 
     assert sum(p.queued_by_walk for p in passes) == 5
     assert passes[-1].walk_done and not passes[0].walk_done
@@ -470,7 +494,7 @@ async def test_the_walk_queues_terminal_requests_the_previous_release_never_queu
     assert sorted(queued) == sorted((r.request_id, r.updated_at_ms) for r in old)
     assert await world.client.hget(keys.terminal_walk(1), "done") is not None
     world.clock.advance(RETENTION_MS)
-    assert (await sweep.sweep(world.clock.now_ms())).swept == 5
+    assert (await sweep.sweep(world.clock.now_ms(), archive=ARCHIVE)).swept == 5
     assert await world.exists(still_open)
 
 

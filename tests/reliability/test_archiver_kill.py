@@ -19,7 +19,8 @@ from redis.asyncio import Redis
 
 from aftersale.model import AfterSale
 from service.archive.archiver import SUBSCRIPTION
-from service.archive.marks import ARCHIVED_FIELD
+from service.archive.identity import archive_identity
+from service.archive.marks import ARCHIVED_FIELD, archived_mark
 from service.archive.migrate import migrate
 from service.archive.postgres_server import EmbeddedPostgres
 from service.storage.keys import Keys
@@ -157,12 +158,14 @@ async def test_every_event_is_archived_once_across_a_kill_9_and_a_postgres_resta
     try:
         events = await archived_events(connection)
         versions = await archived_versions(connection)
+        archive = await archive_identity(connection)
     finally:
         await connection.close()
     assert events == sorted((r.request_id, v) for r in records for v in (1, 2, 3))
     assert versions == {r.request_id: 3 for r in records}
     for record in records:
-        assert await redis.hget(keys.record(record.request_id), ARCHIVED_FIELD) == "3"
+        mark = archived_mark(archive, 3)
+        assert await redis.hget(keys.record(record.request_id), ARCHIVED_FIELD) == mark
     dead = [await redis.xlen(keys.sub_dead(s, SUBSCRIPTION)) for s in keys.all_shards()]
     assert sum(dead) == 0
 
