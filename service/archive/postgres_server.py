@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import fcntl
 import importlib.util
 import logging
 import os
@@ -37,6 +36,8 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+
+from service.child_process import end_process, lock_directory
 
 log = logging.getLogger("service.archive")
 
@@ -254,29 +255,15 @@ class EmbeddedPostgres:
         process, self._process = self._process, None
         atexit.unregister(self.stop)
         if process is not None:
-            if process.poll() is None:
-                process.send_signal(signum)
-                try:
-                    process.wait(timeout_s)
-                except subprocess.TimeoutExpired:
-                    log.warning("postgres pid %s ignored %s; killing it", process.pid, signum)
-                    process.kill()
-                    process.wait()
-            log.info("postgres pid %s exited with %s", process.pid, process.returncode)
+            end_process(process, "postgres", signum, timeout_s)
         self._unlock()
 
     def _lock(self) -> None:
-        fd = os.open(self.directory / "embedded.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise EmbeddedPostgresError(f"{self.directory} is used by another process") from None
-        self._lock_fd = fd
+        self._lock_fd = lock_directory(self.directory, EmbeddedPostgresError)
 
     def _unlock(self) -> None:
         if self._lock_fd is not None:
-            os.close(self._lock_fd)
+            os.close(self._lock_fd)  # closing releases the flock
             self._lock_fd = None
 
     def _stop_orphan(self) -> None:

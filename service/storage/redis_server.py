@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import fcntl
 import logging
 import os
 import signal
@@ -24,6 +23,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from service.child_process import end_process, lock_directory
 from service.storage.redis_binary import (
     CLUSTER_BUS_OFFSET,
     HOST,
@@ -218,25 +218,11 @@ class EmbeddedRedis:
         process, self._process = self._process, None
         atexit.unregister(self.stop)
         if process is not None:
-            if process.poll() is None:
-                process.send_signal(signum)
-                try:
-                    process.wait(timeout_s)
-                except subprocess.TimeoutExpired:
-                    log.warning("redis-server pid %s ignored %s; killing it", process.pid, signum)
-                    process.kill()
-                    process.wait()
-            log.info("redis-server pid %s exited with %s", process.pid, process.returncode)
+            end_process(process, "redis-server", signum, timeout_s)
         self._unlock()
 
     def _lock(self) -> None:
-        fd = os.open(self.directory / "embedded.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise EmbeddedRedisError(f"{self.directory} is used by another process") from None
-        self._lock_fd = fd
+        self._lock_fd = lock_directory(self.directory, EmbeddedRedisError)
 
     def _unlock(self) -> None:
         if self._lock_fd is not None:
