@@ -1,4 +1,5 @@
-"""Helpers for the service's periodic background loops (health probe, timer oversight)."""
+"""Helpers for the service's periodic background loops (health probe, timer oversight), and
+the loop the stream trimming and the retention sweep share (``PeriodicLoop``)."""
 
 from __future__ import annotations
 
@@ -28,3 +29,38 @@ async def end_task(task: asyncio.Task[None] | None, stopped: asyncio.Event) -> N
         await asyncio.wait({task}, timeout=5.0)
     if task.done() and not task.cancelled() and task.exception() is not None:
         log.warning("%s ended with %r", task.get_name(), task.exception())
+
+
+class PeriodicLoop:
+    """A background task that runs ``_round`` every ``interval_s`` until ``stop``: a round
+    that fails is logged and tried again next period (Redis down or refusing: readiness says
+    so). Subclasses name the task (``task_name``) and the work (``what``, for the log)."""
+
+    task_name = "periodic"
+    what = "periodic work"
+
+    def __init__(self, interval_s: float) -> None:
+        self.interval_s = interval_s
+        self._task: asyncio.Task[None] | None = None
+        self._stopped = asyncio.Event()
+
+    @property
+    def task(self) -> asyncio.Task[None] | None:
+        return self._task
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=self.task_name)
+
+    async def stop(self) -> None:
+        await end_task(self._task, self._stopped)
+
+    async def _round(self) -> object:
+        raise NotImplementedError
+
+    async def _run(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                await self._round()
+            except Exception as exc:
+                log.warning("%s failed, retried next period: %s", self.what, exc)
+            await pause(self._stopped, self.interval_s)

@@ -24,7 +24,6 @@ says so at start (a warning, and ``aftersale_retention_sweep_enabled`` 0).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import asyncpg
@@ -34,7 +33,7 @@ from service import ops_metrics
 from service.archive.identity import NoIdentity, archive_identity
 from service.archive.requests import TRANSIENT_POSTGRES
 from service.config import Settings
-from service.periodic import end_task, pause
+from service.periodic import PeriodicLoop
 from service.storage.lifecycle import Swept, TerminalSweep
 
 log = logging.getLogger(__name__)
@@ -53,39 +52,28 @@ def retention_ms(settings: Settings) -> int:
     return max(settings.retention_terminal_s, settings.idempotency_ttl_s) * 1000
 
 
-class RetentionSweeping:
+class RetentionSweeping(PeriodicLoop):
     """The loop described in the module doc; ``start`` it in a serving process."""
+
+    task_name = "retention-sweeping"
+    what = "retention sweep"
 
     def __init__(
         self, sweep: TerminalSweep, clock: Clock, *, interval_s: float, archive: asyncpg.Pool
     ) -> None:
+        super().__init__(interval_s)
         self.sweep = sweep
         self._clock = clock
-        self.interval_s = interval_s
         self.archive = archive
         self.identity: str | None = None  # the archive's identity the last pass read
         self.skipped = 0  # passes skipped in a row (the archive's identity unreadable)
-        self._task: asyncio.Task[None] | None = None
-        self._stopped = asyncio.Event()
-
-    @property
-    def task(self) -> asyncio.Task[None] | None:
-        return self._task
 
     def start(self) -> None:
         ops_metrics.retention_sweep_enabled.set(1)
-        self._task = asyncio.create_task(self._run(), name="retention-sweeping")
+        super().start()
 
-    async def stop(self) -> None:
-        await end_task(self._task, self._stopped)
-
-    async def _run(self) -> None:
-        while not self._stopped.is_set():
-            try:
-                await self.sweep_once()
-            except Exception as exc:  # Redis down or refusing: readiness says so; next period
-                log.warning("retention sweep failed, retried next period: %s", exc)
-            await pause(self._stopped, self.interval_s)
+    async def _round(self) -> Swept | None:
+        return await self.sweep_once()
 
     async def _archive_identity(self) -> str | None:
         """The archive's identity, read now; None (the pass is skipped, counted, logged

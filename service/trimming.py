@@ -19,45 +19,30 @@ and metric only.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from aftersale.clock import Clock
 from service import ops_metrics
 from service.observability import subscriptions as subscription_report
-from service.periodic import end_task, pause
+from service.periodic import PeriodicLoop
 from service.storage.retention import Loss, StreamRetention, Trimmed
 
 log = logging.getLogger(__name__)
 
 
-class StreamTrimming:
+class StreamTrimming(PeriodicLoop):
     """The loop described in the module doc; ``start`` it in a serving process."""
 
+    task_name = "stream-trimming"
+    what = "stream trim"
+
     def __init__(self, retention: StreamRetention, clock: Clock, *, interval_s: float) -> None:
+        super().__init__(interval_s)
         self.retention = retention
         self._clock = clock
-        self.interval_s = interval_s
-        self._task: asyncio.Task[None] | None = None
-        self._stopped = asyncio.Event()
 
-    @property
-    def task(self) -> asyncio.Task[None] | None:
-        return self._task
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="stream-trimming")
-
-    async def stop(self) -> None:
-        await end_task(self._task, self._stopped)
-
-    async def _run(self) -> None:
-        while not self._stopped.is_set():
-            try:
-                await self.trim_once()
-            except Exception as exc:  # Redis down: readiness says so; try again next period
-                log.warning("stream trim failed, retried next period: %s", exc)
-            await pause(self._stopped, self.interval_s)
+    async def _round(self) -> Trimmed:
+        return await self.trim_once()
 
     async def trim_once(self) -> Trimmed:
         """Trim every shard stream once, and make each loss known."""
