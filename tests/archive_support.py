@@ -66,3 +66,12 @@ async def archive_db(postgres_url: str) -> AsyncIterator[asyncpg.Connection]:
         yield connection
     finally:
         await connection.close()
+
+
+@pytest.fixture
+async def archive_pool(
+    archive_db: asyncpg.Connection, postgres_url: str
+) -> AsyncIterator[asyncpg.Pool]:
+    """A pool to the session's archive, emptied first (``archive_db``)."""
+    async with asyncpg.create_pool(postgres_url, min_size=0, max_size=4) as opened:
+        yield opened

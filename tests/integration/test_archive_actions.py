@@ -4,8 +4,6 @@ is written anywhere; a caller who may not see it learns nothing."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import asyncpg
 import pytest
 from redis.asyncio import Redis
@@ -19,17 +17,8 @@ from tests.integration.archive_world import OPS, PAYMENT, World, unique
 
 
 @pytest.fixture
-async def pool(archive_db: asyncpg.Connection, postgres_url: str) -> AsyncIterator[asyncpg.Pool]:
-    archive: asyncpg.Pool = await asyncpg.create_pool(postgres_url, min_size=0, max_size=4)
-    try:
-        yield archive
-    finally:
-        await archive.close()
-
-
-@pytest.fixture
-def world(redis: Redis, pool: asyncpg.Pool, archive_db: asyncpg.Connection) -> World:
-    return World(redis, pool, archive_db)
+def world(redis: Redis, archive_pool: asyncpg.Pool, archive_db: asyncpg.Connection) -> World:
+    return World(redis, archive_pool, archive_db)
 
 
 async def outcome(world: World, record: AfterSale, command: c.Command | None, actor: Actor) -> str:

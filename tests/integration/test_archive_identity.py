@@ -45,13 +45,6 @@ def keys() -> Keys:
 
 
 @pytest.fixture
-async def pool(postgres_url: str, archive_db: asyncpg.Connection) -> AsyncIterator[asyncpg.Pool]:
-    """A pool to the session's archive, emptied (``archive_db``)."""
-    async with asyncpg.create_pool(postgres_url, min_size=1, max_size=2) as opened:
-        yield opened
-
-
-@pytest.fixture
 async def other_url(postgres_url: str, archive_db: asyncpg.Connection) -> AsyncIterator[str]:
     """Another, empty archive on the same server (its own database, migrated: another
     identity), as AFTERSALE_ARCHIVE_URL pointed elsewhere or a cluster made anew; dropped
@@ -93,7 +86,7 @@ async def _all_marked(redis: Redis, keys: Keys, records: list[AfterSale], archiv
 async def test_a_replaced_archive_keeps_every_request_in_redis_until_archived_again(
     redis: Redis,
     keys: Keys,
-    pool: asyncpg.Pool,
+    archive_pool: asyncpg.Pool,
     archive_db: asyncpg.Connection,
     other_url: str,
     caplog: pytest.LogCaptureFixture,
@@ -101,7 +94,7 @@ async def test_a_replaced_archive_keeps_every_request_in_redis_until_archived_ag
     repo = RedisRepository(redis, keys)
     records = [await finished_request(repo, keys) for _ in range(6)]
     first = await archive_identity(archive_db)
-    async with running_archiver(redis, keys, pool):
+    async with running_archiver(redis, keys, archive_pool):
         await wait_until(lambda: _backfilled_in(redis, keys, first))
         await wait_until(lambda: _all_marked(redis, keys, records, first))
 
@@ -130,7 +123,7 @@ async def test_a_replaced_archive_keeps_every_request_in_redis_until_archived_ag
 
 
 async def test_marks_of_the_previous_release_are_made_again_by_a_backfill_started_over(
-    redis: Redis, keys: Keys, pool: asyncpg.Pool, archive_db: asyncpg.Connection
+    redis: Redis, keys: Keys, archive_pool: asyncpg.Pool, archive_db: asyncpg.Connection
 ) -> None:
     repo = RedisRepository(redis, keys)
     records = [await finished_request(repo, keys) for _ in range(4)]
@@ -139,10 +132,10 @@ async def test_marks_of_the_previous_release_are_made_again_by_a_backfill_starte
     for shard in keys.all_shards():  # its backfill, finished (no identity: it had none)
         await redis.hset(keys.archive_backfill(), str(shard), DONE)
     archive = await archive_identity(archive_db)
-    swept = await _sweeping(redis, keys, pool).sweep_once()
+    swept = await _sweeping(redis, keys, archive_pool).sweep_once()
     assert swept is not None and (swept.swept, swept.waiting) == (0, len(records))
 
-    async with running_archiver(redis, keys, pool):
+    async with running_archiver(redis, keys, archive_pool):
         await wait_until(lambda: _backfilled_in(redis, keys, archive))
         await wait_until(lambda: _all_marked(redis, keys, records, archive))
 
@@ -191,12 +184,12 @@ class _Held:
 
 
 async def test_a_walk_never_saves_its_position_over_a_restart_for_another_archive(
-    redis: Redis, keys: Keys, pool: asyncpg.Pool, archive_db: asyncpg.Connection
+    redis: Redis, keys: Keys, archive_pool: asyncpg.Pool, archive_db: asyncpg.Connection
 ) -> None:
     repo = RedisRepository(redis, keys)
     while not await redis.zcard(keys.all_requests(0)):
         await finished_request(repo, keys)
-    walk = Backfill(redis, keys, RequestArchiver(redis, keys, pool), lambda: LATER_MS)
+    walk = Backfill(redis, keys, RequestArchiver(redis, keys, archive_pool), lambda: LATER_MS)
     walk.identity = await archive_identity(archive_db)  # the walk started in this archive
     await redis.hset(keys.archive_backfill(), IDENTITY, "another")  # ... another started over
 

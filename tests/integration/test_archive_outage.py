@@ -28,15 +28,6 @@ def closed_port() -> int:
 
 
 @pytest.fixture
-async def pool(archive_db: asyncpg.Connection, postgres_url: str) -> AsyncIterator[asyncpg.Pool]:
-    archive: asyncpg.Pool = await asyncpg.create_pool(postgres_url, min_size=0, max_size=4)
-    try:
-        yield archive
-    finally:
-        await archive.close()
-
-
-@pytest.fixture
 async def dead_pool() -> AsyncIterator[asyncpg.Pool]:
     """A pool to an address nothing listens on, made as the service makes its own: with no
     connection up front, so it is made even while PostgreSQL is down."""
@@ -51,10 +42,10 @@ async def dead_pool() -> AsyncIterator[asyncpg.Pool]:
 async def test_reads_needing_an_unreachable_archive_are_unavailable_never_not_found(
     redis: Redis,
     archive_db: asyncpg.Connection,
-    pool: asyncpg.Pool,
+    archive_pool: asyncpg.Pool,
     dead_pool: asyncpg.Pool,
 ) -> None:
-    writer = World(redis, pool, archive_db)
+    writer = World(redis, archive_pool, archive_db)
     shop = unique("shop")
     live = await writer.apply(shop, unique("buyer"))
     swept = await writer.refunded(await writer.apply(shop, unique("buyer")))

@@ -5,7 +5,6 @@ who may see what, and the page tokens page on across the move."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -28,17 +27,8 @@ from tests.previous_event_form import previous_row
 
 
 @pytest.fixture
-async def pool(archive_db: asyncpg.Connection, postgres_url: str) -> AsyncIterator[asyncpg.Pool]:
-    archive: asyncpg.Pool = await asyncpg.create_pool(postgres_url, min_size=0, max_size=4)
-    try:
-        yield archive
-    finally:
-        await archive.close()
-
-
-@pytest.fixture
-def world(redis: Redis, pool: asyncpg.Pool, archive_db: asyncpg.Connection) -> World:
-    return World(redis, pool, archive_db)
+def world(redis: Redis, archive_pool: asyncpg.Pool, archive_db: asyncpg.Connection) -> World:
+    return World(redis, archive_pool, archive_db)
 
 
 async def reads_of(world: World, record: AfterSale, actor: Actor) -> list[bytes]:
@@ -108,9 +98,9 @@ def any_client(request: pytest.FixtureRequest) -> Client:
 
 
 async def test_every_listing_pages_the_same_across_redis_and_the_archive(
-    any_client: Client, pool: asyncpg.Pool, archive_db: asyncpg.Connection
+    any_client: Client, archive_pool: asyncpg.Pool, archive_db: asyncpg.Connection
 ) -> None:
-    world = World(any_client, pool, archive_db)
+    world = World(any_client, archive_pool, archive_db)
     shop, buyers = unique("shop"), [unique("buyer"), unique("buyer")]
     made: list[AfterSale] = []
     for step_ms in (0, 0, 0, 1_000, 0, 5_000, 0, 0, 60_000, 1):  # ties on purpose

@@ -5,7 +5,7 @@ loses nothing, and the backfill archives requests whose events were trimmed."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import cast
 
 import asyncpg
@@ -38,21 +38,14 @@ def keys() -> Keys:
     return Keys(shards=4)
 
 
-@pytest.fixture
-async def pool(postgres_url: str, archive_db: asyncpg.Connection) -> AsyncIterator[asyncpg.Pool]:
-    """A pool to the emptied archive (``archive_db`` empties it first)."""
-    async with asyncpg.create_pool(postgres_url, min_size=1, max_size=2) as opened:
-        yield opened
-
-
 async def test_every_event_of_a_burst_is_archived_once_in_few_transactions(
-    redis: Redis, keys: Keys, pool: asyncpg.Pool, archive_db: asyncpg.Connection
+    redis: Redis, keys: Keys, archive_pool: asyncpg.Pool, archive_db: asyncpg.Connection
 ) -> None:
     repo = RedisRepository(redis, keys)
     records = [await finished_request(repo, keys) for _ in range(40)]
     batches_before = report.BATCHES._value.get()
 
-    async with running_archiver(redis, keys, pool) as archiver:
+    async with running_archiver(redis, keys, archive_pool) as archiver:
         await wait_until(lambda: _count(archive_db, "events", 120))
         await wait_until(lambda: _settled(archiver, 120))
 
@@ -66,10 +59,10 @@ async def test_every_event_of_a_burst_is_archived_once_in_few_transactions(
 
 
 async def test_a_replayed_request_costs_no_postgres_work(
-    redis: Redis, keys: Keys, pool: asyncpg.Pool, archive_db: asyncpg.Connection
+    redis: Redis, keys: Keys, archive_pool: asyncpg.Pool, archive_db: asyncpg.Connection
 ) -> None:
     record = await finished_request(RedisRepository(redis, keys), keys)
-    archiver = RequestArchiver(redis, keys, pool, retry=QUICK_RETRY)
+    archiver = RequestArchiver(redis, keys, archive_pool, retry=QUICK_RETRY)
     assert await archiver.archive([record.request_id], "events") == set()
     archived_at = await archive_db.fetchval("SELECT archived_at FROM requests")
     written = report.REQUESTS.labels(source="events")._value.get()
@@ -82,11 +75,11 @@ async def test_a_replayed_request_costs_no_postgres_work(
 
 
 async def test_a_request_that_moved_after_archiving_keeps_no_mark_until_archived_again(
-    redis: Redis, keys: Keys, pool: asyncpg.Pool, archive_db: asyncpg.Connection
+    redis: Redis, keys: Keys, archive_pool: asyncpg.Pool, archive_db: asyncpg.Connection
 ) -> None:
     repo = RedisRepository(redis, keys)
     record = await commit(repo, applied(keys))
-    archiver = RequestArchiver(redis, keys, pool, retry=QUICK_RETRY)
+    archiver = RequestArchiver(redis, keys, archive_pool, retry=QUICK_RETRY)
     await archiver.archive([record.request_id], "events")
     archive = await archive_identity(archive_db)
     assert await redis.hget(keys.record(record.request_id), ARCHIVED_FIELD) == f"{archive}:1"
@@ -101,11 +94,11 @@ async def test_a_request_that_moved_after_archiving_keeps_no_mark_until_archived
 
 
 async def test_the_mark_is_refused_when_the_request_moves_between_write_and_mark(
-    redis: Redis, keys: Keys, pool: asyncpg.Pool, archive_db: asyncpg.Connection
+    redis: Redis, keys: Keys, archive_pool: asyncpg.Pool, archive_db: asyncpg.Connection
 ) -> None:
     repo = RedisRepository(redis, keys)
     record = await commit(repo, applied(keys))
-    archiver = RequestArchiver(redis, keys, pool, retry=QUICK_RETRY)
+    archiver = RequestArchiver(redis, keys, archive_pool, retry=QUICK_RETRY)
     real_mark_many = archiver.scripts.mark_many
 
     async def commit_first(marks: Sequence[tuple[str, int, str]]) -> list[bool]:
@@ -120,7 +113,7 @@ async def test_the_mark_is_refused_when_the_request_moves_between_write_and_mark
 
 
 async def test_the_backfill_archives_requests_whose_events_were_trimmed_and_resumes(
-    redis: Redis, keys: Keys, pool: asyncpg.Pool, archive_db: asyncpg.Connection
+    redis: Redis, keys: Keys, archive_pool: asyncpg.Pool, archive_db: asyncpg.Connection
 ) -> None:
     repo = RedisRepository(redis, keys)
     records = [await finished_request(repo, keys) for _ in range(12)]
@@ -128,20 +121,20 @@ async def test_the_backfill_archives_requests_whose_events_were_trimmed_and_resu
         await redis.xtrim(keys.events(shard), maxlen=0)
     settings = ArchiverSettings(retry=QUICK_RETRY, backfill_page=2, batch=3)
 
-    async with running_archiver(redis, keys, pool, settings=settings) as archiver:
+    async with running_archiver(redis, keys, archive_pool, settings=settings) as archiver:
         await wait_until(lambda: _backfill_done(redis, keys))
         assert archiver.events == 0  # nothing came through the stream
 
     assert await archived_versions(archive_db) == {r.request_id: 3 for r in records}
     assert len(await archived_events(archive_db)) == 36
     written = report.REQUESTS.labels(source="backfill")._value.get()
-    async with running_archiver(redis, keys, pool, settings=settings) as archiver:
+    async with running_archiver(redis, keys, archive_pool, settings=settings) as archiver:
         await wait_until(lambda: _subscribed(redis, keys))
     assert report.REQUESTS.labels(source="backfill")._value.get() == written
 
 
 async def test_the_backfill_resumes_after_its_saved_position(
-    redis: Redis, keys: Keys, pool: asyncpg.Pool, archive_db: asyncpg.Connection
+    redis: Redis, keys: Keys, archive_pool: asyncpg.Pool, archive_db: asyncpg.Connection
 ) -> None:
     repo = RedisRepository(redis, keys)
     shard = 0
@@ -163,7 +156,7 @@ async def test_the_backfill_resumes_after_its_saved_position(
     identity = await archive_identity(archive_db)  # the progress was made in this archive
     await redis.hset(keys.archive_backfill(), IDENTITY, identity)
 
-    async with running_archiver(redis, keys, pool):
+    async with running_archiver(redis, keys, archive_pool):
         await wait_until(lambda: _backfill_done(redis, keys))
 
     assert set(await archived_versions(archive_db)) == {member for member, _ in listed[2:]}
@@ -189,13 +182,13 @@ async def _subscribed(redis: Redis, keys: Keys) -> bool:
 async def test_events_lost_to_the_hard_cap_start_the_backfill_over(
     redis: Redis,
     keys: Keys,
-    pool: asyncpg.Pool,
+    archive_pool: asyncpg.Pool,
     archive_db: asyncpg.Connection,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(backfill, "LOSS_CHECK_S", 0.05)
     repo = RedisRepository(redis, keys)
-    async with running_archiver(redis, keys, pool):
+    async with running_archiver(redis, keys, archive_pool):
         await wait_until(lambda: _backfill_done(redis, keys))
     missed = await finished_request(repo, keys)  # committed while no archiver ran ...
     for shard in keys.all_shards():  # ... and trimmed unacknowledged by the hard cap
@@ -203,7 +196,7 @@ async def test_events_lost_to_the_hard_cap_start_the_backfill_over(
     mark = {"count": 3, "last_lost_at_ms": 1, "shard": 0, "first_id": "1-0", "last_id": "1-0"}
     await redis.hset(keys.subscription_losses(), SUBSCRIPTION, json.dumps(mark))
 
-    async with running_archiver(redis, keys, pool):
+    async with running_archiver(redis, keys, archive_pool):
         await wait_until(lambda: _archived(archive_db, missed.request_id))
 
     assert await archived_versions(archive_db) == {missed.request_id: 3}
