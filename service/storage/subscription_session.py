@@ -175,15 +175,25 @@ class SubscriptionSession:
         keys = [parse_ack_id(raw, self.keys.shards) for raw in ack_ids]
         if not keys:
             return
-        pipe = self.client.pipeline(transaction=False)
         for key in keys:
-            stream = self._stream(key)
-            pipe.xack(stream, self.name, key[2])
-            if key[1] == RETRY:  # only this subscription reads it: done is gone
-                pipe.xdel(stream, key[2])
             self.in_flight.pop(key, None)
-        await pipe.execute()
+        await self._acknowledge(keys)
         self._wake.set()
+
+    async def _acknowledge(self, keys: Sequence[Key]) -> None:
+        """XACK ``keys``: one command per stream however many ids (a consumer's batch is
+        mostly one shard's), and XDEL those of a retry stream, which only this subscription
+        reads, so done is gone."""
+        by_stream: dict[str, list[str]] = {}
+        for key in keys:
+            by_stream.setdefault(self._stream(key), []).append(key[2])
+        retries = {self._stream(key) for key in keys if key[1] == RETRY}
+        pipe = self.client.pipeline(transaction=False)
+        for stream, ids in by_stream.items():
+            pipe.xack(stream, self.name, *ids)
+            if stream in retries:
+                pipe.xdel(stream, *ids)
+        await pipe.execute()
 
     async def nack(self, ack_ids: Sequence[str]) -> None:
         """Deliver these again now (a delivery more toward ``max_deliveries``)."""
@@ -546,12 +556,7 @@ class SubscriptionSession:
             event_id = entry.fields.get(ORIGINAL_ID, key[2])
             out.append(Delivery(ack_id_of(key), event, event_id, entry.deliveries))
         if skipped or trimmed:
-            pipe = self.client.pipeline(transaction=False)
-            for key in skipped + trimmed:
-                pipe.xack(self._stream(key), self.name, key[2])
-                if key[1] == RETRY:
-                    pipe.xdel(self._stream(key), key[2])
-            await pipe.execute()
+            await self._acknowledge(skipped + trimmed)
         if trimmed:
             # Only the trim removes entries, and it counted each one a group had not
             # acknowledged as lost (``why="hard_cap"``, service.trimming): not again here.

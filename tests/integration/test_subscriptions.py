@@ -121,6 +121,20 @@ async def test_two_consumers_share_the_shards_and_each_event_is_handled_once_in_
     assert not one.ids() & two.ids()
 
 
+async def test_one_ack_of_many_deliveries_acknowledges_each_of_them(
+    redis: Redis, keys: Keys, subs: Subscriptions, payment: Subscription
+) -> None:
+    consumer = Consumer(subs, payment, "c1")
+    consumer.ack = False
+    ids = await new_requests(redis, keys, 24)  # 8 shards: several events per stream
+    await until(lambda: len(consumer.got) >= 24)
+    await consumer.session.ack([d.ack_id for d in consumer.got])
+    pending = [await redis.xpending(keys.events(s), payment.name) for s in keys.all_shards()]
+    await consumer.close()
+    assert sorted(d.event.request_id for d in consumer.got) == sorted(ids)
+    assert [p["pending"] for p in pending] == [0] * keys.shards
+
+
 async def test_unacked_events_are_redelivered_and_go_to_the_dead_letters_after_max_deliveries(
     redis: Redis, keys: Keys, subs: Subscriptions, payment: Subscription
 ) -> None:
