@@ -22,6 +22,7 @@ from service.config import Settings
 from service.storage.connection import connect, wait_ready
 from service.storage.keys import Keys
 from service.storage.redis_server import EmbeddedRedis
+from service.storage.redis_settings import check_redis_settings
 from service.storage.sentinel_url import is_sentinel_url, without_password
 from service.storage.subscriptions import Subscriptions, SubscriptionSettings
 
@@ -149,6 +150,8 @@ async def connect_redis(settings: Settings) -> tuple[Redis | RedisCluster, Embed
     )
     try:
         await wait_ready(client)
+        if embedded is None:  # ours is started with what the service needs
+            await check_redis_settings(client)
     except BaseException:
         await client.aclose()
         if embedded is not None:

@@ -44,11 +44,15 @@ from service.storage.redis_files import (
     private_directory,
     write_private,
 )
+from service.storage.redis_settings import LISTPACK_VALUE
 
 log = logging.getLogger(__name__)
 
 # Records are small hashes; keeping them listpack/ziplist-encoded saves most of their memory.
-MEMORY_OPTIONS = ("--hash-max-ziplist-entries", "256", "--hash-max-ziplist-value", "1024")
+MEMORY_OPTIONS = (
+    *("--hash-max-ziplist-entries", "256"),
+    *("--hash-max-ziplist-value", str(LISTPACK_VALUE)),
+)
 
 
 class EmbeddedRedis:
