@@ -234,9 +234,9 @@ async def timer_of(client: Client, keys: Keys, record: AfterSale) -> tuple[int |
 async def registered_member(client: Client, keys: Keys, request_id: str) -> str | None:
     """The timer member the stored record names: the previous release's ``_timer_member``,
     else its id, version and timer action (None: no timer pending)."""
-    fields = await client.hgetall(keys.record(request_id))
+    fields = {str(k): str(v) for k, v in (await client.hgetall(keys.record(request_id))).items()}
     if "_timer_member" in fields:
-        return str(fields["_timer_member"])
+        return fields["_timer_member"]
     record = record_from_hash(fields)
     if record.timer is None:
         return None

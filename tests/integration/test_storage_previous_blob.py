@@ -6,6 +6,7 @@ retention sweep with their timer, and replay an idempotent call."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -57,7 +58,10 @@ def member_of(record: AfterSale) -> str:
 async def as_the_previous_release(client: Client, keys: Keys, record: AfterSale) -> None:
     """Rewrite ``record``'s hash as the previous release kept it (its timer already in the
     timers zset under the same member)."""
-    fields = {"d": encode_record_object(record).decode(), "version": str(record.version)}
+    fields: dict[Any, str] = {  # Any: redis-py types hash keys as bytes | str
+        "d": encode_record_object(record).decode(),
+        "version": str(record.version),
+    }
     if record.timer is not None:
         fields["_timer_member"] = member_of(record)
     name = keys.record(record.request_id)
@@ -66,7 +70,9 @@ async def as_the_previous_release(client: Client, keys: Keys, record: AfterSale)
 
 
 async def stored(client: Client, keys: Keys, record: AfterSale) -> dict[str, str]:
-    return dict(await client.hgetall(keys.record(record.request_id)))
+    return {
+        str(k): str(v) for k, v in (await client.hgetall(keys.record(record.request_id))).items()
+    }
 
 
 @pytest.mark.parametrize("form", ["previous", "positional"])
