@@ -39,8 +39,8 @@ end
 -- The pending timer's member is not stored: it is the record's id, version and timer action,
 -- so the header names the one of the record as read. A record the previous release wrote
 -- still names its own (_timer_member): that one is removed then.
-local at = redis.call('HMGET', record_key, 'version', '_timer_member')
-local current = tonumber(at[1] or '0')
+local held = redis.call('HMGET', record_key, 'version', '_timer_member')
+local current = tonumber(held[1] or '0')
 if current ~= h.read_version then
   return {'VERSION', tostring(current)}
 end
@@ -67,7 +67,7 @@ end
 -- the periodic trim (retention.py) keeps the stream, waiting for its subscribers.
 local id = redis.call('XADD', events_key, '*', unpack(h.event))
 
-local old_member = at[2]
+local old_member = held[2]
 if not old_member and h.read_timer_member ~= '' then old_member = h.read_timer_member end
 -- A record in an earlier release's form loses its other fields (flat fields, _timer_member).
 redis.call('DEL', record_key)
