@@ -28,7 +28,7 @@ import msgspec
 from aftersale.groups import TERMINAL_STATES
 from aftersale.model import AfterSale
 from aftersale.vocabulary import Action
-from service.storage.codec import encode_record
+from service.storage.codec import encode_record_object, is_positional
 from service.storage.decoding import ROW_START, UndecodableEntry, stored_event
 from service.storage.event_codec import proto_names
 
@@ -80,7 +80,9 @@ def _at(ms: int) -> datetime:
 
 def request_row(record: AfterSale, blob: str | None = None) -> tuple[Any, ...]:
     """``record`` as the parameters of ``UPSERT_REQUEST``; ``blob``: its stored form as
-    Redis holds it, if at hand (kept as it is rather than encoded again)."""
+    Redis holds it, if at hand. The archive keeps the object form (it names its fields, so
+    it reads without the positional form's field order): an object blob is kept as it is
+    rather than encoded again, a positional one is encoded anew."""
     refund, rejection = record.refund, record.rejection
     return (
         record.request_id,
@@ -101,8 +103,13 @@ def request_row(record: AfterSale, blob: str | None = None) -> tuple[Any, ...]:
         _at(record.created_at_ms),
         _at(record.updated_at_ms),
         record.version,
-        blob if blob is not None else encode_record(record).decode(),
+        blob if blob is not None and not is_positional(blob) else _object_form(record),
     )
+
+
+def _object_form(record: AfterSale) -> str:
+    """The record as the archive keeps it (the object form)."""
+    return encode_record_object(record).decode()
 
 
 def event_rows(

@@ -1,6 +1,7 @@
 -- COMMIT: one command's whole write (DESIGN §2 step 4), run by service/storage/commit.py.
--- Its KEYS are named by a `local` line commit.py puts in front (CommitKeys, in order); ARGV[1]
--- is the JSON CommitHeader, ARGV[2] the record blob. Checks first, then writes.
+-- Its KEYS are named by a `local` line commit.py puts in front (CommitKeys, in order), and
+-- blob_fields (codec.lua_blob_reader: a record blob's fields by name, either form) after it;
+-- ARGV[1] is the JSON CommitHeader, ARGV[2] the record blob. Checks first, then writes.
 local h = cjson.decode(ARGV[1])
 local record = ARGV[2]
 local rid = h.request_id
@@ -12,7 +13,7 @@ local function first_buyer()
   local prefix = string.sub(record_key, 1, #record_key - #rid)
   for _, id in ipairs(redis.call('ZRANGE', order_listing_key, 0, -1)) do
     local f = redis.call('HMGET', prefix .. id, 'd', 'sku_id', 'buyer_id')
-    if f[1] then f = cjson.decode(f[1]) else f = {sku_id = f[2], buyer_id = f[3]} end
+    if f[1] then f = blob_fields(f[1]) else f = {sku_id = f[2], buyer_id = f[3]} end
     if f.sku_id == h.sku_id then return f.buyer_id end
   end
   return nil
@@ -35,7 +36,11 @@ if h.use_idempotency then
   end
 end
 
-local current = tonumber(redis.call('HGET', record_key, 'version') or '0')
+-- The pending timer's member is not stored: it is the record's id, version and timer action,
+-- so the header names the one of the record as read. A record the previous release wrote
+-- still names its own (_timer_member): that one is removed then.
+local held = redis.call('HMGET', record_key, 'version', '_timer_member')
+local current = tonumber(held[1] or '0')
 if current ~= h.read_version then
   return {'VERSION', tostring(current)}
 end
@@ -62,14 +67,11 @@ end
 -- the periodic trim (retention.py) keeps the stream, waiting for its subscribers.
 local id = redis.call('XADD', events_key, '*', unpack(h.event))
 
-local old_member = redis.call('HGET', record_key, '_timer_member')
-local fields = {'d', record, 'version', h.new_version}
-if h.timer_member ~= '' then
-  fields[#fields + 1] = '_timer_member'
-  fields[#fields + 1] = h.timer_member
-end
-redis.call('DEL', record_key)  -- a record in the previous release's flat form loses its fields
-redis.call('HSET', record_key, unpack(fields))
+local old_member = held[2]
+if not old_member and h.read_timer_member ~= '' then old_member = h.read_timer_member end
+-- A record in an earlier release's form loses its other fields (flat fields, _timer_member).
+redis.call('DEL', record_key)
+redis.call('HSET', record_key, 'd', record, 'version', h.new_version)
 
 -- The history row: the entry's proto JSON (h.event is v, version, event, JSON) with the
 -- event id spliced in first, as text: no decoding, and an entry id needs no JSON escaping

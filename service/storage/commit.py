@@ -4,7 +4,12 @@ KEYS come from one NamedTuple, ``CommitKeys``, whose field names are the script'
 names: the script's first line is generated from it, so the order is written once. ARGV is
 ``[header, record]``: the header is one JSON object (``CommitHeader``, decoded once by the
 script and read by field name), the record is the codec's blob, which the script stores as it
-is in the record hash. The idempotency result is a reference: the body hash, the version the
+is in the record hash (``d``, beside ``version``). The record's pending timer has a zset member
+(``keys.timer_member``: id, version, action) that the hash does not store, since the record
+tells it: the header names the new timer's member and the one of the timer the record had at
+the version read (``Decision.previous_timer``), which the script removes; a record written by
+the previous release still stores its member as ``_timer_member``, which the script removes
+instead. The idempotency result is a reference: the body hash, the version the
 call made, its event id (and an application's request id); a replay rebuilds the reply from
 the record while it is still at that version, and is told the call was superseded once the
 request moved on (the record as of that version is kept nowhere). The header's ``event`` is
@@ -48,7 +53,7 @@ from aftersale.model import Actor, AfterSale
 from aftersale.refusals import error_for, refusal
 from aftersale.vocabulary import Action, Role, State
 from service.access import hidden
-from service.storage.codec import decode_record, encode_record
+from service.storage.codec import decode_record, encode_record, lua_blob_reader
 from service.storage.counters import shop_counter_increments
 from service.storage.event_codec import SCHEMA_VERSION, encode_event
 from service.storage.keys import Keys, timer_member
@@ -62,7 +67,7 @@ class CommitKeys(NamedTuple):
     """The commit's KEYS, in order; each field name is the script's name for that key. All
     share the request's ``{as:NN}`` hash tag (one slot)."""
 
-    record_key: str  # hash: d (blob), version, _timer_member
+    record_key: str  # hash: d (blob), version; _timer_member in a previous release's record
     history_key: str
     events_key: str
     timers_key: str
@@ -86,6 +91,7 @@ class CommitHeader(msgspec.Struct):
     new_version: int
     event: list[str]  # the stream entry: ["v", SCHEMA_VERSION, "event", proto JSON]
     timer_member: str  # the new pending timer's member; "" for none
+    read_timer_member: str  # the member of the timer the record had at read_version; "" none
     timer_due_ms: int
     leased_member: str  # the leased member this commit fires (its lease goes); "" for none
     line_op: str  # "apply" | "modify" | ""
@@ -126,6 +132,7 @@ def _lua_locals(names: Sequence[str], table: str) -> str:
 COMMIT = (
     _lua_locals(CommitKeys._fields, "KEYS")
     + "\n"
+    + lua_blob_reader("sku_id", "buyer_id")  # first_buyer's fields of a record blob
     + (files("service.storage").joinpath("commit.lua").read_text(encoding="utf-8"))
 )
 
@@ -180,7 +187,7 @@ def commit_call(
             f"{record.request_id}: read version {read_version}, new record version "
             f"{record.version}, event version {event.version}: not a single step"
         )
-    timer = record.timer
+    timer, read_timer = record.timer, decision.previous_timer
     counters = shop_counter_increments(event, record)
     header = CommitHeader(
         request_id=record.request_id,
@@ -188,6 +195,9 @@ def commit_call(
         new_version=record.version,
         event=["v", SCHEMA_VERSION, "event", encode_event(event).decode()],
         timer_member=timer_member(record.request_id, record.version, timer.action) if timer else "",
+        read_timer_member=(
+            timer_member(record.request_id, read_version, read_timer.action) if read_timer else ""
+        ),
         timer_due_ms=timer.due_ms if timer else 0,
         leased_member=leased_timer_member or "",
         line_op=_LINE_OPS.get(event.action, ""),

@@ -38,7 +38,7 @@ from aftersale.vocabulary import (
     State,
     Verdict,
 )
-from service.storage.codec import RECORD_FIELD, record_from_hash
+from service.storage.codec import RECORD_FIELD, is_positional, position, record_from_hash
 from service.storage.event_codec import SCHEMA_VERSION, decode_event
 from service.storage.legacy_events import event_from_flat
 from service.storage.ports import RecordOwner, StoredEvent, UndecodableRecord
@@ -79,6 +79,24 @@ class _Owner(msgspec.Struct):
     buyer_id: str = ""
     shop_id: str = ""
     refund: msgspec.Raw | None = None
+
+
+_OWNER_AT = {name: position(name) - 1 for name in _Owner.__struct_fields__}
+
+
+def _blob_owner(blob: str) -> _Owner:
+    """Whose a record blob (either form) is, read field by field; msgspec.DecodeError when
+    even that much does not decode."""
+    if not is_positional(blob):
+        return msgspec.json.decode(blob, type=_Owner)
+    items = msgspec.json.decode(blob, type=list[msgspec.Raw])
+    found = {name: items[i] for name, i in _OWNER_AT.items() if i < len(items)}
+    refund = found.get("refund")
+    return _Owner(
+        buyer_id=msgspec.json.decode(found.get("buyer_id", b'""'), type=str),
+        shop_id=msgspec.json.decode(found.get("shop_id", b'""'), type=str),
+        refund=None if refund is None or bytes(refund) == b"null" else refund,
+    )
 
 
 def event_from_fields(fields: Mapping[str, str]) -> TransitionEvent:
@@ -186,7 +204,7 @@ def _owner(fields: Mapping[str, str]) -> RecordOwner | None:
         has_refund = "refund" in fields
     else:
         try:
-            owner = msgspec.json.decode(blob, type=_Owner)
+            owner = _blob_owner(blob)
         except msgspec.DecodeError:
             return None
         buyer_id, shop_id, has_refund = owner.buyer_id, owner.shop_id, owner.refund is not None

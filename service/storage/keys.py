@@ -9,9 +9,9 @@ Per shard ``{as:NN}``:
 
 =======================================  ===================================================
 ``{as:NN}:req:<request_id>``             request record (hash: ``d`` the record as one JSON
-                                         blob, ``codec``; ``version``; ``_timer_member``;
-                                         ``a`` the version the archive holds, set by the
-                                         archiver, cleared by the next commit)
+                                         array, ``codec``; ``version``; ``a`` the version
+                                         the archive holds, set by the archiver, cleared by
+                                         the next commit)
 ``{as:NN}:hist:<request_id>``            history (list of event JSON incl. ``event_id``)
 ``{as:NN}:events``                       transition stream (the outbox)
 ``{as:NN}:events:trimmed``               the id of the last entry trimmed from it (string;
@@ -68,7 +68,9 @@ A record hash without ``d`` (every field its own hash field) or an idempotency r
 ``r`` (flat JSON) was written by the previous release and is still read (``legacy``), and so
 is its idempotency key per caller and shard, ``{as:NN}:idem:<caller>:<key>``, until it expires.
 An idempotency result with ``d`` (the record blob itself) was written by the release before
-results became references, and still replays its blob until it expires.
+results became references, and still replays its blob until it expires. A record whose ``d``
+is a JSON object and which has ``_timer_member`` (its timer's member) was written by the
+previous release: it is read as it is, and its next commit rewrites it (``codec``).
 
 The shard count is fixed for the life of a data set: changing it moves every order.
 

@@ -49,11 +49,25 @@ from typing import Any
 from redis.asyncio import Redis, RedisCluster
 
 from aftersale.groups import TERMINAL_STATES
+from service.storage.codec import lua_blob_reader
 from service.storage.keys import Keys
 from service.storage.scripts import Scripts
 
-# A record's fields the sweep needs, from its blob or the previous release's flat hash.
-_RECORD_OF = """
+# A record's fields the sweep needs, from its blob (either form: codec.lua_blob_reader) or
+# the previous release's flat hash. Its timer's zset member: the one the previous release
+# stored (_timer_member), else the record's id, version and timer action (keys.timer_member).
+_RECORD_OF = (
+    lua_blob_reader(
+        "state",
+        "order_id",
+        "sku_id",
+        "shop_id",
+        "buyer_id",
+        "after_sale_deadline_ms",
+        "updated_at_ms",
+        "timer",
+    )
+    + """
 local prefixes = {}
 local function record_of(id)
   local f = redis.call('HMGET', prefixes.req .. id, 'd', 'version', 'a', '_timer_member',
@@ -64,9 +78,13 @@ local function record_of(id)
   local src = {state = f[5], order_id = f[6], sku_id = f[7], shop_id = f[8], buyer_id = f[9],
                after_sale_deadline_ms = f[10], updated_at_ms = f[11]}
   if f[1] then
-    local ok, blob = pcall(cjson.decode, f[1])
+    local ok, blob = pcall(blob_fields, f[1])
     if not ok or type(blob) ~= 'table' then r.unreadable = true; return r end
     src = blob
+    local timer = blob.timer
+    if not r.timer and r.version and type(timer) == 'table' and type(timer.action) == 'string' then
+      r.timer = id .. '|' .. r.version .. '|' .. timer.action
+    end
   end
   r.state, r.order, r.sku = src.state, src.order_id, src.sku_id
   r.shop, r.buyer = src.shop_id, src.buyer_id
@@ -83,6 +101,7 @@ local function states(csv)
   return set
 end
 """
+)
 
 # SWEEP — one shard's terminal requests past retention, archived at their version.
 # KEYS 1 terminal  2 requests  3 flagged  4 timers  5 leased

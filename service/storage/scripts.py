@@ -4,9 +4,9 @@ once with SCRIPT LOAD and run with EVALSHA through redis-py's ``register_script`
 reloads after a NOSCRIPT, e.g. after a server restart).
 
 Redis 6.2 replicates a script's effects, so ``XADD *`` inside a script is fine.
-A record hash keeps one storage-only field, ``_timer_member``: the timer zset member
-registered for the record, so the commit removes exactly that member without the caller
-computing it, and the ops scripts below find a request's timer.
+A record hash keeps no timer field: the record's timer zset member is its id, version and
+timer action (``keys.timer_member``). A record written by the previous release still has
+``_timer_member`` (that member), which the commit and the retention sweep use while it exists.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from redis.asyncio import Redis, RedisCluster
 from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError
 
+from service.storage.codec import lua_blob_reader, lua_leading_id_pattern
 from service.storage.commit import COMMIT
 
 # RECLAIM — leases that expired (a worker died or stalled) become due now, for any worker.
@@ -52,7 +53,9 @@ return due
 # ARGV 1 the key's name before the order id  2 after it
 # Returns {record hash [field, value, ...], {h, d, r, v, e, i} of the key, the same of the
 # previous release's key when the key is unused, else {}}; a missing record: {{}, {}, {}}.
-LOAD_WITH_IDEMPOTENCY = """
+LOAD_WITH_IDEMPOTENCY = (
+    lua_blob_reader("order_id")
+    + """
 local record = redis.call('HGETALL', KEYS[1])
 if #record == 0 then return {record, {}, {}} end
 local blob, order
@@ -60,10 +63,14 @@ for i = 1, #record, 2 do
   if record[i] == 'd' then blob = record[i + 1] end
   if record[i] == 'order_id' then order = record[i + 1] end  -- the previous release's form
 end
-if blob then  -- msgspec writes request_id, then order_id: no decode for the common case
-  order = string.match(blob, '^{"request_id":"[^"]*","order_id":"([^"]*)"')
+if blob then  -- the fields before order_id are ids (no escapes): no decode for the common case
+  order = string.match(blob, '"""
+    + lua_leading_id_pattern("order_id")
+    + """')
+  -- the previous release's object form: msgspec writes request_id, then order_id
+  if not order then order = string.match(blob, '^{"request_id":"[^"]*","order_id":"([^"]*)"') end
   if not order then
-    local ok, decoded = pcall(cjson.decode, blob)
+    local ok, decoded = pcall(blob_fields, blob)
     if ok and type(decoded) == 'table' then order = decoded.order_id end
   end
 end
@@ -75,6 +82,7 @@ local stored = redis.call('HMGET', ARGV[1] .. order .. ARGV[2], 'h', 'd', 'r', '
 if stored[1] then return {record, stored, {}} end
 return {record, stored, redis.call('HMGET', KEYS[2], 'h', 'd', 'r', 'v', 'e', 'i')}
 """
+)
 
 
 class Scripts:

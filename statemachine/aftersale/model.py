@@ -166,7 +166,13 @@ class PendingTimer(msgspec.Struct, frozen=True, omit_defaults=True):
 
 
 class AfterSale(msgspec.Struct, omit_defaults=True):
-    """One after-sale request (售后单)."""
+    """One after-sale request (售后单).
+
+    Field order is append-only: storage keeps a record as a JSON array of these fields by
+    position (``service/storage/codec.py``), and every record in Redis was written in this
+    order. A new field goes last, with a default; a field is never moved or removed (one no
+    longer used keeps its place). ``tests/unit/test_record_field_order.py`` pins the order.
+    """
 
     request_id: str
     order_id: str

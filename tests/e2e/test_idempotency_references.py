@@ -17,7 +17,7 @@ from service.archive.marks import ARCHIVED_FIELD, archived_mark
 from service.bootstrap import App
 from service.gen.aftersale.v1 import aftersale_pb2 as pb
 from service.gen.aftersale.v1 import types_pb2 as t
-from service.storage.codec import encode_record
+from service.storage.codec import encode_record_object
 from service.storage.keys import Keys
 from service.storage.lifecycle import TerminalSweep
 from tests.e2e.support import (
@@ -166,7 +166,7 @@ async def test_a_result_stored_as_a_record_blob_still_replays_that_record(
     [name] = [n async for n in redis.scan_iter(match=f"*:idempotency:*{request.idempotency_key}")]
     body_hash, event_id = await redis.hmget(name, ["h", "e"])
     await redis.delete(name)  # as the release before references wrote it: the blob itself
-    blob = encode_record(stored)
+    blob = encode_record_object(stored)  # that release's object form
     await redis.hset(name, mapping={"h": body_hash or "", "d": blob, "e": event_id or ""})
     await req.buyer.CancelAfterSale(_cancel(req.request_id))
     assert await redis.hget(keys.record(req.request_id), "version") == "3"

@@ -28,7 +28,8 @@ from aftersale.vocabulary import (
     State,
     TimerKind,
 )
-from service.storage.keys import Keys
+from service.storage.codec import record_from_hash
+from service.storage.keys import Keys, timer_member
 from service.storage.ports import IdempotencyKey, IdempotentResult
 from service.storage.repository import RedisRepository
 
@@ -223,11 +224,23 @@ async def history_length(client: Client, keys: Keys, record: AfterSale) -> int:
 async def timer_of(client: Client, keys: Keys, record: AfterSale) -> tuple[int | None, int | None]:
     """Where the request's registered timer member is: (due ms, lease deadline ms)."""
     shard = keys.shard_of_request(record.request_id)
-    member = await client.hget(keys.record(record.request_id), "_timer_member")
+    member = await registered_member(client, keys, record.request_id)
     assert member is not None, f"{record.request_id} has no timer registered"
     due = await client.zscore(keys.timers(shard), member)
     lease = await client.zscore(keys.leased(shard), member)
     return (None if due is None else int(due)), (None if lease is None else int(lease))
+
+
+async def registered_member(client: Client, keys: Keys, request_id: str) -> str | None:
+    """The timer member the stored record names: the previous release's ``_timer_member``,
+    else its id, version and timer action (None: no timer pending)."""
+    fields = {str(k): str(v) for k, v in (await client.hgetall(keys.record(request_id))).items()}
+    if "_timer_member" in fields:
+        return fields["_timer_member"]
+    record = record_from_hash(fields)
+    if record.timer is None:
+        return None
+    return timer_member(request_id, record.version, record.timer.action)
 
 
 async def pending_timers(client: Client, keys: Keys) -> list[tuple[str, int]]:

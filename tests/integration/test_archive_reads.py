@@ -5,6 +5,7 @@ who may see what, and the page tokens page on across the move."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -14,6 +15,7 @@ from redis.asyncio import Redis
 from aftersale.exceptions import NotFound, PermissionDenied
 from aftersale.model import Actor, AfterSale
 from aftersale.vocabulary import Role, State
+from service.storage.codec import encode_record, encode_record_object
 from tests.archive_rows import archive_request, sweep
 from tests.integration.archive_world import (
     OPS,
@@ -54,6 +56,24 @@ async def test_a_swept_request_reads_the_same_bytes_from_the_archive(world: Worl
 
     after = [await reads_of(world, r, a) for r in (disputed, refunded) for a in parties]
     assert after == before
+
+
+@pytest.mark.parametrize("encode", [encode_record, encode_record_object], ids=["array", "object"])
+async def test_an_archived_record_of_either_blob_form_reads_the_same(
+    world: World, encode: Callable[[AfterSale], bytes]
+) -> None:
+    """The archiver writes the object form; a positional one reads all the same."""
+    buyer = unique("buyer")
+    refunded = await world.refunded(await world.apply(unique("shop"), buyer))
+    actor = Actor(Role.BUYER, buyer)
+    before = await reads_of(world, refunded, actor)
+    await world.sweep(refunded)
+
+    blob = encode(refunded).decode()
+    sql = "UPDATE requests SET record = $1 WHERE request_id = $2"
+    await world.conn.execute(sql, blob, refunded.request_id)
+
+    assert await reads_of(world, refunded, actor) == before
 
 
 async def test_the_archive_answers_nobody_who_may_not_see_the_request(world: World) -> None:

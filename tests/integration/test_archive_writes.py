@@ -9,7 +9,7 @@ from redis.asyncio import Redis
 
 from service.archive.marks import ARCHIVED_FIELD, archived_mark, mark_archived
 from service.archive.writes import archive_request
-from service.storage.codec import decode_record
+from service.storage.codec import decode_record, encode_record_object
 from service.storage.keys import Keys
 from service.storage.repository import RedisRepository
 from tests.integration.archive_helpers import archived_events, finished_request
@@ -44,6 +44,7 @@ async def test_a_request_is_archived_with_its_columns_record_and_every_event(
         record.shop_id, record.buyer_id, "REFUND", record.amount,
     )  # fmt: skip
     assert decode_record(row["record"]) == record
+    assert row["record"] == encode_record_object(record).decode()  # it names its fields
     events = await archive_db.fetch("SELECT * FROM events ORDER BY version")
     assert [e["event"] for e in events] == rows  # byte for byte what Redis holds
     assert [e["action"] for e in events] == ["ACTION_APPLY", "ACTION_APPROVE",

@@ -20,6 +20,7 @@ from service.archive.identity import archive_identity
 from service.archive.marks import ARCHIVED_FIELD, archived_mark
 from service.archive.requests import RequestArchiver
 from service.observability import archive as report
+from service.storage.codec import decode_record, encode_record_object
 from service.storage.keys import Keys
 from service.storage.repository import RedisRepository
 from tests.integration.archive_helpers import (
@@ -72,6 +73,26 @@ async def test_a_replayed_request_costs_no_postgres_work(
     assert report.REQUESTS.labels(source="events")._value.get() == written
     assert await archive_db.fetchval("SELECT archived_at FROM requests") == archived_at
     assert len(await archived_events(archive_db)) == 3
+
+
+@pytest.mark.parametrize("form", ["positional", "previous release's object blob"])
+async def test_the_archive_keeps_the_object_form_of_a_record_of_either_form(
+    redis: Redis, keys: Keys, archive_pool: asyncpg.Pool, archive_db: asyncpg.Connection, form: str
+) -> None:
+    """The archive is kept for good: its record names its fields, whatever Redis held."""
+    record = await finished_request(RedisRepository(redis, keys), keys)
+    name = keys.record(record.request_id)
+    if form != "positional":
+        await redis.hset(name, "d", encode_record_object(record))
+    archiver = RequestArchiver(redis, keys, archive_pool, retry=QUICK_RETRY)
+
+    assert await archiver.archive([record.request_id], "events") == set()
+
+    column = await archive_db.fetchval("SELECT record FROM requests")
+    assert column == encode_record_object(record).decode()
+    assert decode_record(column) == record
+    mark = archived_mark(await archive_identity(archive_db), record.version)
+    assert await redis.hget(name, ARCHIVED_FIELD) == mark
 
 
 async def test_a_request_that_moved_after_archiving_keeps_no_mark_until_archived_again(

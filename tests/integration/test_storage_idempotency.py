@@ -4,11 +4,13 @@ order in the same round trip that loads the record, on standalone and cluster Re
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
 
 from aftersale.exceptions import IdempotentCallSuperseded
-from service.storage.codec import encode_record
+from aftersale.model import AfterSale
+from service.storage.codec import encode_record, encode_record_object
 from service.storage.keys import Keys
 from service.storage.repository import RedisRepository
 from tests.integration.storage_support import (
@@ -54,17 +56,53 @@ async def test_a_request_is_loaded_with_its_orders_key_of_the_same_caller_and_ac
     assert other_caller == other_actor == (done, None)
 
 
-async def test_a_record_blob_in_any_field_order_still_names_its_orders_key(
-    client: Client, repo: RedisRepository, keys: Keys
+def _object_reordered(record: AfterSale) -> str:
+    """An object blob whose order_id is not 2nd (no shortcut finds it)."""
+    return json.dumps(dict(reversed(json.loads(encode_record_object(record)).items())))
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        lambda r: encode_record(r).decode(),  # positional (this release's)
+        lambda r: json.dumps(json.loads(encode_record(r))),  # positional, spaced: decoded
+        lambda r: encode_record_object(r).decode(),  # the previous release's object form
+        _object_reordered,
+    ],
+    ids=["positional", "positional-spaced", "object", "object-reordered"],
+)
+async def test_a_record_blob_of_either_form_names_its_orders_key(
+    client: Client, repo: RedisRepository, keys: Keys, form: Callable[[AfterSale], str]
 ) -> None:
     record = await commit(repo, applied(keys))
     done = await commit(repo, approved(record), idempotency=idem("k"), body_hash="approve")
-    reordered = dict(reversed(json.loads(encode_record(done)).items()))  # order_id not 2nd
-    await client.hset(keys.record(done.request_id), "d", json.dumps(reordered))
+    await client.hset(keys.record(done.request_id), "d", form(done))
 
     loaded = await repo.load_with_idempotency(done.request_id, idem("k"))
+    replayed = await repo.commit(
+        approved(record), read_version=1, idempotency=idem("k"), body_hash="approve"
+    )
 
     assert loaded[0] == done and replay_of(loaded[1]) == ("approve", done)
+    assert replayed.replayed and replayed.record == done  # the script hands the blob back
+
+
+async def test_a_result_holding_the_previous_releases_object_blob_still_replays(
+    client: Client, repo: RedisRepository, keys: Keys
+) -> None:
+    """The release before references stored the record blob itself (``d``) as the result."""
+    record = await commit(repo, applied(keys))
+    decision = approved(record)
+    name = keys.idempotency(record.order_id, *idem("k"))
+    blob = encode_record_object(decision.record).decode()
+    await client.hset(name, mapping={"h": "b", "d": blob, "e": "7-0"})
+
+    found = await repo.load_with_idempotency(record.request_id, idem("k"))
+    replayed = await repo.commit(decision, read_version=1, idempotency=idem("k"), body_hash="b")
+
+    assert replay_of(found[1]) == ("b", decision.record)
+    assert replayed.replayed and replayed.record == decision.record
+    assert await repo.load(record.request_id) == record  # nothing written
 
 
 async def test_a_missing_request_has_no_record_and_no_result(

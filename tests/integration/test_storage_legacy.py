@@ -22,7 +22,7 @@ from aftersale.vocabulary import (
     State,
     TimerKind,
 )
-from service.storage.codec import encode_record
+from service.storage.codec import encode_record, encode_record_object
 from service.storage.keys import Keys
 from service.storage.repository import RedisRepository
 from tests.integration.storage_support import (
@@ -163,12 +163,14 @@ async def test_an_idempotency_result_the_previous_release_stored_is_found_on_its
     assert await client.hgetall(keys.record(REQUEST_ID)) == FLAT_RECORD  # nothing written
 
 
-@pytest.mark.parametrize("first_form", ["flat record", "blob record"])
+@pytest.mark.parametrize("first_form", ["flat record", "object blob record", "blob record"])
 async def test_a_line_indexed_without_its_buyer_belongs_to_the_buyer_of_its_first_request(
     client: Client, keys: Keys, repo: RedisRepository, first_form: str
 ) -> None:
     if first_form == "flat record":
         await client.hset(keys.record(REQUEST_ID), mapping=FLAT_RECORD)
+    elif first_form == "object blob record":  # the previous release's blob
+        await client.hset(keys.record(REQUEST_ID), mapping={"d": encode_record_object(RECORD)})
     else:
         await client.hset(keys.record(REQUEST_ID), mapping={"d": encode_record(RECORD)})
     await client.zadd(keys.order("ord-0"), {REQUEST_ID: RECORD.created_at_ms})

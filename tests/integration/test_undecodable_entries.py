@@ -4,6 +4,7 @@ bad entry. A direct read of an undecodable record raises a clear ``UndecodableRe
 
 from __future__ import annotations
 
+import json
 from contextlib import aclosing
 
 import pytest
@@ -14,6 +15,7 @@ from aftersale.policy import HOUR_MS, Policy
 from aftersale.vocabulary import Role
 from service.handlers import AfterSaleHandlers
 from service.observability.undecodable import Reader
+from service.storage.codec import RECORD_FIELDS, encode_record
 from service.storage.keys import Keys
 from service.storage.ports import RecordOwner, UndecodableRecord
 from service.storage.repository import RedisRepository
@@ -27,6 +29,7 @@ from tests.integration.storage_support import (
     NOW_MS,
     Client,
     applied,
+    approved,
     commit,
     contact_recorded,
     pick_client,
@@ -148,6 +151,23 @@ async def test_a_list_page_skips_an_undecodable_record_and_lists_the_others(
         r.request_id for r in records if r is not broken
     )
     assert skipped("record") - before == 1
+
+
+@pytest.mark.parametrize("refund", [False, True])
+async def test_an_undecodable_positional_blob_still_names_whose_it_is(
+    client: Client, keys: Keys, repo: RedisRepository, refund: bool
+) -> None:
+    record = await commit(repo, applied(keys, buyer_id="buyer-7", shop_id="shop-7"))
+    if refund:
+        record = await commit(repo, approved(record))
+    items = json.loads(encode_record(record))
+    items[RECORD_FIELDS.index("state")] = "NO_SUCH_STATE"
+    await client.hset(keys.record(record.request_id), "d", json.dumps(items))
+
+    with pytest.raises(UndecodableRecord) as unreadable:
+        await repo.load(record.request_id)
+
+    assert unreadable.value.owner == RecordOwner("buyer-7", "shop-7", has_refund=refund)
 
 
 async def test_loading_an_undecodable_record_names_it_and_whose_it_is(

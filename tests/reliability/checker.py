@@ -34,6 +34,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from service.storage.codec import RECORD_FIELDS
 from service.storage.keys import Keys
 from tests.reliability.spec import REFUNDING, STATE_TIMERS, TIMER_ACTIONS, TRANSITIONS
 
@@ -138,13 +139,17 @@ def _flat_event(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def _record_fields(stored: dict[str, str]) -> dict[str, str]:
-    """A record hash as field -> text: the blob ``d`` spread out beside the hash's own
-    ``version`` and ``_timer_member`` (a hash without ``d`` is already flat)."""
+    """A record hash as field -> text: the blob ``d`` (positional, or the previous release's
+    object) spread out beside the hash's own ``version`` (and a previous release's
+    ``_timer_member``); a hash without ``d`` is already flat. Null fields are left out."""
     blob = stored.pop("d", None)
     if blob is not None:
-        for name, value in json.loads(blob).items():
-            text = value if isinstance(value, str) else json.dumps(value)
-            stored.setdefault(name, text)
+        decoded = json.loads(blob)
+        if isinstance(decoded, list):
+            decoded = dict(zip(RECORD_FIELDS, decoded, strict=False))
+        for name, value in decoded.items():
+            if value is not None:
+                stored.setdefault(name, value if isinstance(value, str) else json.dumps(value))
     return stored
 
 

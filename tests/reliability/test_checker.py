@@ -9,7 +9,10 @@ from typing import Any
 
 import pytest
 
-from tests.reliability.checker import Ack, Snapshot, check_all
+from aftersale.vocabulary import State
+from service.storage.codec import encode_record, encode_record_object
+from tests.reliability.checker import Ack, Snapshot, _record_fields, check_all
+from tests.unit.builders import World
 
 RID = "AS07-0000000001"
 NOW = 1_000_000
@@ -170,3 +173,17 @@ def test_a_superseded_retry_acknowledges_the_version_it_names() -> None:
 
     acks.append(Ack(RID, 4, state=""))
     assert "acknowledged" in _findings(snap, acks)
+
+
+@pytest.mark.parametrize("form", ["positional", "object"])
+def test_a_record_blob_of_either_form_spreads_into_the_fields_the_checks_read(form: str) -> None:
+    record = World().reach(State.MERCHANT_PROCESSING)
+    encode = encode_record if form == "positional" else encode_record_object
+    stored = {"d": encode(record).decode(), "version": str(record.version)}
+
+    fields = _record_fields(stored)
+
+    assert record.timer is not None
+    assert fields["state"] == "MERCHANT_PROCESSING" and fields["version"] == str(record.version)
+    assert json.loads(fields["timer"])["action"] == record.timer.action.value
+    assert "negotiation" not in fields  # null in the positional form: unset

@@ -10,6 +10,7 @@ from aftersale.events import transition_event
 from aftersale.model import Actor, AfterSale
 from aftersale.vocabulary import Action, AfterSaleType, BuyerReason, Role, State
 from service.archive.writes import event_rows, request_row
+from service.storage.codec import decode_record, encode_record, encode_record_object
 from service.storage.event_codec import encode_event
 from tests.previous_event_form import previous_row
 
@@ -53,8 +54,18 @@ def test_an_undecodable_row_is_kept_with_empty_columns_at_its_position() -> None
     ]
 
 
-def test_the_record_column_is_the_stored_blob_when_given() -> None:
+def test_the_record_column_is_the_stored_blob_when_given_in_the_object_form() -> None:
     blob = '{"request_id":"AS07-0000000000ABCDEFGHJK","whatever":"as Redis holds it"}'
 
     assert request_row(record(), blob)[-1] == blob
     assert request_row(record())[-1].startswith('{"request_id":"AS07-')
+
+
+def test_the_record_column_keeps_the_object_form_of_a_positional_blob() -> None:
+    """The archive is kept for good: its record names its fields."""
+    stored = record()
+    column = request_row(stored, encode_record(stored).decode())[-1]
+
+    assert column.startswith('{"request_id":"AS07-')
+    assert column == encode_record_object(stored).decode()
+    assert decode_record(column) == stored

@@ -21,7 +21,7 @@ from service.gen.aftersale.v1.types_pb2 import ROLE_PLATFORM
 from service.gen.aftersale.v1.types_pb2 import TransitionEvent as TransitionEventMessage
 from service.handlers import SYSTEM_ACTOR
 from service.handlers import _pending as pending_timer
-from service.storage.codec import decode_record, encode_record
+from service.storage.codec import decode_record, encode_record_object
 from service.storage.decoding import event_from_fields
 from service.storage.event_codec import SCHEMA_VERSION, encode_event
 from tests.previous_event_form import previous_entry
@@ -36,7 +36,7 @@ def test_a_negotiation_stored_without_its_filled_message_shows_the_template_and_
     record = world.applied()
     ask = negotiation_for(NegotiationOption.EVIDENCE_UNCLEAR, record)
     sent = world.act(record, replace(ask, message="请补拍背面"), merchant(record))
-    stored = json.loads(encode_record(sent))
+    stored = json.loads(encode_record_object(sent))  # the previous release's form
     stored["negotiation"].pop("filled")  # as the previous release wrote it
     old = decode_record(json.dumps(stored)).negotiation
     assert old is not None and sent.negotiation is not None
