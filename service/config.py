@@ -80,6 +80,8 @@ class Settings:
     redis_health_check_interval_s: float = 15.0
     # Concurrent calls' reads and commits share round trips: one pipeline per event-loop turn.
     redis_coalesce: bool = True
+    # The record form commits write: "object" while replicas of the previous release still run.
+    redis_record_form: str = "positional"
     watch_max_streams: int = 32  # also the size of the streams' own Redis pool
     watch_max_streams_per_caller: int = 4
     watch_reserved_streams_per_service: int = 4

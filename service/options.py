@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aftersale.exceptions import InvalidInput
+from service.storage.codec import RECORD_FORMS
 from service.storage.subscriptions import Subscription
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -235,6 +236,7 @@ LISTEN_OR_OFF = Rule("must be host:port, or empty or off", _listen_or_off)
 FORMAT = Rule("must be one of " + ", ".join(LOG_FORMATS), lambda value: value in LOG_FORMATS)
 LEVEL = Rule("must be one of " + ", ".join(LOG_LEVELS), lambda value: value in LOG_LEVELS)
 URL = Rule("scheme must be one of " + ", ".join(REDIS_SCHEMES), _redis_url)
+RECORD_FORM = Rule("must be one of " + ", ".join(RECORD_FORMS), lambda value: value in RECORD_FORMS)
 ARCHIVE_URL = Rule("must be a postgresql:// URL, or off", _archive_url)
 
 # fmt: off
@@ -275,6 +277,10 @@ OPTIONS: tuple[Option, ...] = (
     _opt("redis_coalesce", "redis.coalesce", "bool", None,
          "Send the reads and commits that concurrent calls make during one event-loop turn "
          "together, as one pipeline (`false`: a round trip each; never on a cluster)"),
+    _opt("redis_record_form", "redis.record_form", "lower", RECORD_FORM,
+         "How commits write a record: `positional` (a JSON array, ≈ 240 bytes smaller per open "
+         "request) or `object` (the previous release's form, which its replicas can read: set "
+         "it during a rolling upgrade from that release, README \"Redis data\"). Both are read"),
     _opt("watch_max_streams", "watch.max_streams", "int", _at_least(1),
          "WatchTransitions streams open at once in this process; they read through a Redis "
          "pool of their own of this size, apart from `redis.max_connections`"),

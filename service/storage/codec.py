@@ -29,13 +29,18 @@ the release before that loads as it is; its next commit rewrites it as a blob.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 from msgspec.structs import astuple
 
 from aftersale.model import AfterSale
 from service.storage.legacy import record_from_flat
+
+# What a commit writes: "positional" (this release's form) or "object" (the earlier release's,
+# which its replicas can read: for a rolling upgrade, README "Redis data"). Both always read.
+RecordForm = Literal["positional", "object"]
+RECORD_FORMS: tuple[RecordForm, ...] = ("positional", "object")
 
 RECORD_FIELD = "d"  # the record hash's blob field (beside ``version``, and ``a`` once archived)
 RECORD_FIELDS: tuple[str, ...] = AfterSale.__struct_fields__  # the blob's positions, in order

@@ -71,7 +71,12 @@ local old_member = held[2]
 if not old_member and h.read_timer_member ~= '' then old_member = h.read_timer_member end
 -- A record in an earlier release's form loses its other fields (flat fields, _timer_member).
 redis.call('DEL', record_key)
-redis.call('HSET', record_key, 'd', record, 'version', h.new_version)
+if h.write_timer_member and h.timer_member ~= '' then  -- for replicas of the earlier release
+  redis.call('HSET', record_key, 'd', record, 'version', h.new_version,
+             '_timer_member', h.timer_member)
+else
+  redis.call('HSET', record_key, 'd', record, 'version', h.new_version)
+end
 
 -- The history row: the entry's proto JSON (h.event is v, version, event, JSON) with the
 -- event id spliced in first, as text: no decoding, and an entry id needs no JSON escaping

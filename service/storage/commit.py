@@ -53,7 +53,13 @@ from aftersale.model import Actor, AfterSale
 from aftersale.refusals import error_for, refusal
 from aftersale.vocabulary import Action, Role, State
 from service.access import hidden
-from service.storage.codec import decode_record, encode_record, lua_blob_reader
+from service.storage.codec import (
+    RecordForm,
+    decode_record,
+    encode_record,
+    encode_record_object,
+    lua_blob_reader,
+)
 from service.storage.counters import shop_counter_increments
 from service.storage.event_codec import SCHEMA_VERSION, encode_event
 from service.storage.keys import Keys, timer_member
@@ -107,6 +113,7 @@ class CommitHeader(msgspec.Struct):
     idempotency_ttl_s: int
     counters: list[str]  # shop counters, [field, increment, ...]
     flagged_ms: int  # the new record is flagged for ops since then (0: it is not)
+    write_timer_member: bool  # keep _timer_member on the record (the earlier release's form)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +122,9 @@ class CommitLimits:
 
     idempotency_ttl_s: int = 86_400
     max_attempts_per_line: int = 5
+    # "object": write the record as the earlier release did (object blob + _timer_member),
+    # while replicas of that release, which cannot read the positional form, still run.
+    record_form: RecordForm = "positional"
 
 
 def _lua_locals(names: Sequence[str], table: str) -> str:
@@ -213,8 +223,11 @@ def commit_call(
         idempotency_ttl_s=limits.idempotency_ttl_s,
         counters=[x for name, n in counters.items() for x in (name, str(n))],
         flagged_ms=flagged_since_ms(record),
+        write_timer_member=limits.record_form == "object",
     )
-    blob = encode_record(record)  # once (the idempotency result is a reference to it)
+    # once (the idempotency result is a reference to it)
+    positional = limits.record_form == "positional"
+    blob = encode_record(record) if positional else encode_record_object(record)
     return commit_keys(keys, record, idempotency), [_HEADER.encode(header), blob]
 
 

@@ -20,7 +20,7 @@ from aftersale.vocabulary import State
 from service.config import Settings
 from service.observability.undecodable import undecodable
 from service.storage.coalescer import Coalescer
-from service.storage.codec import decode_record
+from service.storage.codec import RecordForm, decode_record
 from service.storage.commit import CommitLimits, commit_call, commit_result
 from service.storage.counters import sum_stats
 from service.storage.decoding import UndecodableEntry, record_from_fields, stored_event
@@ -52,10 +52,11 @@ class RedisRepository:
         max_attempts_per_line: int = 5,
         scripts: Scripts | None = None,
         coalesce: bool = True,
+        record_form: RecordForm = "positional",
     ) -> None:
         self.client = client
         self.keys = keys
-        self.limits = CommitLimits(idempotency_ttl_s, max_attempts_per_line)
+        self.limits = CommitLimits(idempotency_ttl_s, max_attempts_per_line, record_form)
         self.scripts = scripts or Scripts(client)
         # a command's reads and its commit: concurrent calls' share round trips
         self.coalescer = Coalescer(client, enabled=coalesce)
@@ -70,6 +71,7 @@ class RedisRepository:
             idempotency_ttl_s=settings.idempotency_ttl_s,
             max_attempts_per_line=settings.max_attempts_per_line,
             coalesce=settings.redis_coalesce,
+            record_form=cast("RecordForm", settings.redis_record_form),  # checked by options
         )
 
     # -- one request ---------------------------------------------------------------------

@@ -172,3 +172,29 @@ async def test_an_idempotent_call_over_either_form_replays(
     assert again.replayed and again.record == decision.record
     assert found[0] == decision.record and found[1] is not None
     assert found[1].record == decision.record
+
+
+async def test_the_object_write_form_stores_what_the_previous_release_wrote(
+    client: Client, keys: Keys
+) -> None:
+    """``redis.record_form = "object"`` (a rolling upgrade): every commit leaves the record
+    exactly as the previous release would have (so its replicas read it), and this release
+    reads it and writes it back positional once the setting goes."""
+    compatible = RedisRepository(client, keys, record_form="object")
+    record = await commit(compatible, applied(keys))
+    replaced = await commit(compatible, contact_recorded(record))  # a new timer, a new member
+
+    fields = await stored(client, keys, replaced)
+    assert fields == {
+        "d": encode_record_object(replaced).decode(),
+        "version": str(replaced.version),
+        "_timer_member": member_of(replaced),
+    }
+    assert [m for m, _ in await pending_timers(client, keys)] == [member_of(replaced)]
+
+    positional = RedisRepository(client, keys)
+    assert await positional.load(replaced.request_id) == replaced
+    after = await commit(positional, approved(replaced))
+    assert set(await stored(client, keys, after)) == {"d", "version"}
+    expected = [] if after.timer is None else [member_of(after)]
+    assert [m for m, _ in await pending_timers(client, keys)] == expected
