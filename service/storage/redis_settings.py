@@ -8,7 +8,7 @@ operator may lack them, and nothing else would say so until it costs something:
 * ``appendonly no``: a restart loses every write since the last snapshot.
 * a record hash's values above ``hash-max-listpack-value`` (``hash-max-ziplist-value`` before
   Redis 7): a record's blob is a few hundred bytes, so with Redis's default of 64 every record
-  hash is a hashtable instead of a listpack, ≈ 220 bytes more per request (BENCHMARKS.md §5).
+  hash is a hashtable instead of a listpack, ≈ 150 bytes more per request (BENCHMARKS.md §5).
 
 Each finding is logged once as a WARNING naming the setting, its value and what to set. A
 Redis that refuses CONFIG (managed services often rename or disable it) cannot be checked:
@@ -53,7 +53,7 @@ def findings(config: Mapping[str, str]) -> list[str]:
     if value is not None and value.isdigit() and int(value) < LISTPACK_VALUE:
         out.append(
             f"{name} is {value}: every record hash is a hashtable instead of a listpack, about "
-            f"220 bytes more per request; set it to {LISTPACK_VALUE}"
+            f"150 bytes more per request; set it to {LISTPACK_VALUE}"
         )
     return out
 
