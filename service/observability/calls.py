@@ -38,11 +38,6 @@ class CallRecord:
     reason: str = ""  # the ErrorInfo reason of an error status
     error_id: str = ""  # the id an INTERNAL / UNAVAILABLE error was logged under
 
-    @property
-    def kind(self) -> str:
-        """The ``grpc_type`` label: ``unary`` or ``server_stream``."""
-        return "server_stream" if self.streaming else "unary"
-
     def elapsed_s(self) -> float:
         return time.perf_counter() - self.started
 

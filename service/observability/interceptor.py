@@ -54,10 +54,17 @@ class ObservingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         return wrap_handler(handler, _unary(method), _stream(method))
 
 
-def _unary(method: str) -> Callable[[UnaryBehavior], UnaryBehavior]:
+def _labels(method: str) -> tuple[str, str, str]:
+    """grpc_service, grpc_method and grpc_type of ``method`` (an RPC of ours)."""
     label = metrics.method_label(method)
-    started = metrics.rpc_started.labels(SERVICE, label, "unary")
-    seconds = metrics.rpc_seconds.labels(SERVICE, label, "unary")
+    service, kind = metrics.RPC_KINDS.get(method, (SERVICE, "unary"))
+    return service, label, kind
+
+
+def _unary(method: str) -> Callable[[UnaryBehavior], UnaryBehavior]:
+    service, label, kind = _labels(method)
+    started = metrics.rpc_started.labels(service, label, kind)
+    seconds = metrics.rpc_seconds.labels(service, label, kind)
 
     def around(behavior: UnaryBehavior) -> UnaryBehavior:
         async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
@@ -83,9 +90,10 @@ def _unary(method: str) -> Callable[[UnaryBehavior], UnaryBehavior]:
 
 
 def _stream(method: str) -> Callable[[StreamBehavior], StreamBehavior]:
-    label = metrics.method_label(method)
-    started = metrics.rpc_started.labels(SERVICE, label, "server_stream")
-    seconds = metrics.rpc_seconds.labels(SERVICE, label, "server_stream")
+    service, label, kind = _labels(method)
+    started = metrics.rpc_started.labels(service, label, kind)
+    seconds = metrics.rpc_seconds.labels(service, label, kind)
+    watching = label == "WatchTransitions"  # the gauge counts those (Subscribe: its own)
 
     def around(behavior: StreamBehavior) -> StreamBehavior:
         async def call(
@@ -96,7 +104,8 @@ def _stream(method: str) -> Callable[[StreamBehavior], StreamBehavior]:
             record = CallRecord(method, streaming=True, request_id=request_id_of(request))
             begin_call(record)
             started.inc()
-            metrics.watch_streams.inc()
+            if watching:
+                metrics.watch_streams.inc()
             try:
                 async with aclosing(behavior(request, context)) as responses:
                     async for response in responses:
@@ -106,7 +115,8 @@ def _stream(method: str) -> Callable[[StreamBehavior], StreamBehavior]:
                 record.code = record.code or _code_of(exc, context)
                 raise
             finally:
-                metrics.watch_streams.dec()
+                if watching:
+                    metrics.watch_streams.dec()
                 _finish(record, label, seconds)
 
         return call
@@ -136,16 +146,17 @@ def _note_response(record: CallRecord, response: Any) -> None:
     record.version = after_sale.version
 
 
-_handled: dict[tuple[str, str, str], Any] = {}  # labelled children, looked up once each
+_handled: dict[tuple[str, str], Any] = {}  # labelled children, looked up once each
 
 
 def _finish(record: CallRecord, label: str, seconds: Any) -> None:
     elapsed = record.elapsed_s()
     seconds.observe(elapsed)
-    key = (label, record.kind, record.code)
+    key = (label, record.code)
     handled = _handled.get(key)
     if handled is None:
-        handled = _handled[key] = metrics.rpc_handled.labels(SERVICE, *key)
+        service, _, kind = _labels(record.method)
+        handled = _handled[key] = metrics.rpc_handled.labels(service, label, kind, record.code)
     handled.inc()
     if record.reason:
         metrics.refusals.labels(label, record.code, metrics.reason_label(record.reason)).inc()

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from google.protobuf.descriptor import MethodDescriptor
 from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 
 from aftersale.decide import Decision
@@ -100,6 +101,19 @@ archive_reads = Counter(
 _UPPER_SNAKE = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
 _COMMAND = re.compile(r"[A-Z][A-Z_]{0,23}")
 _CLASS_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+
+
+def _grpc_type(m: MethodDescriptor) -> str:
+    client, server = m.client_streaming, m.server_streaming
+    if client and server:
+        return "bidi_stream"
+    return "server_stream" if server else "client_stream" if client else "unary"
+
+
+# RPC name → (grpc_service, grpc_type) labels, from the descriptors (names never repeat).
+RPC_KINDS: dict[str, tuple[str, str]] = {
+    m.name: (s.full_name, _grpc_type(m)) for s in (SERVICE, SUBSCRIPTION_SERVICE) for m in s.methods
+}
 
 
 def method_label(method: str) -> str:

@@ -27,10 +27,12 @@ from aftersale.policy import HOUR_MS
 from service.bootstrap import App, build
 from service.config import Settings
 from service.gen.aftersale.v1 import aftersale_pb2 as pb
+from service.gen.aftersale.v1 import subscriptions_pb2 as sp
 from service.gen.aftersale.v1 import types_pb2 as t
 from service.observability.endpoint import MetricsBindError
 from service.observability.logs import make_handler
 from service.observability.tracing import Tracing
+from tests.e2e.subscribe_support import new_stub as new_subscription_stub
 from tests.e2e.support import Api, applied, key, reason_of, rpc_error
 
 PHONE = "13912345678"
@@ -181,6 +183,25 @@ async def test_an_open_watch_stream_shows_in_the_streams_gauge(app: App, api: Ap
     assert first is not grpc.aio.EOF
     assert while_open.value("aftersale_watch_streams_open") >= 1
     assert while_open.value("grpc_server_started_total", grpc_type="server_stream") >= 1
+
+
+async def test_a_subscribe_stream_is_counted_as_a_bidi_rpc_of_the_subscription_service(
+    app: App, api: Api, channel: grpc.aio.Channel
+) -> None:
+    async def opening() -> AsyncIterator[sp.SubscribeRequest]:
+        yield sp.SubscribeRequest(open=sp.SubscribeOpen(subscription="nobody-made", consumer="c"))
+
+    metadata = [("authorization", f"Bearer {api.payment_token}")]
+    call = new_subscription_stub(channel).Subscribe(opening(), metadata=metadata)
+    with pytest.raises(grpc.aio.AioRpcError):
+        await call.read()
+
+    after = await scrape(app)
+    labels = {"grpc_service": "aftersale.v1.SubscriptionService", "grpc_method": "Subscribe"}
+    assert after.value("grpc_server_started_total", grpc_type="bidi_stream", **labels) == 1
+    assert after.value("grpc_server_handled_total", grpc_type="bidi_stream", **labels) == 1
+    assert after.value("grpc_server_started_total", grpc_type="server_stream", **labels) == 0
+    assert after.value("aftersale_watch_streams_open") == 0  # WatchTransitions' alone
 
 
 async def test_every_rpc_writes_one_json_access_line_and_never_a_secret(

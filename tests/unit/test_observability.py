@@ -19,9 +19,9 @@ from service.observability.tracing import TracingConfigError, tracing_from_env
 
 # Every label the service puts on a metric, and the closed set its values come from.
 BOUNDED_LABELS = {
-    "grpc_service": "the one service name",
+    "grpc_service": "the two service names (AfterSaleService, SubscriptionService)",
     "grpc_method": "the service's RPC names (method_label)",
-    "grpc_type": "unary or server_stream",
+    "grpc_type": "unary, server_stream or bidi_stream (metrics.RPC_KINDS)",
     "grpc_code": "grpc.StatusCode names",
     "reason": "upper-snake ErrorInfo reasons (reason_label)",
     "action": "the domain's Action values",
