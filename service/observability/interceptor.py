@@ -93,7 +93,7 @@ def _stream(method: str) -> Callable[[StreamBehavior], StreamBehavior]:
     service, label, kind = _labels(method)
     started = metrics.rpc_started.labels(service, label, kind)
     seconds = metrics.rpc_seconds.labels(service, label, kind)
-    watching = label == "WatchTransitions"  # the gauge counts those (Subscribe: its own)
+    open_now = metrics.STREAMS_OPEN.get(label)  # each streaming RPC has its gauge
 
     def around(behavior: StreamBehavior) -> StreamBehavior:
         async def call(
@@ -104,8 +104,8 @@ def _stream(method: str) -> Callable[[StreamBehavior], StreamBehavior]:
             record = CallRecord(method, streaming=True, request_id=request_id_of(request))
             begin_call(record)
             started.inc()
-            if watching:
-                metrics.watch_streams.inc()
+            if open_now is not None:
+                open_now.inc()
             try:
                 async with aclosing(behavior(request, context)) as responses:
                     async for response in responses:
@@ -115,8 +115,8 @@ def _stream(method: str) -> Callable[[StreamBehavior], StreamBehavior]:
                 record.code = record.code or _code_of(exc, context)
                 raise
             finally:
-                if watching:
-                    metrics.watch_streams.dec()
+                if open_now is not None:
+                    open_now.dec()
                 _finish(record, label, seconds)
 
         return call

@@ -55,6 +55,11 @@ refusals = Counter(
     ("grpc_method", "grpc_code", "reason"),
 )
 watch_streams = Gauge("aftersale_watch_streams_open", "WatchTransitions streams open now")
+subscribe_streams = Gauge(
+    "aftersale_subscribe_streams_open",
+    "Subscribe streams (durable subscription consumers) open now",
+)
+STREAMS_OPEN = {"WatchTransitions": watch_streams, "Subscribe": subscribe_streams}
 
 # -- the machine ------------------------------------------------------------------------------
 transitions = Counter(

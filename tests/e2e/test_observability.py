@@ -195,6 +195,7 @@ async def test_a_subscribe_stream_is_counted_as_a_bidi_rpc_of_the_subscription_s
     call = new_subscription_stub(channel).Subscribe(opening(), metadata=metadata)
     with pytest.raises(grpc.aio.AioRpcError):
         await call.read()
+    await asyncio.sleep(0.05)  # the server's side of the stream ends after the client's
 
     after = await scrape(app)
     labels = {"grpc_service": "aftersale.v1.SubscriptionService", "grpc_method": "Subscribe"}
@@ -202,6 +203,34 @@ async def test_a_subscribe_stream_is_counted_as_a_bidi_rpc_of_the_subscription_s
     assert after.value("grpc_server_handled_total", grpc_type="bidi_stream", **labels) == 1
     assert after.value("grpc_server_started_total", grpc_type="server_stream", **labels) == 0
     assert after.value("aftersale_watch_streams_open") == 0  # WatchTransitions' alone
+    assert after.value("aftersale_subscribe_streams_open") == 0  # it ended
+
+
+async def test_an_open_subscribe_stream_shows_in_its_own_gauge(
+    app: App, api: Api, channel: grpc.aio.Channel
+) -> None:
+    stub = new_subscription_stub(channel)
+    ops = [("authorization", f"Bearer {api.ops_token}"), ("x-actor-id", "ops-1")]
+    definition = sp.Subscription(name="payment", service="payment", role=t.ROLE_PAYMENT)
+    await stub.CreateSubscription(
+        sp.CreateSubscriptionRequest(subscription=definition), metadata=ops
+    )
+
+    async def opening() -> AsyncIterator[sp.SubscribeRequest]:
+        yield sp.SubscribeRequest(open=sp.SubscribeOpen(subscription="payment", consumer="c"))
+        await asyncio.Event().wait()  # the consumer stays
+
+    payment = [("authorization", f"Bearer {api.payment_token}")]
+    call = stub.Subscribe(opening(), metadata=payment)
+
+    async def gauge_reads(value: float) -> None:
+        while (await scrape(app)).value("aftersale_subscribe_streams_open") != value:
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(gauge_reads(1), timeout=10)
+    assert (await scrape(app)).value("aftersale_watch_streams_open") == 0
+    call.cancel()
+    await asyncio.wait_for(gauge_reads(0), timeout=10)
 
 
 async def test_every_rpc_writes_one_json_access_line_and_never_a_secret(
