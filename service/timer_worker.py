@@ -127,9 +127,9 @@ class TimerWorker:
             metrics.timer_round_errors.inc()
             log.exception("firing %d timers failed; retried after their lease", len(chunk))
             return
-        stale = [t for t, ok in zip(chunk, fired, strict=True) if not ok]
-        for timer in stale:  # the request moved on, or is gone: never fire it again
-            await self._store.drop(timer.member)
+        stale = [t.member for t, ok in zip(chunk, fired, strict=True) if not ok]
+        # the requests moved on, or are gone: never fire these again
+        await self._store.drop_many(stale)
         for timer, ok in zip(chunk, fired, strict=True):
             if ok:
                 metrics.timers_fired.labels(timer.action.value).inc()
