@@ -29,6 +29,7 @@ import uvloop  # a faster event loop for Redis I/O and the servicer; grpc.aio ru
 
 from service import call, cli
 from service.config import ConfigError, Settings
+from service.gc_tuning import tune_gc
 from service.observability import logs
 from service.supervisor import supervise
 from service.workers import WorkerLink, add_serve_arguments, serve_workers
@@ -61,6 +62,7 @@ def _usage_banner(address: str, settings: Settings, metrics_address: str = "") -
 async def _run(settings: Settings, *, serve: bool, worker: WorkerLink | None = None) -> int:
     from service.bootstrap import build  # noqa: PLC0415 - keeps `--help` and the CLI light
 
+    tune_gc()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):  # before build: a signal then waits for it
