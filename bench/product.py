@@ -26,6 +26,7 @@ from aftersale.vocabulary import AfterSaleType, Role
 from bench.flows import apply_command
 from service.bootstrap import build
 from service.config import Settings
+from service.gc_tuning import tune_gc
 from service.handlers import AfterSaleHandlers
 from service.parts import policy_of
 from service.storage.keys import Keys
@@ -141,7 +142,9 @@ class Parts:
 
 @asynccontextmanager
 async def build_parts(redis_url: str, clock: Clock, **overrides: Any) -> AsyncIterator[Parts]:
-    """The service's parts from its composition root (no gRPC server), on ``redis_url``."""
+    """The service's parts from its composition root (no gRPC server), on ``redis_url``;
+    the process's collector tuned as ``python -m service`` tunes it."""
+    tune_gc()
     app = await build(bench_settings(redis_url, **overrides), clock, serve=False)
     try:
         repository = app.handlers.repository

@@ -30,6 +30,7 @@ import uvloop  # a faster event loop for Redis I/O and the servicer; grpc.aio ru
 
 from service import call, cli
 from service.config import ConfigError, Settings
+from service.gc_tuning import tune_gc
 from service.observability import logs
 from service.supervisor import supervise
 from service.workers import WorkerLink, add_serve_arguments, serve_workers
@@ -74,6 +75,7 @@ def freeze_startup_heap() -> None:
 async def _run(settings: Settings, *, serve: bool, worker: WorkerLink | None = None) -> int:
     from service.bootstrap import build  # noqa: PLC0415 - keeps `--help` and the CLI light
 
+    tune_gc()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):  # before build: a signal then waits for it

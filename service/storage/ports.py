@@ -225,6 +225,10 @@ class TimerStore(Protocol):
         """Forget a member (pending or leased): stale, or its request is gone."""
         ...
 
+    async def drop_many(self, members: Sequence[str]) -> None:
+        """``drop`` each of ``members`` (in one round trip)."""
+        ...
+
 
 class Heartbeats(Protocol):
     """Beats that tell other processes this one is alive (timer workers, servers)."""

@@ -17,6 +17,7 @@ or lease deadline) bounds the sleep. Every call is one pipeline of per-shard scr
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from redis.asyncio import Redis, RedisCluster
 
@@ -72,16 +73,17 @@ class RedisTimerStore:
         for reply in await self.scripts.run_many(self.scripts.claim, calls):
             claimed.extend((float(reply[i + 1]), str(reply[i])) for i in range(0, len(reply), 2))
         claimed.sort()
-        timers = []
+        timers, malformed = [], []
         for _, member in claimed:
             try:
                 timer = parse_timer_member(member)
                 self.keys.shard_of_request(timer.request_id)
             except ValueError:
                 log.warning("dropped a malformed timer member member=%r", member)
-                await self.drop(member)
+                malformed.append(member)
                 continue
             timers.append(timer)
+        await self.drop_many(malformed)
         return timers
 
     async def next_due_ms(self) -> int | None:
@@ -102,12 +104,21 @@ class RedisTimerStore:
 
     async def drop(self, member: str) -> None:
         """Remove ``member`` from the due and the leased set (stale, or not ours)."""
-        shard = self._shard_of_member(member)
-        shards = self.keys.all_shards() if shard is None else [shard]
+        await self.drop_many([member])
+
+    async def drop_many(self, members: Sequence[str]) -> None:
+        """``drop`` each of ``members``, in one pipeline (one ZREM per set they are in)."""
+        if not members:
+            return
+        by_shard: dict[int, list[str]] = {}
+        for member in members:
+            shard = self._shard_of_member(member)
+            for s in self.keys.all_shards() if shard is None else [shard]:
+                by_shard.setdefault(s, []).append(member)
         pipe = self.client.pipeline(transaction=False)
-        for s in shards:
-            pipe.zrem(self.keys.timers(s), member)
-            pipe.zrem(self.keys.leased(s), member)
+        for s, dropped in by_shard.items():
+            pipe.zrem(self.keys.timers(s), *dropped)
+            pipe.zrem(self.keys.leased(s), *dropped)
         await pipe.execute()
 
 
