@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import logging
 import shlex
 import signal
@@ -30,7 +29,7 @@ import uvloop  # a faster event loop for Redis I/O and the servicer; grpc.aio ru
 
 from service import call, cli
 from service.config import ConfigError, Settings
-from service.gc_tuning import tune_gc
+from service.gc_tuning import freeze_startup_heap, tune_gc
 from service.observability import logs
 from service.supervisor import supervise
 from service.workers import WorkerLink, add_serve_arguments, serve_workers
@@ -60,18 +59,6 @@ def _usage_banner(address: str, settings: Settings, metrics_address: str = "") -
     return "\n".join(line for line in lines if line)
 
 
-def freeze_startup_heap() -> None:
-    """Put every object alive once the process has started (modules, generated protobuf
-    classes, gRPC's and the app's objects: ≈ 80,000) out of the cyclic collector's reach.
-
-    A full collection then scans only what the service made since. Under load at 70 % of the
-    peak a full collection paused the loop 38 ms at the median (max 68) before, 2.2 ms after
-    (BENCHMARKS.md): those pauses were the open loop's p99. Objects frozen here live as long
-    as the process anyway, so nothing is kept that would have been freed."""
-    gc.collect()
-    gc.freeze()
-
-
 async def _run(settings: Settings, *, serve: bool, worker: WorkerLink | None = None) -> int:
     from service.bootstrap import build  # noqa: PLC0415 - keeps `--help` and the CLI light
 
@@ -85,7 +72,7 @@ async def _run(settings: Settings, *, serve: bool, worker: WorkerLink | None = N
     loop.add_signal_handler(signal.SIGHUP, app.reload)  # read the tokens file again
     try:
         await app.start()
-        freeze_startup_heap()
+        freeze_startup_heap()  # after start: the app's own objects are made by then
         if worker is not None:
             worker.started(stop)  # the supervisor prints the banner once
         elif serve:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from service.__main__ import freeze_startup_heap
+from service.gc_tuning import freeze_startup_heap
 
 
 def test_objects_alive_at_startup_leave_the_collectors_reach() -> None:
