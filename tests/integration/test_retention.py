@@ -24,20 +24,13 @@ from service.storage.stream import (
     TransitionReader,
 )
 from tests.integration.storage_support import (
-    CLIENTS,
     Client,
     applied,
     commit,
     contact_recorded,
-    pick_client,
 )
 
 HOUR_MS = 3_600_000
-
-
-@pytest.fixture(params=CLIENTS)
-def client(request: pytest.FixtureRequest) -> Client:
-    return pick_client(request)
 
 
 @pytest.fixture

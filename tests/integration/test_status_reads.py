@@ -3,19 +3,12 @@ the timer sets with the oldest overdue timers, the flagged index and the retaine
 
 from __future__ import annotations
 
-import pytest
-
 from aftersale.policy import HOUR_MS
 from aftersale.vocabulary import Action
 from service.storage.keys import Keys
 from service.storage.repository import RedisRepository
 from service.storage.status_reads import RedisStatusReads
-from tests.integration.storage_support import CLIENTS, NOW_MS, Client, applied, commit, pick_client
-
-
-@pytest.fixture(params=CLIENTS)
-def client(request: pytest.FixtureRequest) -> Client:
-    return pick_client(request)
+from tests.integration.storage_support import NOW_MS, Client, applied, commit
 
 
 async def test_the_status_reads_see_memory_timers_and_streams(client: Client) -> None:

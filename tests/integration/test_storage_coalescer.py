@@ -16,12 +16,7 @@ from service.config import Settings
 from service.storage.coalescer import Coalescer
 from service.storage.connection import connect
 from service.storage.redis_server import EmbeddedRedis
-from tests.integration.storage_support import CLIENTS, Client, pick_client, unique
-
-
-@pytest.fixture(params=CLIENTS)
-def client(request: pytest.FixtureRequest) -> Client:
-    return pick_client(request)
+from tests.integration.storage_support import Client, unique
 
 
 def count_round_trips(client: Any) -> list[int]:

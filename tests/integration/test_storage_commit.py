@@ -20,7 +20,6 @@ from service.storage.event_codec import encode_event
 from service.storage.keys import Keys
 from service.storage.repository import RedisRepository
 from tests.integration.storage_support import (
-    CLIENTS,
     NOW_MS,
     Client,
     applied,
@@ -31,17 +30,11 @@ from tests.integration.storage_support import (
     history_length,
     idem,
     modified,
-    pick_client,
     refunded,
     replay_of,
     snapshot,
     unique,
 )
-
-
-@pytest.fixture(params=CLIENTS)
-def client(request: pytest.FixtureRequest) -> Client:
-    return pick_client(request)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ request moves on (here: the payment service's late answer), on Redis and Redis C
 from __future__ import annotations
 
 import msgspec
-import pytest
 
 from aftersale.decide import Decision
 from aftersale.model import Actor, AfterSale
@@ -13,22 +12,15 @@ from aftersale.vocabulary import Action, Role, State
 from service.storage.keys import Keys
 from service.storage.repository import RedisRepository
 from tests.integration.storage_support import (
-    CLIENTS,
     Client,
     applied,
     approved,
     commit,
-    pick_client,
     refunded,
     step,
 )
 
 SYSTEM = Actor(Role.SYSTEM, "timer")
-
-
-@pytest.fixture(params=CLIENTS)
-def client(request: pytest.FixtureRequest) -> Client:
-    return pick_client(request)
 
 
 def reminded(before: AfterSale, *, flagged: bool) -> Decision:

@@ -15,21 +15,14 @@ from service.storage.keys import Keys
 from service.storage.repository import RedisRepository
 from tests.integration.storage_support import (
     BUYER,
-    CLIENTS,
     Client,
     applied,
     approved,
     commit,
     contact_recorded,
     idem,
-    pick_client,
     replay_of,
 )
-
-
-@pytest.fixture(params=CLIENTS)
-def client(request: pytest.FixtureRequest) -> Client:
-    return pick_client(request)
 
 
 @pytest.fixture

@@ -27,13 +27,11 @@ from service.storage.keys import Keys
 from service.storage.repository import RedisRepository
 from tests.integration.storage_support import (
     BUYER,
-    CLIENTS,
     Client,
     applied,
     commit,
     idem,
     order_in_shard,
-    pick_client,
     replay_of,
     step,
 )
@@ -102,19 +100,9 @@ RECORD = AfterSale(
 )
 
 
-@pytest.fixture(params=CLIENTS)
-def client(request: pytest.FixtureRequest) -> Client:
-    return pick_client(request)
-
-
 @pytest.fixture
 def keys() -> Keys:
     return Keys(shards=64)
-
-
-@pytest.fixture
-def repo(client: Client, keys: Keys) -> RedisRepository:
-    return RedisRepository(client, keys)
 
 
 async def test_a_record_stored_in_the_flat_form_loads(

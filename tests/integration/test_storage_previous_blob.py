@@ -19,7 +19,6 @@ from service.storage.lifecycle import TerminalSweep
 from service.storage.repository import RedisRepository
 from tests.integration.storage_support import (
     BUYER,
-    CLIENTS,
     Client,
     applied,
     approved,
@@ -27,27 +26,11 @@ from tests.integration.storage_support import (
     contact_recorded,
     idem,
     pending_timers,
-    pick_client,
     registered_member,
     step,
 )
 
 ARCHIVE = "5f0c1d2e-0000-4000-8000-000000000001"
-
-
-@pytest.fixture(params=CLIENTS)
-def client(request: pytest.FixtureRequest) -> Client:
-    return pick_client(request)
-
-
-@pytest.fixture
-def keys() -> Keys:
-    return Keys(shards=8)
-
-
-@pytest.fixture
-def repo(client: Client, keys: Keys) -> RedisRepository:
-    return RedisRepository(client, keys)
 
 
 def member_of(record: AfterSale) -> str:

@@ -18,30 +18,13 @@ from service.storage.keys import Keys
 from service.storage.repository import RedisRepository
 from service.storage.stream import NOW, Transition, TransitionFilter, TransitionReader
 from tests.integration.storage_support import (
-    CLIENTS,
     Client,
     applied,
     approved,
     commit,
     contact_recorded,
-    pick_client,
     refunded,
 )
-
-
-@pytest.fixture(params=CLIENTS)
-def client(request: pytest.FixtureRequest) -> Client:
-    return pick_client(request)
-
-
-@pytest.fixture
-def keys() -> Keys:
-    return Keys(shards=8)
-
-
-@pytest.fixture
-def repo(client: Client, keys: Keys) -> RedisRepository:
-    return RedisRepository(client, keys)
 
 
 def reader(client: Client, keys: Keys) -> TransitionReader:

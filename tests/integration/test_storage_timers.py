@@ -20,7 +20,6 @@ from service.storage.redis_server import EmbeddedRedis
 from service.storage.repository import RedisRepository
 from service.storage.timer_store import RedisTimerStore
 from tests.integration.storage_support import (
-    CLIENTS,
     NOW_MS,
     Client,
     applied,
@@ -29,27 +28,11 @@ from tests.integration.storage_support import (
     contact_recorded,
     orders_in_distinct_shards,
     pending_timers,
-    pick_client,
     step,
     timer_of,
 )
 
 LEASE_MS = 30_000
-
-
-@pytest.fixture(params=CLIENTS)
-def client(request: pytest.FixtureRequest) -> Client:
-    return pick_client(request)
-
-
-@pytest.fixture
-def keys() -> Keys:
-    return Keys(shards=8)
-
-
-@pytest.fixture
-def repo(client: Client, keys: Keys) -> RedisRepository:
-    return RedisRepository(client, keys)
 
 
 @pytest.fixture

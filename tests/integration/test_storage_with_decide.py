@@ -34,16 +34,11 @@ from service.storage.keys import Keys
 from service.storage.repository import RedisRepository
 from service.storage.stream import TransitionReader
 from service.storage.timer_store import RedisTimerStore
-from tests.integration.storage_support import CLIENTS, NOW_MS, Client, pick_client, unique
+from tests.integration.storage_support import NOW_MS, Client, unique
 
 IMAGES = ("media/chat-1.png",)
 SYSTEM = Actor(Role.SYSTEM, "timer")
 PAYMENT = Actor(Role.PAYMENT, "pay")
-
-
-@pytest.fixture(params=CLIENTS)
-def client(request: pytest.FixtureRequest) -> Client:
-    return pick_client(request)
 
 
 class Desk:

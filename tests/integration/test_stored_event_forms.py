@@ -28,29 +28,17 @@ from service.storage.subscriptions import (
     SubscriptionSettings,
 )
 from tests.integration.storage_support import (
-    CLIENTS,
     Client,
     applied,
     commit,
     contact_recorded,
-    pick_client,
 )
 from tests.previous_event_form import previous_entry, previous_row
-
-
-@pytest.fixture(params=CLIENTS)
-def client(request: pytest.FixtureRequest) -> Client:
-    return pick_client(request)
 
 
 @pytest.fixture
 def keys() -> Keys:
     return Keys(shards=4)
-
-
-@pytest.fixture
-def repo(client: Client, keys: Keys) -> RedisRepository:
-    return RedisRepository(client, keys)
 
 
 def skipped(reader: Reader) -> float:

@@ -32,11 +32,6 @@ NOW_MS = 1_790_000_000_000
 
 
 @pytest.fixture
-def keys() -> Keys:
-    return Keys(shards=8)
-
-
-@pytest.fixture
 def subs(redis: Redis, keys: Keys) -> Subscriptions:
     return Subscriptions(redis, keys, FAST)
 

@@ -25,14 +25,12 @@ from service.storage.subscriptions import Subscription, Subscriptions, Subscript
 from service.storage.timer_store import RedisTimerStore
 from service.timer_worker import TimerWorker, TimerWorkerSettings
 from tests.integration.storage_support import (
-    CLIENTS,
     NOW_MS,
     Client,
     applied,
     approved,
     commit,
     contact_recorded,
-    pick_client,
 )
 
 GARBAGE_EVENTS = [
@@ -49,19 +47,9 @@ def skipped(reader: Reader) -> float:
     return value or 0.0
 
 
-@pytest.fixture(params=CLIENTS)
-def client(request: pytest.FixtureRequest) -> Client:
-    return pick_client(request)
-
-
 @pytest.fixture
 def keys() -> Keys:
     return Keys(shards=4)
-
-
-@pytest.fixture
-def repo(client: Client, keys: Keys) -> RedisRepository:
-    return RedisRepository(client, keys)
 
 
 async def read_all(client: Client, keys: Keys, cursor: str = "") -> list[Transition]:
