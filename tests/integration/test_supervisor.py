@@ -22,14 +22,15 @@ WORKER = textwrap.dedent(
     """
     import os, signal, sys, time
     fd, then = int(sys.argv[1]), sys.argv[2]
+    # Handlers before "ready": a stop the supervisor sends right after it must find them.
     if then == "ignore-sigterm":
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if then == "drain":
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     os.write(fd, b"ready\\n")
     os.close(fd)
     if then.startswith("exit-"):
         sys.exit(int(then[5:]))
-    if then == "drain":
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     time.sleep(60)
     """
 )
