@@ -16,15 +16,18 @@ import logging
 
 from aftersale.clock import Clock
 from service import ops_metrics
-from service.periodic import end_task, pause
+from service.periodic import PeriodicLoop, pause
 from service.storage.heartbeats import SERVER, TIMER_WORKER, RedisHeartbeats, new_process_id
 from service.storage.status_reads import RedisStatusReads
 
 log = logging.getLogger(__name__)
 
 
-class TimerOversight:
-    """The loop described in the module doc; ``start`` it in a serving process."""
+class TimerOversight(PeriodicLoop):
+    """The loop described in the module doc; ``start`` it in a serving process. It runs its
+    own period (``_run``): it counts how long no worker was seen, which a round alone cannot."""
+
+    task_name = "timer-oversight"
 
     def __init__(
         self,
@@ -37,10 +40,10 @@ class TimerOversight:
         absent_warning_s: float,
         local_worker: bool,
     ) -> None:
+        super().__init__(heartbeat_s)
         self._heartbeats = heartbeats
         self._reads = reads
         self._clock = clock
-        self.heartbeat_s = heartbeat_s
         self.alive_ttl_ms = alive_ttl_ms
         self.absent_warning_s = absent_warning_s
         self.local_worker = local_worker  # AFTERSALE_TIMERS here: says what the warning advises
@@ -48,18 +51,9 @@ class TimerOversight:
         self.live_workers = 0
         self.due = 0
         self.warned = False
-        self._task: asyncio.Task[None] | None = None
-        self._stopped = asyncio.Event()
-
-    @property
-    def task(self) -> asyncio.Task[None] | None:
-        return self._task
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="timer-oversight")
 
     async def stop(self) -> None:
-        await end_task(self._task, self._stopped)
+        await super().stop()
         with contextlib.suppress(Exception):  # its beat expires anyway
             await self._heartbeats.forget(SERVER, self.server_id)
 
@@ -81,7 +75,7 @@ class TimerOversight:
                     and loop.time() - last_seen >= self.absent_warning_s
                 ):
                     self._warn()
-            await pause(self._stopped, self.heartbeat_s)
+            await pause(self._stopped, self.interval_s)
 
     async def check(self) -> None:
         """One period: beat, and read the workers and the due timers."""

@@ -1,5 +1,6 @@
 """Helpers for the service's periodic background loops (health probe, timer oversight), and
-the loop the stream trimming and the retention sweep share (``PeriodicLoop``)."""
+the loop the stream trimming, the retention sweep and the timer oversight share
+(``PeriodicLoop``: its task, start and stop; the oversight runs its own period)."""
 
 from __future__ import annotations
 
